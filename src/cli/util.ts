@@ -1,0 +1,29 @@
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 3;
+
+/** An error whose message is meant for the person at the terminal. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_ERROR,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^[0-9]{1,5}$/.test(text) || n > 65535) throw new CliError(`--port must be 0..65535, got "${text}"`);
+  return n;
+}
+
+export function parsePositive(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^[0-9]{1,15}$/.test(text) || n <= 0) throw new CliError(`${name} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

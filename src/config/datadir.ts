@@ -1,0 +1,123 @@
+/**
+ * The data directory: ledger.json (origin, public keys), log.key (Ed25519, signs checkpoints),
+ * admin.key / admin.pub (P-256, the root participant), db/ (LevelDB).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateKey, publicPem, readPrivateKey, writeNewFile, writePrivateKey, writePublicKey } from '../keys.js';
+
+export const DEFAULT_ORIGIN = 'pedigree.local/log';
+
+export interface LedgerConfig {
+  readonly version: 1;
+  readonly origin: string;
+  readonly createdAt: string;
+  /** SPKI PEM of the log's Ed25519 key. */
+  readonly logPublicKey: string;
+  /** SPKI PEM of the administrator's P-256 key. */
+  readonly adminPublicKey: string;
+}
+
+export interface DataDir {
+  readonly dir: string;
+  readonly config: LedgerConfig;
+  readonly logKey: KeyObject;
+  readonly dbPath: string;
+}
+
+export class DataDirError extends Error {
+  constructor(
+    readonly code: 'LEDGER_EXISTS' | 'LEDGER_MISSING' | 'LEDGER_INVALID' | 'ORIGIN_INVALID',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DataDirError';
+  }
+}
+
+const paths = (dir: string) => ({
+  config: join(dir, 'ledger.json'),
+  logKey: join(dir, 'log.key'),
+  adminKey: join(dir, 'admin.key'),
+  adminPub: join(dir, 'admin.pub'),
+  db: join(dir, 'db'),
+});
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Origins are schema-less URLs such as "example.com/log": printable, no spaces or "+". */
+export function checkOrigin(origin: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._~:/-]{0,254}$/.test(origin)) {
+    throw new DataDirError('ORIGIN_INVALID', `origin "${origin}" must look like host/path: letters, digits and . _ ~ : / - only`);
+  }
+}
+
+export async function initDataDir(dir: string, origin: string = DEFAULT_ORIGIN): Promise<DataDir> {
+  checkOrigin(origin);
+  const p = paths(dir);
+  if ((await exists(p.config)) || (await exists(p.logKey)) || (await exists(p.db))) {
+    throw new DataDirError('LEDGER_EXISTS', `${dir} already holds a ledger; refusing to overwrite it`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const log = generateKey('ed25519');
+  const admin = generateKey('p256');
+  const config: LedgerConfig = {
+    version: 1,
+    origin,
+    createdAt: new Date().toISOString(),
+    logPublicKey: publicPem(log.publicKey),
+    adminPublicKey: publicPem(admin.publicKey),
+  };
+  const written: string[] = [];
+  try {
+    for (const [path, write] of [
+      [p.logKey, () => writePrivateKey(p.logKey, log.privateKey)],
+      [p.adminKey, () => writePrivateKey(p.adminKey, admin.privateKey)],
+      [p.adminPub, () => writePublicKey(p.adminPub, admin.publicKey)],
+      [p.config, () => writeNewFile(p.config, `${JSON.stringify(config, null, 2)}\n`, 0o644)],
+    ] as const) {
+      await write();
+      written.push(path);
+    }
+  } catch (e) {
+    // Leave no half-made ledger behind.
+    await Promise.all(written.map((f) => rm(f, { force: true })));
+    throw e;
+  }
+  return { dir, config, logKey: log.privateKey, dbPath: p.db };
+}
+
+export async function isInitialised(dir: string): Promise<boolean> {
+  return exists(paths(dir).config);
+}
+
+export async function loadDataDir(dir: string): Promise<DataDir> {
+  const p = paths(dir);
+  if (!(await exists(p.config))) {
+    const hint = (await exists(dir)) && (await readdir(dir)).length > 0 ? ' (the directory exists but has no ledger.json)' : '';
+    throw new DataDirError('LEDGER_MISSING', `no ledger in ${dir}${hint}; run "pedigree init --data ${dir}" first`);
+  }
+  let config: LedgerConfig;
+  try {
+    config = JSON.parse(await readFile(p.config, 'utf8')) as LedgerConfig;
+    checkOrigin(config.origin);
+    createPublicKey(config.logPublicKey);
+  } catch (e) {
+    throw new DataDirError('LEDGER_INVALID', `${p.config} is not a valid ledger configuration: ${(e as Error).message}`);
+  }
+  const logKey = await readPrivateKey(p.logKey);
+  if (publicPem(logKey) !== config.logPublicKey) {
+    throw new DataDirError('LEDGER_INVALID', `${p.logKey} does not match the log key in ${p.config}`);
+  }
+  return { dir, config, logKey, dbPath: p.db };
+}
+
+export function adminKeyPath(dir: string): string {
+  return paths(dir).adminKey;
+}

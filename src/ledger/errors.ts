@@ -1,0 +1,19 @@
+export type LedgerErrorCode =
+  | 'LOG_BUSY'
+  | 'LOG_CLOSED'
+  | 'ENTRY_TOO_LARGE'
+  | 'ENTRY_EMPTY'
+  | 'INDEX_OUT_OF_RANGE'
+  | 'TREE_SIZE_OUT_OF_RANGE'
+  | 'INVALID_ARGUMENT'
+  | 'STORE_FAILED';
+
+/** An error a client can act on; `code` is stable, `message` is for people. */
+export class LedgerError extends Error {
+  readonly code: LedgerErrorCode;
+  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LedgerError';
+    this.code = code;
+  }
+}

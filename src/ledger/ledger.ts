@@ -1,0 +1,296 @@
+/**
+ * The ledger: a tiled Merkle log over a LogStore. Appends go through the sequencer; each batch
+ * is integrated by the pure tree code and committed as one atomic, durable store batch together
+ * with its signed checkpoint. Proofs are assembled from tiles, O(log n) tile reads each.
+ */
+import {
+  EMPTY_TREE,
+  HASH_SIZE,
+
+  TILE_WIDTH,
+  bytesEqual,
+  consistencyRanges,
+  inclusionRanges,
+  integrate,
+  leafHash,
+  nodesAtLevel,
+  parseCheckpoint,
+  parseNote,
+  rangeHash,
+  rootOfFrontier,
+  signCheckpoint,
+  tileWidth,
+  type NoteSigner,
+  type TileReader,
+  type TreeState,
+} from '../log/index.js';
+import type { LogStore, StoredEntry, StoredRecord, StoredTree } from '../store/store.js';
+import { StoreError } from '../store/store.js';
+import { LedgerError } from './errors.js';
+import { DEFAULT_SEQUENCER, Sequencer, type SequencerOptions } from './sequencer.js';
+
+/** Entries are length-prefixed with a uint16 in entry bundles (C2SP tlog-tiles). */
+export const MAX_ENTRY_BYTES = 0xffff;
+const FULL_TILE_CACHE = 4096;
+
+export interface LedgerOptions {
+  readonly store: LogStore;
+  /** The log's checkpoint signer; its name is the checkpoint origin. */
+  readonly signer: NoteSigner;
+  /** Milliseconds since the epoch. */
+  readonly clock?: () => number;
+  readonly sequencer?: Partial<SequencerOptions>;
+}
+
+export interface AppendRequest {
+  readonly data: Uint8Array;
+  /** Records (indexes, stored bundles) written atomically with the entry, given its index. */
+  readonly records?: (index: number, integratedTime: number) => StoredRecord[];
+}
+
+export interface AppendResult {
+  readonly index: number;
+  readonly leafHash: Uint8Array;
+  readonly integratedTime: number;
+  /** True when the same entry was already in the log and nothing was written. */
+  readonly duplicate: boolean;
+}
+
+export interface InclusionProof {
+  readonly index: number;
+  readonly treeSize: number;
+  readonly root: Uint8Array;
+  readonly leafHash: Uint8Array;
+  readonly hashes: Uint8Array[];
+}
+
+export interface ConsistencyProof {
+  readonly fromSize: number;
+  readonly toSize: number;
+  readonly fromRoot: Uint8Array;
+  readonly toRoot: Uint8Array;
+  readonly hashes: Uint8Array[];
+}
+
+type Listener = (tree: StoredTree) => void;
+
+export class Ledger {
+  private tree: StoredTree;
+  private readonly store: LogStore;
+  private readonly signer: NoteSigner;
+  private readonly clock: () => number;
+  private readonly sequencer: Sequencer<AppendRequest, AppendResult>;
+  private readonly fullTiles = new Map<string, Uint8Array>();
+  private readonly listeners = new Set<Listener>();
+
+  private constructor(options: LedgerOptions, tree: StoredTree) {
+    this.store = options.store;
+    this.signer = options.signer;
+    this.clock = options.clock ?? Date.now;
+    this.tree = tree;
+    this.sequencer = new Sequencer((items) => this.integrateBatch(items), { ...DEFAULT_SEQUENCER, ...options.sequencer });
+  }
+
+  /** Opens the log from its stored tree state (never replaying entries); an empty store gets a signed size-0 checkpoint. */
+  static async open(options: LedgerOptions): Promise<Ledger> {
+    let tree = await options.store.readTree();
+    if (!tree) {
+      tree = { state: EMPTY_TREE, checkpoint: signCheckpoint({ origin: options.signer.name, ...EMPTY_TREE, extensions: [] }, options.signer) };
+      await options.store.commit({ fromSize: 0, tree, entries: [], tiles: new Map(), records: [] });
+    }
+    const cp = parseCheckpoint(parseNote(tree.checkpoint).text);
+    if (!bytesEqual(rootOfFrontier(tree.state.frontier), tree.state.root) || cp.size !== tree.state.size || !bytesEqual(cp.root, tree.state.root)) {
+      throw new StoreError('STORE_CORRUPT', 'stored tree state does not match its checkpoint');
+    }
+    if (cp.origin !== options.signer.name) {
+      throw new StoreError('STORE_CORRUPT', `stored checkpoint is for ${cp.origin}, not ${options.signer.name}`);
+    }
+    return new Ledger(options, tree);
+  }
+
+  get origin(): string {
+    return this.signer.name;
+  }
+
+  get size(): number {
+    return this.tree.state.size;
+  }
+
+  get state(): TreeState {
+    return this.tree.state;
+  }
+
+  /** The latest signed checkpoint (C2SP signed note). */
+  get checkpoint(): string {
+    return this.tree.checkpoint;
+  }
+
+  /** Calls `fn` after each durable integration with the new tree; returns an unsubscribe. */
+  onIntegrated(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves with the entry's index only once the batch holding it is durable. */
+  append(request: AppendRequest): Promise<AppendResult> {
+    const n = request.data.length;
+    if (n === 0) return Promise.reject(new LedgerError('ENTRY_EMPTY', 'an entry must not be empty'));
+    if (n > MAX_ENTRY_BYTES) {
+      return Promise.reject(new LedgerError('ENTRY_TOO_LARGE', `an entry is at most ${MAX_ENTRY_BYTES} bytes, got ${n}`));
+    }
+    return this.sequencer.submit(request);
+  }
+
+  private async integrateBatch(items: AppendRequest[]): Promise<AppendResult[]> {
+    const from = this.tree.state;
+    const now = Math.floor(this.clock() / 1000);
+    const results: AppendResult[] = [];
+    const fresh: StoredEntry[] = [];
+    const records: StoredRecord[] = [];
+    const inBatch = new Map<string, AppendResult>();
+    try {
+      for (const item of items) {
+        const lh = leafHash(item.data);
+        const key = Buffer.from(lh).toString('hex');
+        const seen = inBatch.get(key);
+        if (seen) {
+          results.push({ ...seen, duplicate: true });
+          continue;
+        }
+        const existing = await this.store.findLeaf(lh);
+        if (existing !== undefined) {
+          const stored = await this.store.readEntry(existing);
+          const r = { index: existing, leafHash: lh, integratedTime: stored?.integratedTime ?? now, duplicate: true };
+          inBatch.set(key, r);
+          results.push(r);
+          continue;
+        }
+        const index = from.size + fresh.length;
+        const r = { index, leafHash: lh, integratedTime: now, duplicate: false };
+        inBatch.set(key, r);
+        results.push(r);
+        fresh.push({ index, data: item.data, leafHash: lh, integratedTime: now });
+        if (item.records) records.push(...item.records(index, now));
+      }
+      if (fresh.length === 0) return results;
+      const { state, tiles } = await integrate(from, fresh.map((e) => e.leafHash), (l, i) => this.store.readTile(l, i));
+      const checkpoint = signCheckpoint({ origin: this.signer.name, size: state.size, root: state.root, extensions: [] }, this.signer);
+      const tree = { state, checkpoint };
+      await this.store.commit({ fromSize: from.size, tree, entries: fresh, tiles, records });
+      this.tree = tree;
+    } catch (e) {
+      if (e instanceof LedgerError) throw e;
+      throw new LedgerError('STORE_FAILED', 'the log could not store this batch; nothing was written', { cause: e });
+    }
+    for (const fn of this.listeners) {
+      try {
+        fn(this.tree);
+      } catch {
+        // A listener's failure must not undo or delay an acknowledged append.
+      }
+    }
+    return results;
+  }
+
+  async entry(index: number): Promise<StoredEntry> {
+    this.checkIndex(index, this.size);
+    const e = await this.store.readEntry(index);
+    if (!e) throw new StoreError('STORE_CORRUPT', `entry ${index} is missing`);
+    return e;
+  }
+
+  async entries(start: number, end: number): Promise<StoredEntry[]> {
+    return this.store.readEntries(start, Math.min(end, this.size));
+  }
+
+  async findLeaf(hash: Uint8Array): Promise<number | undefined> {
+    const i = await this.store.findLeaf(hash);
+    return i !== undefined && i < this.size ? i : undefined;
+  }
+
+  private checkIndex(index: number, size: number): void {
+    if (!Number.isSafeInteger(index) || index < 0) throw new LedgerError('INVALID_ARGUMENT', 'logIndex must be a non-negative integer');
+    if (index >= size) throw new LedgerError('INDEX_OUT_OF_RANGE', `logIndex ${index} is not in a tree of size ${size}`);
+  }
+
+  private checkTreeSize(size: number, name = 'treeSize'): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new LedgerError('INVALID_ARGUMENT', `${name} must be a non-negative integer`);
+    if (size > this.size) throw new LedgerError('TREE_SIZE_OUT_OF_RANGE', `${name} ${size} is larger than the log (${this.size})`);
+  }
+
+  /** A tile reader that reads each tile at most once per call and caches full tiles for good. */
+  private tileReader(): TileReader {
+    const local = new Map<string, Uint8Array | undefined>();
+    return async (level, index) => {
+      const key = `${level}/${index}`;
+      const cached = this.fullTiles.get(key) ?? local.get(key);
+      if (cached) return cached;
+      const tile = await this.store.readTile(level, index);
+      if (tile && tile.length === TILE_WIDTH * HASH_SIZE) {
+        if (this.fullTiles.size >= FULL_TILE_CACHE) this.fullTiles.delete(this.fullTiles.keys().next().value!);
+        this.fullTiles.set(key, tile);
+      } else local.set(key, tile);
+      return tile;
+    };
+  }
+
+  async rootAt(size: number, read: TileReader = this.tileReader()): Promise<Uint8Array> {
+    this.checkTreeSize(size);
+    if (size === this.size) return this.tree.state.root;
+    return rangeHash({ start: 0, end: size }, read);
+  }
+
+  async inclusionProof(index: number, treeSize: number = this.size): Promise<InclusionProof> {
+    this.checkTreeSize(treeSize);
+    this.checkIndex(index, treeSize);
+    const read = this.tileReader();
+    const hashes = await Promise.all(inclusionRanges(index, treeSize).map((r) => rangeHash(r, read)));
+    const leaf = await rangeHash({ start: index, end: index + 1 }, read);
+    return { index, treeSize, root: await this.rootAt(treeSize, read), leafHash: leaf, hashes };
+  }
+
+  async consistencyProof(fromSize: number, toSize: number = this.size): Promise<ConsistencyProof> {
+    this.checkTreeSize(fromSize, 'fromSize');
+    this.checkTreeSize(toSize, 'toSize');
+    if (fromSize > toSize) throw new LedgerError('TREE_SIZE_OUT_OF_RANGE', `fromSize ${fromSize} is larger than toSize ${toSize}`);
+    const read = this.tileReader();
+    const hashes = await Promise.all(consistencyRanges(fromSize, toSize).map((r) => rangeHash(r, read)));
+    return { fromSize, toSize, fromRoot: await this.rootAt(fromSize, read), toRoot: await this.rootAt(toSize, read), hashes };
+  }
+
+  /**
+   * A hash tile as served at tile/<L>/<N>[.p/<W>]: the full tile, or the first W hashes of a
+   * tile that has at least W. Undefined when the tree does not have it.
+   */
+  async hashTile(level: number, index: number, width?: number): Promise<Uint8Array | undefined> {
+    const have = tileWidth(this.size, level, index);
+    const want = width ?? TILE_WIDTH;
+    if (have < want || nodesAtLevel(this.size, level) === 0) return undefined;
+    const tile = await this.tileReader()(level, index);
+    if (!tile || tile.length < want * HASH_SIZE) throw new StoreError('STORE_CORRUPT', `tile ${level}/${index} is short`);
+    return tile.subarray(0, want * HASH_SIZE);
+  }
+
+  /** An entry bundle as served at tile/entries/<N>[.p/<W>]: uint16-length-prefixed entries. */
+  async entryBundle(index: number, width?: number): Promise<Uint8Array | undefined> {
+    const have = tileWidth(this.size, 0, index);
+    const want = width ?? TILE_WIDTH;
+    if (have < want) return undefined;
+    const start = index * TILE_WIDTH;
+    const entries = await this.store.readEntries(start, start + want);
+    if (entries.length !== want) throw new StoreError('STORE_CORRUPT', `entry bundle ${index} is short`);
+    const parts: Uint8Array[] = [];
+    for (const e of entries) {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(e.data.length);
+      parts.push(len, e.data);
+    }
+    return Buffer.concat(parts);
+  }
+
+  async close(): Promise<void> {
+    await this.sequencer.close();
+    await this.store.close();
+  }
+}
+

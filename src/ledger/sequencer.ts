@@ -1,0 +1,97 @@
+/**
+ * Group commit: appends that arrive while a batch is being made durable wait together and are
+ * integrated as the next batch. A batch closes at `maxBatch` items or `maxDelayMs` after its
+ * first item. Past `maxPending` waiting items, new work is refused (pushback) instead of
+ * queueing without bound.
+ */
+import { LedgerError } from './errors.js';
+
+export interface SequencerOptions {
+  /** Most items integrated in one batch. */
+  readonly maxBatch: number;
+  /** Longest an item waits for companions before its batch closes. */
+  readonly maxDelayMs: number;
+  /** Most items waiting at once; more are refused with LOG_BUSY. */
+  readonly maxPending: number;
+}
+
+export const DEFAULT_SEQUENCER: SequencerOptions = { maxBatch: 512, maxDelayMs: 5, maxPending: 20_000 };
+
+interface Waiting<I, O> {
+  item: I;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Sequencer<I, O> {
+  private readonly queue: Array<Waiting<I, O>> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly process: (items: I[]) => Promise<O[]>,
+    private readonly options: SequencerOptions = DEFAULT_SEQUENCER,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  submit(item: I): Promise<O> {
+    if (this.closed) return Promise.reject(new LedgerError('LOG_CLOSED', 'the log is shutting down'));
+    if (this.queue.length >= this.options.maxPending) {
+      return Promise.reject(new LedgerError('LOG_BUSY', 'too many appends are waiting; retry shortly'));
+    }
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running batch reschedules when it ends
+    if (this.queue.length >= this.options.maxBatch) {
+      this.clearTimer();
+      this.run();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.run();
+      }, this.options.maxDelayMs);
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private run(): void {
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    this.running = (async () => {
+      try {
+        const out = await this.process(batch.map((w) => w.item));
+        batch.forEach((w, i) => w.resolve(out[i]!));
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    })().finally(() => {
+      this.running = undefined;
+      // Items that arrived during the commit have already waited one commit: go at once.
+      if (this.queue.length > 0) {
+        this.clearTimer();
+        this.run();
+      }
+    });
+  }
+
+  /** Stops taking work and waits for everything already submitted. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearTimer();
+    this.run();
+    while (this.running) await this.running;
+  }
+}

@@ -1,0 +1,5 @@
+/** Imports every type file and builds the schema; defines no types itself. */
+import { builder } from './builder.js';
+import './types/log.js';
+
+export const schema = builder.toSchema({ sortSchema: false });

@@ -1,0 +1,154 @@
+/**
+ * The HTTP front door: C2SP tlog-tiles read endpoints, health, and GraphQL (graphql-yoga).
+ * Request bodies are read here, with a size bound, before anything parses them.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { LogError, parseTilePath } from '../log/index.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { schema } from './graphql/schema.js';
+import { maskError } from './errors.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface ServerOptions {
+  readonly ledger: Ledger;
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes?: number;
+  /** Where unexpected errors are reported; never shown to clients. */
+  readonly logError?: (message: string, error: unknown) => void;
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
+}
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { ledger } = options;
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const logError = options.logError ?? ((m, e) => console.error(m, e));
+  const yoga = createYoga({
+    schema,
+    context: () => ({ ledger }),
+    graphqlEndpoint: '/graphql',
+    maskedErrors: { maskError },
+    renderGraphiQL,
+    graphiql: { title: 'Pedigree GraphQL' },
+    landingPage: false,
+    logging: false,
+  });
+
+  const tiles = async (path: string, res: ServerResponse): Promise<void> => {
+    let id;
+    try {
+      id = parseTilePath(path);
+    } catch (e) {
+      if (e instanceof LogError) return send(res, 400, 'text/plain; charset=utf-8', `${e.message}\n`);
+      throw e;
+    }
+    const body = id.level === 'entries' ? await ledger.entryBundle(id.index, id.width) : await ledger.hashTile(id.level, id.index, id.width);
+    if (!body) return send(res, 404, 'text/plain; charset=utf-8', 'no such tile in the current tree\n', { 'Cache-Control': 'no-cache' });
+    // A full tile never changes; a partial tile of width W is a fixed prefix too, but may be
+    // dropped once full, so it gets a short lifetime.
+    send(res, 200, 'application/octet-stream', body, { 'Cache-Control': id.width === undefined ? IMMUTABLE : 'public, max-age=60' });
+  };
+
+  const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBody);
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (typeof v === 'string') headers.set(k, v);
+      else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+    }
+    const response = await yoga.fetch(url, { method, headers, body, signal: abort.signal });
+    const out: Record<string, string> = {};
+    response.headers.forEach((v, k) => (out[k] = v));
+    res.writeHead(response.status, out);
+    if (!response.body) return void res.end();
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+  };
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const run = async () => {
+      if (path === '/graphql') return graphql(req, res, url);
+      if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
+      if (path === '/checkpoint') return send(res, 200, 'text/plain; charset=utf-8', ledger.checkpoint, { 'Cache-Control': 'no-cache' });
+      if (path.startsWith('/tile/')) return tiles(path.slice(1), res);
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok', origin: ledger.origin, treeSize: ledger.size }, { 'Cache-Control': 'no-cache' });
+      return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    };
+    run().catch((e: unknown) => {
+      if (e instanceof BodyTooLarge) {
+        sendJson(res, 413, { errors: [{ message: `request body is larger than ${maxBody} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { Connection: 'close' });
+        req.resume();
+        return;
+      }
+      logError(`error serving ${method} ${path}`, e);
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    });
+  };
+}
+
+export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RunningServer> {
+  const server = createServer(createHandler(options));
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${host}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

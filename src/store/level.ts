@@ -1,0 +1,154 @@
+/**
+ * LevelDB backend. Each concern has its own sublevel; one integration is one `db.batch` across
+ * them with `sync: true`, so a crash leaves either the old tree or the new one.
+ */
+import { Level } from 'level';
+import {
+  StoreError,
+  decodeTree,
+  encodeTree,
+  indexKey,
+  type IntegrationBatch,
+  type LogStore,
+  type ScanOptions,
+  type StoredEntry,
+  type StoredTree,
+} from './store.js';
+
+function openSub(db: Level<string, Uint8Array>, name: string) {
+  return db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' });
+}
+type Sub = ReturnType<typeof openSub>;
+
+const TREE_KEY = 'tree';
+
+export class LevelLogStore implements LogStore {
+  private readonly db: Level<string, Uint8Array>;
+  private readonly meta: Sub;
+  private readonly entries: Sub;
+  private readonly times: Sub;
+  private readonly leaves: Sub;
+  private readonly tiles: Sub;
+  private readonly spaces = new Map<string, Sub>();
+  private size: number | undefined;
+
+  private constructor(db: Level<string, Uint8Array>) {
+    this.db = db;
+    const sub = (name: string) => openSub(db, name);
+    this.meta = sub('meta');
+    this.entries = sub('entry');
+    this.times = sub('time');
+    this.leaves = sub('leaf');
+    this.tiles = sub('tile');
+  }
+
+  static async open(location: string): Promise<LevelLogStore> {
+    const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      const locked = /lock/i.test(String((e as { cause?: unknown }).cause ?? e));
+      throw new StoreError(
+        'STORE_UNAVAILABLE',
+        locked ? `the ledger database at ${location} is in use by another process` : `cannot open the ledger database at ${location}`,
+        { cause: e },
+      );
+    }
+    const store = new LevelLogStore(db);
+    store.size = (await store.readTree())?.state.size ?? 0;
+    return store;
+  }
+
+  private space(name: string): Sub {
+    if (!/^[a-z0-9_-]{1,32}$/.test(name)) throw new StoreError('STORE_CORRUPT', `bad record space ${name}`);
+    let s = this.spaces.get(name);
+    if (!s) {
+      s = openSub(this.db, `r-${name}`);
+      this.spaces.set(name, s);
+    }
+    return s;
+  }
+
+  async readTree(): Promise<StoredTree | undefined> {
+    const bytes = await this.meta.get(TREE_KEY);
+    return bytes === undefined ? undefined : decodeTree(bytes);
+  }
+
+  async readTile(level: number, index: number): Promise<Uint8Array | undefined> {
+    return this.tiles.get(`${level}/${indexKey(index)}`);
+  }
+
+  async readEntry(index: number): Promise<StoredEntry | undefined> {
+    const key = indexKey(index);
+    const [data, time] = await Promise.all([this.entries.get(key), this.times.get(key)]);
+    if (data === undefined) return undefined;
+    return this.toEntry(index, data, time);
+  }
+
+  private toEntry(index: number, data: Uint8Array, time: Uint8Array | undefined): StoredEntry {
+    if (time === undefined || time.length !== 40) throw new StoreError('STORE_CORRUPT', `entry ${index} has no time record`);
+    const view = Buffer.from(time.buffer, time.byteOffset, time.byteLength);
+    return { index, data, integratedTime: Number(view.readBigUInt64BE(0)), leafHash: new Uint8Array(time.subarray(8)) };
+  }
+
+  async readEntries(start: number, end: number): Promise<StoredEntry[]> {
+    if (end <= start) return [];
+    const range = { gte: indexKey(start), lt: indexKey(end) };
+    const [data, times] = await Promise.all([this.entries.values(range).all(), this.times.values(range).all()]);
+    const out: StoredEntry[] = [];
+    for (let i = 0; i < data.length && i < times.length; i++) {
+      out.push(this.toEntry(start + i, data[i]!, times[i]));
+    }
+    return out;
+  }
+
+  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
+    const v = await this.leaves.get(Buffer.from(leafHash).toString('hex'));
+    return v === undefined ? undefined : Number(Buffer.from(v).readBigUInt64BE(0));
+  }
+
+  async readRecord(space: string, key: string): Promise<Uint8Array | undefined> {
+    return this.space(space).get(key);
+  }
+
+  async scanRecords(space: string, options: ScanOptions): Promise<Array<[string, Uint8Array]>> {
+    const range: Record<string, unknown> = { limit: options.limit ?? -1, reverse: options.reverse ?? false };
+    if (options.gte !== undefined) range.gte = options.gte;
+    if (options.lt !== undefined) range.lt = options.lt;
+    return this.space(space).iterator(range).all();
+  }
+
+  async commit(batch: IntegrationBatch): Promise<void> {
+    if (batch.fromSize !== this.size) {
+      throw new StoreError('STORE_CONFLICT', `batch starts at ${batch.fromSize} but the stored tree has ${this.size}`);
+    }
+    const ops: Array<{ type: 'put'; sublevel: Sub; key: string; value: Uint8Array }> = [];
+    for (const e of batch.entries) {
+      const key = indexKey(e.index);
+      ops.push({ type: 'put', sublevel: this.entries, key, value: e.data });
+      ops.push({ type: 'put', sublevel: this.times, key, value: encodeTime(e.integratedTime, e.leafHash) });
+      const idx = Buffer.alloc(8);
+      idx.writeBigUInt64BE(BigInt(e.index));
+      ops.push({ type: 'put', sublevel: this.leaves, key: Buffer.from(e.leafHash).toString('hex'), value: idx });
+    }
+    for (const [key, value] of batch.tiles) {
+      const [level, index] = key.split('/').map(Number) as [number, number];
+      ops.push({ type: 'put', sublevel: this.tiles, key: `${level}/${indexKey(index)}`, value });
+    }
+    for (const r of batch.records) ops.push({ type: 'put', sublevel: this.space(r.space), key: r.key, value: r.value });
+    ops.push({ type: 'put', sublevel: this.meta, key: TREE_KEY, value: encodeTree(batch.tree) });
+    await this.db.batch(ops, { sync: true });
+    this.size = batch.tree.state.size;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function encodeTime(seconds: number, leafHash: Uint8Array): Uint8Array {
+  const b = Buffer.alloc(40);
+  b.writeBigUInt64BE(BigInt(seconds), 0);
+  Buffer.from(leafHash).copy(b, 8);
+  return b;
+}

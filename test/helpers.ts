@@ -1,0 +1,56 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ledger, type LedgerOptions } from '../src/ledger/ledger.js';
+import { ed25519NoteSigner, ed25519NoteVerifier, type NoteSigner, type NoteVerifier } from '../src/log/index.js';
+import { LevelLogStore } from '../src/store/level.js';
+import type { LogStore } from '../src/store/store.js';
+
+export const ORIGIN = 'test.pedigree.local/log';
+
+export async function tempDir(prefix = 'pedigree-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export function logKeys(origin = ORIGIN): { signer: NoteSigner; verifier: NoteVerifier } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { signer: ed25519NoteSigner(origin, privateKey), verifier: ed25519NoteVerifier(origin, publicKey) };
+}
+
+export interface TestLedger {
+  ledger: Ledger;
+  store: LogStore;
+  verifier: NoteVerifier;
+  dir: string;
+  cleanup: () => Promise<void>;
+}
+
+/** A ledger on a real LevelDB in a fresh temporary directory. */
+export async function levelLedger(options: Partial<LedgerOptions> = {}): Promise<TestLedger> {
+  const dir = await tempDir();
+  const store = await LevelLogStore.open(join(dir.path, 'db'));
+  const keys = logKeys();
+  const ledger = await Ledger.open({ store, signer: keys.signer, ...options });
+  return {
+    ledger,
+    store,
+    verifier: keys.verifier,
+    dir: dir.path,
+    cleanup: async () => {
+      await ledger.close().catch(() => undefined);
+      await dir.remove();
+    },
+  };
+}
+
+/** Distinct, deterministic entries. */
+export function entry(i: number, tag = 'e'): Uint8Array {
+  return new TextEncoder().encode(`${tag}-${i}`);
+}
+
+export async function appendMany(ledger: Ledger, count: number, start = 0, tag = 'e'): Promise<number[]> {
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => ledger.append({ data: entry(start + i, tag) })));
+  return results.map((r) => r.index);
+}
