@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { Ledger, MAX_ENTRY_BYTES } from '../../src/ledger/ledger.js';
+import { leafHash, openCheckpoint, rootFromLeafHashes, verifyConsistency, verifyInclusion } from '../../src/log/index.js';
+import { MemoryLogStore } from '../../src/store/memory.js';
+import { appendMany, entry, levelLedger, logKeys } from '../helpers.js';
+
+describe('ledger appends', () => {
+  it('assigns consecutive indexes and signs a checkpoint over the new root', async () => {
+    const t = await levelLedger();
+    try {
+      const idx = await appendMany(t.ledger, 10);
+      expect(idx).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const cp = openCheckpoint(t.ledger.checkpoint, t.verifier);
+      expect(cp.size).toBe(10);
+      const expected = rootFromLeafHashes(Array.from({ length: 10 }, (_, i) => leafHash(entry(i))));
+      expect(Buffer.from(cp.root)).toEqual(Buffer.from(expected));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('resolves an identical entry to its existing index, within a batch and across batches', async () => {
+    const t = await levelLedger();
+    try {
+      const [a, b] = await Promise.all([t.ledger.append({ data: entry(1) }), t.ledger.append({ data: entry(1) })]);
+      expect(a!.index).toBe(0);
+      expect(b).toMatchObject({ index: 0, duplicate: true });
+      const again = await t.ledger.append({ data: entry(1) });
+      expect(again).toMatchObject({ index: 0, duplicate: true });
+      expect(t.ledger.size).toBe(1);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('rejects empty and oversized entries without writing', async () => {
+    const t = await levelLedger();
+    try {
+      await expect(t.ledger.append({ data: new Uint8Array(0) })).rejects.toMatchObject({ code: 'ENTRY_EMPTY' });
+      await expect(t.ledger.append({ data: new Uint8Array(MAX_ENTRY_BYTES + 1) })).rejects.toMatchObject({ code: 'ENTRY_TOO_LARGE' });
+      expect((await t.ledger.append({ data: new Uint8Array(MAX_ENTRY_BYTES).fill(7) })).index).toBe(0);
+      expect(t.ledger.size).toBe(1);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('groups concurrent appends into few atomic commits', async () => {
+    const store = new MemoryLogStore();
+    let commits = 0;
+    store.faults.beforeCommit = () => {
+      commits++;
+    };
+    const ledger = await Ledger.open({ store, signer: logKeys().signer, sequencer: { maxBatch: 100, maxDelayMs: 50 } });
+    commits = 0;
+    await appendMany(ledger, 1000);
+    expect(ledger.size).toBe(1000);
+    expect(commits).toBeLessThanOrEqual(11);
+    expect(commits).toBeGreaterThanOrEqual(10);
+    await ledger.close();
+  });
+
+  it('pushes back with LOG_BUSY instead of queueing without bound', async () => {
+    const store = new MemoryLogStore();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ledger = await Ledger.open({ store, signer: logKeys().signer, sequencer: { maxBatch: 1, maxDelayMs: 0, maxPending: 5 } });
+    store.faults.beforeCommit = () => gate;
+    const first = ledger.append({ data: entry(0) });
+    await new Promise((r) => setTimeout(r, 10));
+    const waiting = Array.from({ length: 5 }, (_, i) => ledger.append({ data: entry(i + 1) }));
+    await expect(ledger.append({ data: entry(99) })).rejects.toMatchObject({ code: 'LOG_BUSY' });
+    release();
+    await first;
+    await Promise.all(waiting);
+    expect(ledger.size).toBe(6);
+    await ledger.close();
+  });
+
+  it('rejects every append of a batch whose commit fails, keeps the old tree, and recovers', async () => {
+    const store = new MemoryLogStore();
+    const keys = logKeys();
+    const ledger = await Ledger.open({ store, signer: keys.signer });
+    await appendMany(ledger, 3);
+    const before = ledger.checkpoint;
+    store.faults.beforeCommit = () => {
+      throw new Error('disk full');
+    };
+    const failed = await Promise.allSettled([ledger.append({ data: entry(10) }), ledger.append({ data: entry(11) })]);
+    for (const r of failed) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'STORE_FAILED' } });
+    expect(ledger.checkpoint).toBe(before);
+    expect(await store.findLeaf(leafHash(entry(10)))).toBeUndefined();
+    store.faults.beforeCommit = undefined;
+    expect((await ledger.append({ data: entry(10) })).index).toBe(3);
+    const p = await ledger.inclusionProof(3);
+    verifyInclusion(3, 4, leafHash(entry(10)), p.hashes, openCheckpoint(ledger.checkpoint, keys.verifier).root);
+    await ledger.close();
+  });
+
+  it('tells listeners about each durable checkpoint', async () => {
+    const t = await levelLedger();
+    try {
+      const seen: number[] = [];
+      t.ledger.onIntegrated((tree) => seen.push(tree.state.size));
+      await appendMany(t.ledger, 3);
+      await t.ledger.append({ data: entry(50) });
+      expect(seen[seen.length - 1]).toBe(4);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('reopens from the stored tree state without replaying and keeps extending', async () => {
+    const t = await levelLedger();
+    const keys = logKeys();
+    const { LevelLogStore } = await import('../../src/store/level.js');
+    const { join } = await import('node:path');
+    await t.ledger.close();
+    const store1 = await LevelLogStore.open(join(t.dir, 'db2'));
+    const l1 = await Ledger.open({ store: store1, signer: keys.signer });
+    await appendMany(l1, 300);
+    const cp = l1.checkpoint;
+    await l1.close();
+    const store2 = await LevelLogStore.open(join(t.dir, 'db2'));
+    let entryReads = 0;
+    const origRead = store2.readEntries.bind(store2);
+    store2.readEntries = async (a, b) => {
+      entryReads++;
+      return origRead(a, b);
+    };
+    const l2 = await Ledger.open({ store: store2, signer: keys.signer });
+    expect(l2.checkpoint).toBe(cp);
+    expect(entryReads).toBe(0);
+    await appendMany(l2, 5, 300);
+    const proof = await l2.consistencyProof(300, 305);
+    verifyConsistency(300, 305, proof.hashes, openCheckpoint(cp, keys.verifier).root, openCheckpoint(l2.checkpoint, keys.verifier).root);
+    await l2.close();
+    await t.cleanup();
+  });
+
+  it('refuses to open a store whose checkpoint belongs to another log', async () => {
+    const store = new MemoryLogStore();
+    await (await Ledger.open({ store, signer: logKeys('a.example/log').signer })).append({ data: entry(1) });
+    await expect(Ledger.open({ store, signer: logKeys('b.example/log').signer })).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+  });
+});
+
+describe('ledger reads', () => {
+  it('gives typed errors for out-of-range and malformed indexes and sizes', async () => {
+    const t = await levelLedger();
+    try {
+      await appendMany(t.ledger, 5);
+      await expect(t.ledger.entry(5)).rejects.toMatchObject({ code: 'INDEX_OUT_OF_RANGE' });
+      await expect(t.ledger.entry(-1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(t.ledger.entry(1.5)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(t.ledger.inclusionProof(3, 3)).rejects.toMatchObject({ code: 'INDEX_OUT_OF_RANGE' });
+      await expect(t.ledger.inclusionProof(0, 6)).rejects.toMatchObject({ code: 'TREE_SIZE_OUT_OF_RANGE' });
+      await expect(t.ledger.consistencyProof(4, 2)).rejects.toMatchObject({ code: 'TREE_SIZE_OUT_OF_RANGE' });
+      await expect(t.ledger.consistencyProof(1, 9)).rejects.toMatchObject({ code: 'TREE_SIZE_OUT_OF_RANGE' });
+      expect(Buffer.from((await t.ledger.entry(4)).data).toString()).toBe('e-4');
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
