@@ -81,6 +81,9 @@ export class Ledger {
   private readonly clock: () => number;
   private readonly sequencer: Sequencer<AppendRequest, AppendResult>;
   private readonly fullTiles = new Map<string, Uint8Array>();
+  /** Partial tiles of the current tree; emptied whenever the tree grows. */
+  private readonly partialTiles = new Map<string, Uint8Array>();
+  private generation = 0;
   private readonly listeners = new Set<Listener>();
 
   private constructor(options: LedgerOptions, tree: StoredTree) {
@@ -149,18 +152,20 @@ export class Ledger {
     const records: StoredRecord[] = [];
     const inBatch = new Map<string, AppendResult>();
     try {
-      for (const item of items) {
-        const lh = leafHash(item.data);
+      const hashes = items.map((item) => leafHash(item.data));
+      const stored = await this.store.findLeaves(hashes);
+      for (const [n, item] of items.entries()) {
+        const lh = hashes[n]!;
         const key = Buffer.from(lh).toString('hex');
         const seen = inBatch.get(key);
         if (seen) {
           results.push({ ...seen, duplicate: true });
           continue;
         }
-        const existing = await this.store.findLeaf(lh);
+        const existing = stored[n];
         if (existing !== undefined) {
-          const stored = await this.store.readEntry(existing);
-          const r = { index: existing, leafHash: lh, integratedTime: stored?.integratedTime ?? now, duplicate: true };
+          const old = await this.store.readEntry(existing);
+          const r = { index: existing, leafHash: lh, integratedTime: old?.integratedTime ?? now, duplicate: true };
           inBatch.set(key, r);
           results.push(r);
           continue;
@@ -178,6 +183,8 @@ export class Ledger {
       const tree = { state, checkpoint };
       await this.store.commit({ fromSize: from.size, tree, entries: fresh, tiles, records });
       this.tree = tree;
+      this.generation++;
+      this.partialTiles.clear();
     } catch (e) {
       if (e instanceof LedgerError) throw e;
       throw new LedgerError('STORE_FAILED', 'the log could not store this batch; nothing was written', { cause: e });
@@ -204,7 +211,7 @@ export class Ledger {
   }
 
   async findLeaf(hash: Uint8Array): Promise<number | undefined> {
-    const i = await this.store.findLeaf(hash);
+    const [i] = await this.store.findLeaves([hash]);
     return i !== undefined && i < this.size ? i : undefined;
   }
 
@@ -220,17 +227,28 @@ export class Ledger {
 
   /** A tile reader that reads each tile at most once per call and caches full tiles for good. */
   private tileReader(): TileReader {
-    const local = new Map<string, Uint8Array | undefined>();
-    return async (level, index) => {
+    // Promises are cached, so concurrent lookups of one tile share a single read.
+    const local = new Map<string, Promise<Uint8Array | undefined>>();
+    return (level, index) => {
       const key = `${level}/${index}`;
-      const cached = this.fullTiles.get(key) ?? local.get(key);
-      if (cached) return cached;
-      const tile = await this.store.readTile(level, index);
-      if (tile && tile.length === TILE_WIDTH * HASH_SIZE) {
-        if (this.fullTiles.size >= FULL_TILE_CACHE) this.fullTiles.delete(this.fullTiles.keys().next().value!);
-        this.fullTiles.set(key, tile);
-      } else local.set(key, tile);
-      return tile;
+      const cached = this.fullTiles.get(key) ?? this.partialTiles.get(key);
+      if (cached) return Promise.resolve(cached);
+      let pending = local.get(key);
+      if (!pending) {
+        const generation = this.generation;
+        pending = this.store.readTile(level, index).then((tile) => {
+          if (tile && tile.length === TILE_WIDTH * HASH_SIZE) {
+            if (this.fullTiles.size >= FULL_TILE_CACHE) this.fullTiles.delete(this.fullTiles.keys().next().value!);
+            this.fullTiles.set(key, tile);
+          } else if (tile && generation === this.generation) {
+            // Only a read that no integration overtook may describe the current tree.
+            this.partialTiles.set(key, tile);
+          }
+          return tile;
+        });
+        local.set(key, pending);
+      }
+      return pending;
     };
   }
 

@@ -15,7 +15,7 @@ export interface SequencerOptions {
   readonly maxPending: number;
 }
 
-export const DEFAULT_SEQUENCER: SequencerOptions = { maxBatch: 512, maxDelayMs: 5, maxPending: 20_000 };
+export const DEFAULT_SEQUENCER: SequencerOptions = { maxBatch: 1024, maxDelayMs: 5, maxPending: 20_000 };
 
 interface Waiting<I, O> {
   item: I;

@@ -3,7 +3,7 @@
  * compact range) and new leaf hashes, compute the new state and every tile the new leaves
  * touch. Tile reads are a parameter, so this file does no I/O of its own.
  */
-import { EMPTY_ROOT, HASH_SIZE, nodeHash, rootFromLeafHashes } from './hash.js';
+import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hash.js';
 import { LogError } from './errors.js';
 import { TILE_HEIGHT, TILE_WIDTH, nodeTileRef, type NodeTileRef } from './tile.js';
 import type { LeafRange } from './proof.js';
@@ -113,13 +113,36 @@ export function rangeNodes(range: LeafRange): Array<{ height: number; index: num
   return out;
 }
 
+/**
+ * Every perfect subtree hash inside a tile, level by level (level k holds the roots of runs of
+ * 2^k hashes). Memoised per tile object, so a cached full tile is hashed up once, not per proof.
+ */
+const tileLevelsMemo = new WeakMap<Uint8Array, Uint8Array[][]>();
+
+function tileLevels(tile: Uint8Array): Uint8Array[][] {
+  let levels = tileLevelsMemo.get(tile);
+  if (!levels) {
+    const base: Uint8Array[] = [];
+    for (let o = 0; o + HASH_SIZE <= tile.length; o += HASH_SIZE) base.push(tile.subarray(o, o + HASH_SIZE));
+    levels = [base];
+    for (let prev = base; prev.length >= 2; ) {
+      const next: Uint8Array[] = [];
+      for (let i = 0; i + 1 < prev.length; i += 2) next.push(nodeHash(prev[i]!, prev[i + 1]!));
+      levels.push(next);
+      prev = next;
+    }
+    tileLevelsMemo.set(tile, levels);
+  }
+  return levels;
+}
+
 /** Hash of a perfect node from the tile that holds its descendants at a tile boundary height. */
 export function nodeHashFromTile(ref: NodeTileRef, tile: Uint8Array): Uint8Array {
-  const end = (ref.offset + ref.count) * HASH_SIZE;
-  if (tile.length < end) throw new LogError('INVALID_ARGUMENT', 'tile is too short for the requested node');
-  const hashes: Uint8Array[] = [];
-  for (let i = ref.offset; i < ref.offset + ref.count; i++) hashes.push(tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
-  return rootFromLeafHashes(hashes);
+  if (tile.length < (ref.offset + ref.count) * HASH_SIZE) {
+    throw new LogError('INVALID_ARGUMENT', 'tile is too short for the requested node');
+  }
+  const k = Math.log2(ref.count);
+  return tileLevels(tile)[k]![ref.offset / ref.count]!;
 }
 
 /** MTH of a proof range, reading each needed tile once through `readTile`. */

@@ -25,15 +25,16 @@ export function publicError(e: unknown): CodedError | undefined {
 
 /** graphql-yoga `maskError`: keep coded errors, mask the rest. */
 export function maskError(error: unknown, message: string): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
+  // Matched by shape, not instanceof: graphql may be loaded both as ESM and as CommonJS.
+  const gql = isGraphQLError(error) ? error : undefined;
+  const original = gql ? gql.originalError : error;
   const pub = publicError(original);
-  if (pub && error instanceof GraphQLError) {
-    return new GraphQLError(pub.message, { nodes: error.nodes, path: error.path, extensions: { code: pub.code } });
-  }
-  if (error instanceof GraphQLError && !error.originalError) return error; // parse/validation errors
-  return new GraphQLError(message, {
-    nodes: error instanceof GraphQLError ? error.nodes : undefined,
-    path: error instanceof GraphQLError ? error.path : undefined,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
-  });
+  if (pub) return new GraphQLError(pub.message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: pub.code } });
+  if (gql && !gql.originalError) return gql; // parse and validation errors are already safe
+  if (gql && isGraphQLError(gql.originalError)) return gql.originalError; // errors a resolver chose to show
+  return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return e instanceof Error && e.name === 'GraphQLError';
 }

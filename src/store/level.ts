@@ -102,9 +102,10 @@ export class LevelLogStore implements LogStore {
     return out;
   }
 
-  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
-    const v = await this.leaves.get(Buffer.from(leafHash).toString('hex'));
-    return v === undefined ? undefined : Number(Buffer.from(v).readBigUInt64BE(0));
+  async findLeaves(leafHashes: readonly Uint8Array[]): Promise<Array<number | undefined>> {
+    if (leafHashes.length === 0) return [];
+    const values = await this.leaves.getMany(leafHashes.map((h) => Buffer.from(h).toString('hex')));
+    return values.map((v) => (v === undefined ? undefined : Number(Buffer.from(v).readBigUInt64BE(0))));
   }
 
   async readRecord(space: string, key: string): Promise<Uint8Array | undefined> {

@@ -57,9 +57,9 @@ export class MemoryLogStore implements LogStore {
     return this.entries.slice(start, Math.max(start, end));
   }
 
-  async findLeaf(leafHash: Uint8Array): Promise<number | undefined> {
-    await this.read('leaf');
-    return this.leaves.get(Buffer.from(leafHash).toString('hex'));
+  async findLeaves(leafHashes: readonly Uint8Array[]): Promise<Array<number | undefined>> {
+    await this.read('leaves');
+    return leafHashes.map((h) => this.leaves.get(Buffer.from(h).toString('hex')));
   }
 
   async readRecord(space: string, key: string): Promise<Uint8Array | undefined> {

@@ -53,7 +53,8 @@ export interface LogStore {
   readEntry(index: number): Promise<StoredEntry | undefined>;
   /** Entries [start, end) in order; stops early at the first missing one. */
   readEntries(start: number, end: number): Promise<StoredEntry[]>;
-  findLeaf(leafHash: Uint8Array): Promise<number | undefined>;
+  /** Indexes of entries with these leaf hashes (undefined where absent), in one round trip. */
+  findLeaves(leafHashes: readonly Uint8Array[]): Promise<Array<number | undefined>>;
   readRecord(space: string, key: string): Promise<Uint8Array | undefined>;
   scanRecords(space: string, options: ScanOptions): Promise<Array<[string, Uint8Array]>>;
   commit(batch: IntegrationBatch): Promise<void>;

@@ -40,7 +40,7 @@ export function logStoreContract(name: string, open: () => Promise<StoreFixture>
         expect(await f.store.readTree()).toBeUndefined();
         expect(await f.store.readEntry(0)).toBeUndefined();
         expect(await f.store.readTile(0, 0)).toBeUndefined();
-        expect(await f.store.findLeaf(leafHash(entry(0)))).toBeUndefined();
+        expect(await f.store.findLeaves([leafHash(entry(0))]).then(([i]) => i)).toBeUndefined();
         expect(await f.store.readRecord('by-data', 'x')).toBeUndefined();
         expect(await f.store.readEntries(0, 10)).toEqual([]);
       } finally {
@@ -56,7 +56,7 @@ export function logStoreContract(name: string, open: () => Promise<StoreFixture>
         expect((await f.store.readTree())?.state.size).toBe(300);
         expect(Buffer.from((await f.store.readEntry(299))!.data).toString()).toBe('e-299');
         expect((await f.store.readEntry(299))!.integratedTime).toBe(1_700_000_299);
-        expect(await f.store.findLeaf(leafHash(entry(17)))).toBe(17);
+        expect(await f.store.findLeaves([leafHash(entry(17))]).then(([i]) => i)).toBe(17);
         expect((await f.store.readTile(0, 0))!.length).toBe(256 * 32);
         expect((await f.store.readTile(0, 1))!.length).toBe(44 * 32);
         expect((await f.store.readTile(1, 0))!.length).toBe(32);
@@ -75,7 +75,7 @@ export function logStoreContract(name: string, open: () => Promise<StoreFixture>
         const stale = await batchOf(f.store, undefined, 2, 100, true);
         await expect(f.store.commit(stale)).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
         expect((await f.store.readTree())?.state.size).toBe(3);
-        expect(await f.store.findLeaf(leafHash(entry(100)))).toBeUndefined();
+        expect(await f.store.findLeaves([leafHash(entry(100))]).then(([i]) => i)).toBeUndefined();
       } finally {
         await f.cleanup();
       }
@@ -125,7 +125,7 @@ export function logStoreContract(name: string, open: () => Promise<StoreFixture>
         const again = await f.reopen();
         f.store = again;
         expect((await again.readTree())?.checkpoint).toBe(b.tree.checkpoint);
-        expect(await again.findLeaf(leafHash(entry(9)))).toBe(9);
+        expect(await again.findLeaves([leafHash(entry(9))]).then(([i]) => i)).toBe(9);
         await again.commit(await batchOf(again, b.tree, 1, 10));
         expect((await again.readTree())?.state.size).toBe(11);
       } finally {

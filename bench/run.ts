@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: measures the log on this machine and writes bench/results.json. Every number
+ * that matters is reported as a ratio against a baseline measured in the same run, since bare
+ * times on shared machines say little.
+ *
+ * Environment: BENCH_MAX_SIZE (default 1000000) bounds the largest tree built.
+ */
+import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Ledger } from '../src/ledger/ledger.js';
+import { ed25519NoteSigner } from '../src/log/index.js';
+import { LevelLogStore } from '../src/store/level.js';
+import type { LogStore } from '../src/store/store.js';
+import { tempDir } from '../test/helpers.js';
+
+const MAX = Number(process.env.BENCH_MAX_SIZE ?? 1_000_000);
+const results: Record<string, unknown> = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, date: new Date().toISOString() };
+
+function rate(n: number, ms: number): number {
+  return Math.round((n / ms) * 1000);
+}
+
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}
+
+// Baseline: raw ECDSA P-256 signature verification, single core.
+{
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const msg = Buffer.alloc(256, 7);
+  const sig = createSign('sha256').update(msg).sign(privateKey);
+  const n = 5000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) if (!createVerify('sha256').update(msg).verify(publicKey, sig)) throw new Error('verify failed');
+  results.p256VerifyPerSec = rate(n, performance.now() - t0);
+  log(`raw P-256 verify: ${results.p256VerifyPerSec}/s`);
+}
+
+const dir = await tempDir('pedigree-bench-');
+const { privateKey } = generateKeyPairSync('ed25519');
+const signer = ed25519NoteSigner('bench.pedigree.local/log', privateKey);
+
+/** Counts tile reads so proofs can be shown to cost O(log n) reads. */
+function counting(store: LogStore): { store: LogStore; reads: () => number; reset: () => void } {
+  let reads = 0;
+  const orig = store.readTile.bind(store);
+  store.readTile = async (l, i) => {
+    reads++;
+    return orig(l, i);
+  };
+  return { store, reads: () => reads, reset: () => (reads = 0) };
+}
+
+try {
+  const dbPath = join(dir.path, 'db');
+  const c = counting(await LevelLogStore.open(dbPath));
+  let ledger = await Ledger.open({ store: c.store, signer });
+  const appendRates: Record<string, number> = {};
+  const proofs: Record<string, { proofsPerSec: number; tileReadsPerProof: number }> = {};
+  const sizes = [10_000, 100_000, 1_000_000].filter((s) => s <= MAX);
+  let appendedMs = 0;
+  for (const size of sizes) {
+    const t0 = performance.now();
+    while (ledger.size < size) {
+      const from = ledger.size;
+      const n = Math.min(8192, size - from);
+      await Promise.all(Array.from({ length: n }, (_, i) => ledger.append({ data: Buffer.from(`bench-entry-${from + i}-${'p'.repeat(64)}`) })));
+    }
+    appendedMs += performance.now() - t0;
+    appendRates[String(size)] = rate(size, appendedMs);
+    // Proofs for random indexes against the full tree, cold per call except for cached full tiles.
+    const n = 2000;
+    c.reset();
+    const p0 = performance.now();
+    for (let i = 0; i < n; i++) await ledger.inclusionProof(Math.floor(Math.random() * size));
+    proofs[String(size)] = { proofsPerSec: rate(n, performance.now() - p0), tileReadsPerProof: +(c.reads() / n).toFixed(2) };
+    log(`size ${size}: append ${appendRates[String(size)]}/s cumulative, proofs ${JSON.stringify(proofs[String(size)])}`);
+  }
+  await ledger.close();
+  // Start-up: open the store and the ledger at the largest size (reads the tree state only).
+  const s0 = performance.now();
+  const reopened = await LevelLogStore.open(dbPath);
+  ledger = await Ledger.open({ store: reopened, signer });
+  const startupMs = performance.now() - s0;
+  await ledger.close();
+
+  const largest = String(sizes[sizes.length - 1]);
+  const smallest = String(sizes[0]);
+  results.append = {
+    entriesPerSecAtSize: appendRates,
+    ratioToP256Verify: +(appendRates[largest]! / (results.p256VerifyPerSec as number)).toFixed(2),
+  };
+  results.inclusionProofs = {
+    atSize: proofs,
+    rateRatioLargestToSmallest: +(proofs[largest]!.proofsPerSec / proofs[smallest]!.proofsPerSec).toFixed(2),
+  };
+  results.startup = { treeSize: Number(largest), milliseconds: +startupMs.toFixed(1) };
+  log(`start-up at ${largest}: ${startupMs.toFixed(1)} ms`);
+} finally {
+  await dir.remove();
+}
+
+const out = join(import.meta.dirname, 'results.json');
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+log(`wrote ${out}`);

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leafHash, openCheckpoint, verifyConsistency, verifyInclusion } from '../../src/log/index.js';
+import { startServer, type RunningServer } from '../../src/server/http.js';
+import { printedSchema, SCHEMA_PATH } from '../../scripts/print-schema.js';
+import { appendMany, entry, levelLedger, type TestLedger } from '../helpers.js';
+
+let t: TestLedger;
+let server: RunningServer;
+
+beforeAll(async () => {
+  t = await levelLedger();
+  await appendMany(t.ledger, 20);
+  server = await startServer({ ledger: t.ledger, maxBodyBytes: 4096, logError: () => undefined });
+});
+
+afterAll(async () => {
+  await server.close();
+  await t.cleanup();
+});
+
+interface GqlResponse {
+  data?: Record<string, any> | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+async function gql(query: string, variables: Record<string, unknown> = {}): Promise<GqlResponse> {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GqlResponse;
+}
+
+const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+describe('GraphQL log queries', () => {
+  it('returns the signed checkpoint', async () => {
+    const r = await gql('{ checkpoint { origin size rootHash note } }');
+    const cp = openCheckpoint(r.data!.checkpoint.note, t.verifier);
+    expect(r.data!.checkpoint).toMatchObject({ origin: t.ledger.origin, size: 20, rootHash: Buffer.from(cp.root).toString('base64') });
+  });
+
+  it('returns an entry', async () => {
+    const r = await gql('query ($i: Int!) { entry(logIndex: $i) { logIndex data leafHash integratedTime } }', { i: 7 });
+    expect(Buffer.from(r.data!.entry.data, 'base64').toString()).toBe('e-7');
+    expect(r.data!.entry.leafHash).toBe(Buffer.from(leafHash(entry(7))).toString('base64'));
+    expect(r.data!.entry.integratedTime).toBeGreaterThan(1_600_000_000);
+  });
+
+  it('returns inclusion and consistency proofs that verify', async () => {
+    const r = await gql('{ inclusionProof(logIndex: 5, treeSize: 13) { logIndex treeSize rootHash leafHash hashes } consistencyProof(fromSize: 13) { fromSize toSize fromRootHash toRootHash hashes } }');
+    const p = r.data!.inclusionProof;
+    verifyInclusion(5, 13, leafHash(entry(5)), p.hashes.map(b64), b64(p.rootHash));
+    const c = r.data!.consistencyProof;
+    expect(c.toSize).toBe(20);
+    expect(c.fromRootHash).toBe(p.rootHash);
+    verifyConsistency(13, 20, c.hashes.map(b64), b64(c.fromRootHash), b64(c.toRootHash));
+  });
+
+  it.each([
+    ['{ entry(logIndex: 20) { logIndex } }', 'INDEX_OUT_OF_RANGE'],
+    ['{ entry(logIndex: -1) { logIndex } }', 'INVALID_ARGUMENT'],
+    ['{ inclusionProof(logIndex: 3, treeSize: 21) { treeSize } }', 'TREE_SIZE_OUT_OF_RANGE'],
+    ['{ inclusionProof(logIndex: 3, treeSize: 3) { treeSize } }', 'INDEX_OUT_OF_RANGE'],
+    ['{ consistencyProof(fromSize: 10, toSize: 5) { toSize } }', 'TREE_SIZE_OUT_OF_RANGE'],
+    ['{ consistencyProof(fromSize: -3) { toSize } }', 'INVALID_ARGUMENT'],
+  ])('%s fails with %s and keeps the other fields', async (query, code) => {
+    const r = await gql(query.replace('{ ', '{ checkpoint { size } '));
+    expect(r.errors?.[0]?.extensions?.code).toBe(code);
+    expect(r.data?.checkpoint.size).toBe(20);
+  });
+
+  it('rejects malformed requests without a stack trace', async () => {
+    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text).not.toMatch(/\bat .*\.(ts|js):\d+/);
+    const typed = await gql('{ entry(logIndex: "x") { logIndex } }');
+    expect(typed.errors?.length).toBeGreaterThan(0);
+  });
+
+  it('refuses oversized bodies with 413 and a stable code', async () => {
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ checkpoint { size } } # ${'x'.repeat(5000)}` }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as GqlResponse).errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(t.ledger.size).toBe(20);
+  });
+
+  it('serves GraphiQL without any CDN', async () => {
+    const res = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('Pedigree GraphQL');
+    expect(html).not.toMatch(/unpkg|jsdelivr|cdnjs/);
+  });
+});
+
+describe('printed schema', () => {
+  it('matches schema/schema.graphql (run "npm run schema" after changing types)', () => {
+    expect(readFileSync(SCHEMA_PATH, 'utf8')).toBe(printedSchema());
+  });
+});
