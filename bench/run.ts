@@ -59,6 +59,7 @@ try {
   let ledger = await Ledger.open({ store: c.store, signer });
   const appendRates: Record<string, number> = {};
   const proofs: Record<string, { proofsPerSec: number; tileReadsPerProof: number }> = {};
+  const coldProofs: Record<string, { proofsPerSec: number; tileReadsPerProof: number }> = {};
   const sizes = [10_000, 100_000, 1_000_000].filter((s) => s <= MAX);
   let appendedMs = 0;
   for (const size of sizes) {
@@ -76,6 +77,13 @@ try {
     const p0 = performance.now();
     for (let i = 0; i < n; i++) await ledger.inclusionProof(Math.floor(Math.random() * size));
     proofs[String(size)] = { proofsPerSec: rate(n, performance.now() - p0), tileReadsPerProof: +(c.reads() / n).toFixed(2) };
+    // The same with no tile cache: every proof reads its tiles from LevelDB.
+    const cold = await Ledger.open({ store: c.store, signer, tileCacheSize: 0 });
+    c.reset();
+    const q0 = performance.now();
+    for (let i = 0; i < n; i++) await cold.inclusionProof(Math.floor(Math.random() * size));
+    coldProofs[String(size)] = { proofsPerSec: rate(n, performance.now() - q0), tileReadsPerProof: +(c.reads() / n).toFixed(2) };
+    log(`size ${size}: uncached proofs ${JSON.stringify(coldProofs[String(size)])}`);
     log(`size ${size}: append ${appendRates[String(size)]}/s cumulative, proofs ${JSON.stringify(proofs[String(size)])}`);
   }
   await ledger.close();
@@ -93,8 +101,10 @@ try {
     ratioToP256Verify: +(appendRates[largest]! / (results.p256VerifyPerSec as number)).toFixed(2),
   };
   results.inclusionProofs = {
-    atSize: proofs,
-    rateRatioLargestToSmallest: +(proofs[largest]!.proofsPerSec / proofs[smallest]!.proofsPerSec).toFixed(2),
+    cachedAtSize: proofs,
+    uncachedAtSize: coldProofs,
+    uncachedRateRatioLargestToSmallest: +(coldProofs[largest]!.proofsPerSec / coldProofs[smallest]!.proofsPerSec).toFixed(2),
+    uncachedReadsRatioLargestToSmallest: +(coldProofs[largest]!.tileReadsPerProof / coldProofs[smallest]!.tileReadsPerProof).toFixed(2),
   };
   results.startup = { treeSize: Number(largest), milliseconds: +startupMs.toFixed(1) };
   log(`start-up at ${largest}: ${startupMs.toFixed(1)} ms`);

@@ -31,7 +31,7 @@ import { DEFAULT_SEQUENCER, Sequencer, type SequencerOptions } from './sequencer
 
 /** Entries are length-prefixed with a uint16 in entry bundles (C2SP tlog-tiles). */
 export const MAX_ENTRY_BYTES = 0xffff;
-const FULL_TILE_CACHE = 4096;
+const DEFAULT_TILE_CACHE = 4096;
 
 export interface LedgerOptions {
   readonly store: LogStore;
@@ -40,6 +40,8 @@ export interface LedgerOptions {
   /** Milliseconds since the epoch. */
   readonly clock?: () => number;
   readonly sequencer?: Partial<SequencerOptions>;
+  /** Full tiles kept in memory (default 4096, about 32 MiB); 0 reads every tile from the store. */
+  readonly tileCacheSize?: number;
 }
 
 export interface AppendRequest {
@@ -84,6 +86,7 @@ export class Ledger {
   /** Partial tiles of the current tree; emptied whenever the tree grows. */
   private readonly partialTiles = new Map<string, Uint8Array>();
   private generation = 0;
+  private readonly tileCacheSize: number;
   private readonly listeners = new Set<Listener>();
 
   private constructor(options: LedgerOptions, tree: StoredTree) {
@@ -91,6 +94,7 @@ export class Ledger {
     this.signer = options.signer;
     this.clock = options.clock ?? Date.now;
     this.tree = tree;
+    this.tileCacheSize = options.tileCacheSize ?? DEFAULT_TILE_CACHE;
     this.sequencer = new Sequencer((items) => this.integrateBatch(items), { ...DEFAULT_SEQUENCER, ...options.sequencer });
   }
 
@@ -237,8 +241,9 @@ export class Ledger {
       if (!pending) {
         const generation = this.generation;
         pending = this.store.readTile(level, index).then((tile) => {
+          if (this.tileCacheSize === 0) return tile;
           if (tile && tile.length === TILE_WIDTH * HASH_SIZE) {
-            if (this.fullTiles.size >= FULL_TILE_CACHE) this.fullTiles.delete(this.fullTiles.keys().next().value!);
+            if (this.fullTiles.size >= this.tileCacheSize) this.fullTiles.delete(this.fullTiles.keys().next().value!);
             this.fullTiles.set(key, tile);
           } else if (tile && generation === this.generation) {
             // Only a read that no integration overtook may describe the current tree.
