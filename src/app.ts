@@ -6,19 +6,33 @@ import { ed25519NoteSigner } from './log/index.js';
 import { LevelLogStore } from './store/level.js';
 import { loadDataDir, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
+import { AttestationService } from './attest/service.js';
 
 export interface OpenedLedger {
   readonly dataDir: DataDir;
   readonly ledger: Ledger;
+  readonly attestations: AttestationService;
 }
 
-export async function openLedger(dir: string, options: { sequencer?: Partial<SequencerOptions> } = {}): Promise<OpenedLedger> {
+export interface OpenOptions {
+  readonly sequencer?: Partial<SequencerOptions>;
+  readonly maxBundleBytes?: number;
+}
+
+export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
   const dataDir = await loadDataDir(dir);
   const store = await LevelLogStore.open(dataDir.dbPath);
   try {
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
     const ledger = await Ledger.open({ store, signer, ...(options.sequencer ? { sequencer: options.sequencer } : {}) });
-    return { dataDir, ledger };
+    const attestations = await AttestationService.open({
+      ledger,
+      logKey: dataDir.logKey,
+      adminPublicKeyPem: dataDir.config.adminPublicKey,
+      createdAt: dataDir.config.createdAt,
+      ...(options.maxBundleBytes ? { maxBundleBytes: options.maxBundleBytes } : {}),
+    });
+    return { dataDir, ledger, attestations };
   } catch (e) {
     await store.close();
     throw e;

@@ -54,3 +54,49 @@ export async function appendMany(ledger: Ledger, count: number, start = 0, tag =
   const results = await Promise.all(Array.from({ length: count }, (_, i) => ledger.append({ data: entry(start + i, tag) })));
   return results.map((r) => r.index);
 }
+
+export interface TestNode {
+  dir: string;
+  ledger: Ledger;
+  attestations: import('../src/attest/service.js').AttestationService;
+  server: import('../src/server/http.js').RunningServer;
+  url: string;
+  verifier: NoteVerifier;
+  adminKey: import('node:crypto').KeyObject;
+  cleanup: () => Promise<void>;
+}
+
+/** A whole node through the real composition root: data dir, LevelDB, ledger, attestations, HTTP. */
+export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes?: number; sequencer?: LedgerOptions['sequencer'] } = {}): Promise<TestNode> {
+  const { initDataDir, adminKeyPath } = await import('../src/config/datadir.js');
+  const { openLedger } = await import('../src/app.js');
+  const { startServer } = await import('../src/server/http.js');
+  const { readPrivateKey } = await import('../src/keys.js');
+  const { createPublicKey } = await import('node:crypto');
+  const dir = await tempDir();
+  await initDataDir(dir.path, ORIGIN);
+  const opened = await openLedger(dir.path, {
+    ...(options.sequencer && { sequencer: options.sequencer }),
+    ...(options.maxBundleBytes && { maxBundleBytes: options.maxBundleBytes }),
+  });
+  const server = await startServer({
+    ledger: opened.ledger,
+    attestations: opened.attestations,
+    ...(options.maxBodyBytes && { maxBodyBytes: options.maxBodyBytes }),
+    logError: () => undefined,
+  });
+  return {
+    dir: dir.path,
+    ledger: opened.ledger,
+    attestations: opened.attestations,
+    server,
+    url: server.url,
+    verifier: ed25519NoteVerifier(ORIGIN, createPublicKey(opened.dataDir.config.logPublicKey)),
+    adminKey: await readPrivateKey(adminKeyPath(dir.path)),
+    cleanup: async () => {
+      await server.close();
+      await opened.ledger.close().catch(() => undefined);
+      await dir.remove();
+    },
+  };
+}

@@ -32,7 +32,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--port <n>', 'TCP port').env('PORT').default('8080'))
     .option('--host <addr>', 'address to listen on (0.0.0.0 to serve the local network)', '127.0.0.1')
     .option('--demo', 'initialise the data directory if needed')
-    .option('--max-body <bytes>', 'largest request body accepted', String(16 * 1024 * 1024))
+    .option('--max-body <bytes>', 'largest HTTP request body accepted', String(16 * 1024 * 1024))
+    .option('--max-bundle <bytes>', 'largest attestation bundle accepted', String(12 * 1024 * 1024))
     .action(serveCommand);
 
   return program;

@@ -10,6 +10,7 @@ export interface ServeOptions {
   host: string;
   demo?: boolean;
   maxBody: string;
+  maxBundle: string;
 }
 
 export async function serveCommand(opts: ServeOptions): Promise<void> {
@@ -20,10 +21,10 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
   }
-  const { ledger } = await openLedger(dir);
+  const { ledger, attestations } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
   let running;
   try {
-    running = await startServer({ ledger, port, host: opts.host, maxBodyBytes });
+    running = await startServer({ ledger, attestations, port, host: opts.host, maxBodyBytes });
   } catch (e) {
     await ledger.close();
     throw e;
@@ -35,6 +36,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       `  GraphQL:     ${base}/graphql`,
       `  checkpoint:  ${base}/checkpoint`,
       `  tiles:       ${base}/tile/<L>/<N>`,
+      `  trust root:  ${base}/trusted_root.json`,
       `  health:      ${base}/healthz`,
       'Press Ctrl-C to stop.',
       '',

@@ -24,7 +24,7 @@ import {
   type TileReader,
   type TreeState,
 } from '../log/index.js';
-import type { LogStore, StoredEntry, StoredRecord, StoredTree } from '../store/store.js';
+import type { LogStore, ScanOptions, StoredEntry, StoredRecord, StoredTree } from '../store/store.js';
 import { StoreError } from '../store/store.js';
 import { LedgerError } from './errors.js';
 import { DEFAULT_SEQUENCER, Sequencer, type SequencerOptions } from './sequencer.js';
@@ -217,6 +217,15 @@ export class Ledger {
   async findLeaf(hash: Uint8Array): Promise<number | undefined> {
     const [i] = await this.store.findLeaves([hash]);
     return i !== undefined && i < this.size ? i : undefined;
+  }
+
+  /** A record written with an entry (see AppendRequest.records). */
+  readRecord(space: string, key: string): Promise<Uint8Array | undefined> {
+    return this.store.readRecord(space, key);
+  }
+
+  scanRecords(space: string, options: ScanOptions): Promise<Array<[string, Uint8Array]>> {
+    return this.store.scanRecords(space, options);
   }
 
   private checkIndex(index: number, size: number): void {

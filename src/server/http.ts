@@ -8,6 +8,7 @@ import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { AttestationService } from '../attest/service.js';
 import { schema } from './graphql/schema.js';
 import { maskError } from './errors.js';
 
@@ -15,6 +16,7 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface ServerOptions {
   readonly ledger: Ledger;
+  readonly attestations: AttestationService;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes?: number;
   /** Where unexpected errors are reported; never shown to clients. */
@@ -54,12 +56,12 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { ledger } = options;
+  const { ledger, attestations } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logError = options.logError ?? ((m, e) => console.error(m, e));
   const yoga = createYoga({
     schema,
-    context: () => ({ ledger }),
+    context: () => ({ ledger, attestations }),
     graphqlEndpoint: '/graphql',
     maskedErrors: { maskError },
     renderGraphiQL,
@@ -113,6 +115,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
       if (path === '/checkpoint') return send(res, 200, 'text/plain; charset=utf-8', ledger.checkpoint, { 'Cache-Control': 'no-cache' });
       if (path.startsWith('/tile/')) return tiles(path.slice(1), res);
+      if (path === '/trusted_root.json') return sendJson(res, 200, attestations.trustedRoot(), { 'Cache-Control': 'public, max-age=300' });
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok', origin: ledger.origin, treeSize: ledger.size }, { 'Cache-Control': 'no-cache' });
       return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     };

@@ -1,21 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leafHash, openCheckpoint, verifyConsistency, verifyInclusion } from '../../src/log/index.js';
-import { startServer, type RunningServer } from '../../src/server/http.js';
+import type { RunningServer } from '../../src/server/http.js';
 import { printedSchema, SCHEMA_PATH } from '../../scripts/print-schema.js';
-import { appendMany, entry, levelLedger, type TestLedger } from '../helpers.js';
+import { appendMany, entry, startNode, type TestNode } from '../helpers.js';
 
-let t: TestLedger;
+let t: TestNode;
 let server: RunningServer;
 
 beforeAll(async () => {
-  t = await levelLedger();
+  t = await startNode({ maxBodyBytes: 4096 });
   await appendMany(t.ledger, 20);
-  server = await startServer({ ledger: t.ledger, maxBodyBytes: 4096, logError: () => undefined });
+  server = t.server;
 });
 
 afterAll(async () => {
-  await server.close();
   await t.cleanup();
 });
 

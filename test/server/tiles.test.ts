@@ -4,19 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HASH_SIZE, TILE_WIDTH, leafHash, nodesAtLevel, openCheckpoint, rootFromLeafHashes, tilePath } from '../../src/log/index.js';
-import { startServer, type RunningServer } from '../../src/server/http.js';
-import { levelLedger, type TestLedger } from '../helpers.js';
+import type { RunningServer } from '../../src/server/http.js';
+import { startNode, type TestNode } from '../helpers.js';
 
-let t: TestLedger;
+let t: TestNode;
 let server: RunningServer;
 
 beforeAll(async () => {
-  t = await levelLedger({ sequencer: { maxBatch: 4096, maxDelayMs: 2 } });
-  server = await startServer({ ledger: t.ledger });
+  t = await startNode({ sequencer: { maxBatch: 4096, maxDelayMs: 2 } });
+  server = t.server;
 });
 
 afterAll(async () => {
-  await server.close();
   await t.cleanup();
 });
 

@@ -1,5 +1,7 @@
 /** Imports every type file and builds the schema; defines no types itself. */
 import { builder } from './builder.js';
 import './types/log.js';
+import './types/attestation.js';
+import './types/participant.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

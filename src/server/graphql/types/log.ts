@@ -18,7 +18,7 @@ const Checkpoint = builder.objectRef<CheckpointModel>('Checkpoint').implement({
   }),
 });
 
-const LogEntry = builder.objectRef<StoredEntry>('LogEntry').implement({
+export const LogEntry = builder.objectRef<StoredEntry>('LogEntry').implement({
   description: 'One leaf of the log.',
   fields: (t) => ({
     logIndex: t.int({ resolve: (e) => e.index }),

@@ -1,0 +1,65 @@
+/**
+ * Reading a submitted Sigstore bundle: v0.3 media type, a DSSE envelope with exactly one
+ * signature over an in-toto payload, and the signer's key material.
+ */
+import {
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V03_MEDIA_TYPE,
+  bundleFromJSON,
+  bundleToJSON,
+  type Bundle,
+  type SerializedBundle,
+} from '@sigstore/bundle';
+import { AttestError } from './errors.js';
+import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+
+export interface ParsedBundle {
+  readonly bundle: Bundle;
+  /** The submitted bundle in Sigstore's JSON form, without transparency-log entries. */
+  readonly json: SerializedBundle;
+  readonly payload: Buffer;
+  readonly payloadType: string;
+  readonly signature: Buffer;
+  readonly key: { readonly $case: 'publicKey'; readonly hint: string } | { readonly $case: 'x509'; readonly chain: Buffer[] };
+}
+
+/** Parses text or an already-parsed value; `size` is the submission's size in bytes. */
+export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
+  let value = input;
+  if (typeof input === 'string') {
+    if (Buffer.byteLength(input) > maxBytes) throw new AttestError('BUNDLE_TOO_LARGE', `a bundle is at most ${maxBytes} bytes`);
+    try {
+      value = JSON.parse(input);
+    } catch {
+      throw new AttestError('MALFORMED_JSON', 'the bundle is not valid JSON');
+    }
+  } else if (Buffer.byteLength(JSON.stringify(input) ?? '') > maxBytes) {
+    throw new AttestError('BUNDLE_TOO_LARGE', `a bundle is at most ${maxBytes} bytes`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AttestError('BUNDLE_INVALID', 'a bundle must be a JSON object');
+  const mediaType = (value as { mediaType?: unknown }).mediaType;
+  if (mediaType !== BUNDLE_V03_MEDIA_TYPE && mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
+    throw new AttestError('UNSUPPORTED_MEDIA_TYPE', `bundle mediaType must be ${BUNDLE_V03_MEDIA_TYPE}`, '/mediaType');
+  }
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(value);
+  } catch (e) {
+    throw new AttestError('BUNDLE_INVALID', `not a valid Sigstore bundle: ${(e as Error).message}`);
+  }
+  if (bundle.content.$case !== 'dsseEnvelope') {
+    throw new AttestError('NOT_DSSE', 'Pedigree records DSSE envelopes (in-toto attestations), not message signatures', '/messageSignature');
+  }
+  const env = bundle.content.dsseEnvelope;
+  if (env.signatures.length !== 1) throw new AttestError('BUNDLE_INVALID', 'the DSSE envelope must carry exactly one signature', '/dsseEnvelope/signatures');
+  if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new AttestError('UNSUPPORTED_PAYLOAD_TYPE', `payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`, '/dsseEnvelope/payloadType');
+  }
+  const vm = bundle.verificationMaterial.content;
+  let key: ParsedBundle['key'];
+  if (vm.$case === 'publicKey') key = { $case: 'publicKey', hint: vm.publicKey.hint };
+  else if (vm.$case === 'x509CertificateChain') key = { $case: 'x509', chain: vm.x509CertificateChain.certificates.map((c) => c.rawBytes) };
+  else key = { $case: 'x509', chain: [vm.certificate.rawBytes] };
+  const json = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } });
+  return { bundle, json, payload: env.payload, payloadType: env.payloadType, signature: env.signatures[0]!.sig, key };
+}

@@ -1,0 +1,36 @@
+/**
+ * Why a submission was refused. Each code is stable; clients branch on it. "Untrusted" problems
+ * (signature, signer) are kept apart from "not allowed" ones (role) and from malformed input.
+ */
+export type AttestErrorCode =
+  | 'MALFORMED_JSON'
+  | 'BUNDLE_TOO_LARGE'
+  | 'BUNDLE_INVALID'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_DSSE'
+  | 'UNSUPPORTED_PAYLOAD_TYPE'
+  | 'SIGNER_UNKNOWN'
+  | 'SIGNER_REVOKED'
+  | 'SIGNER_NOT_VALID'
+  | 'SIGNATURE_INVALID'
+  | 'STATEMENT_INVALID'
+  | 'PREDICATE_TYPE_UNKNOWN'
+  | 'PREDICATE_INVALID'
+  | 'ROLE_NOT_ALLOWED'
+  | 'REGISTRATION_INVALID'
+  | 'ENTRY_NOT_FOUND'
+  | 'BATCH_TOO_LARGE'
+  | 'INVALID_CURSOR'
+  | 'INVALID_FILTER';
+
+export class AttestError extends Error {
+  readonly code: AttestErrorCode;
+  /** JSON pointer of the failing field, when there is one. */
+  readonly field: string | undefined;
+  constructor(code: AttestErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'AttestError';
+    this.code = code;
+    this.field = field;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Attestation ingestion and retrieval. A submission is checked in this order, each failure with
+ * its own code and nothing written: bundle shape → signer known and valid → signature →
+ * statement → predicate type → signer's role → subjects → predicate schema → registry rules.
+ * Then its Rekor dsse body is appended as the leaf; the bundle, the signed entry timestamp and
+ * the search index are written in the same atomic batch.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
+import type { SerializedBundle } from '@sigstore/bundle';
+import { ed25519KeyHash, ed25519Raw, sha256, toHex } from '../log/index.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { indexKey, type StoredRecord } from '../store/store.js';
+import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+import { normaliseDeviceUdi } from '../udi/udi.js';
+import { readBundle, type ParsedBundle } from './bundle.js';
+import { AttestError } from './errors.js';
+import { PARTICIPANT_URI, REVOCATION_URI, predicateType, validatePredicate } from './predicates.js';
+import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
+import { checkSubjectKinds, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
+
+export const DEFAULT_MAX_BUNDLE_BYTES = 12 * 1024 * 1024;
+export const MAX_BATCH = 100;
+
+const SPACE_ATTESTATION = 'att';
+const SPACE_BUNDLE = 'bundle';
+const SPACE_INDEX = 'idx';
+
+export interface AttestationRecord {
+  readonly logIndex: number;
+  readonly integratedTime: number;
+  readonly signer: string;
+  readonly keyId: string;
+  readonly predicateType: string;
+  readonly subjects: readonly SubjectRef[];
+  readonly bundleHash: string;
+  /** Base64 signed entry timestamp. */
+  readonly set: string;
+}
+
+export interface SubmitResult {
+  readonly record: AttestationRecord;
+  readonly bundle: Record<string, unknown>;
+  readonly duplicate: boolean;
+}
+
+export interface SearchFilter {
+  readonly sha256?: string;
+  readonly udi?: string;
+  readonly partSerial?: string;
+  readonly lot?: string;
+  readonly signer?: string;
+  readonly predicateType?: string;
+  /** Seconds since the epoch, inclusive. */
+  readonly since?: number;
+  readonly until?: number;
+}
+
+export interface SearchPage {
+  readonly records: AttestationRecord[];
+  readonly hasNextPage: boolean;
+}
+
+export interface AttestationServiceOptions {
+  readonly ledger: Ledger;
+  /** The log's Ed25519 private key (signs entry timestamps). */
+  readonly logKey: KeyObject;
+  readonly adminPublicKeyPem: string;
+  /** When the ledger was created (ISO time); the trusted root's key validity starts then. */
+  readonly createdAt: string;
+  readonly maxBundleBytes?: number;
+  readonly clock?: () => number;
+}
+
+const encode = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
+const decode = <T>(b: Uint8Array) => JSON.parse(Buffer.from(b).toString('utf8')) as T;
+const idxKey = (field: string, value: string, index?: number) => `${field}\u0000${value}\u0000${index === undefined ? '' : indexKey(index)}`;
+
+export class AttestationService {
+  readonly registry: TrustRegistry;
+  readonly logId: Uint8Array;
+  private readonly ledger: Ledger;
+  private readonly logKey: KeyObject;
+  private readonly maxBundleBytes: number;
+  private readonly clock: () => number;
+  private readonly createdAt: string;
+
+  private constructor(options: AttestationServiceOptions) {
+    this.ledger = options.ledger;
+    this.logKey = options.logKey;
+    this.maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    this.clock = options.clock ?? Date.now;
+    this.createdAt = options.createdAt;
+    const createdSecs = Math.floor(Date.parse(options.createdAt) / 1000);
+    this.registry = new TrustRegistry(options.adminPublicKeyPem, createdSecs);
+    this.logId = ed25519KeyHash(this.ledger.origin, ed25519Raw(createPublicKey(this.logKey)));
+  }
+
+  /** Opens the service and rebuilds the trust registry from the registration entries in the log. */
+  static async open(options: AttestationServiceOptions): Promise<AttestationService> {
+    const s = new AttestationService(options);
+    const indexes = [
+      ...(await s.indexScan('ptype', PARTICIPANT_URI)),
+      ...(await s.indexScan('ptype', REVOCATION_URI)),
+    ].sort((a, b) => a - b);
+    for (const i of indexes) {
+      const record = await s.record(i);
+      if (!record) continue;
+      const statement = await s.statement(record);
+      s.applyRegistryChange(statement, record);
+    }
+    return s;
+  }
+
+  get maxBytes(): number {
+    return this.maxBundleBytes;
+  }
+
+  private async indexScan(field: string, value: string, after = -1, limit = -1): Promise<number[]> {
+    const rows = await this.ledger.scanRecords(SPACE_INDEX, { gte: idxKey(field, value, after + 1), lt: `${idxKey(field, value)}\uffff`, limit });
+    return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf('\u0000') + 1), 16));
+  }
+
+  /** Checks a submission fully without writing anything. */
+  private check(input: unknown, now: number): { parsed: ParsedBundle; statement: Statement; signer: string; keyId: string; verifierPem: string } {
+    const parsed = readBundle(input, this.maxBundleBytes);
+    if (parsed.key.$case !== 'publicKey') {
+      throw new AttestError('SIGNER_UNKNOWN', 'certificate-signed bundles are not accepted yet; sign with a registered key (publicKey hint)');
+    }
+    const { participant, key } = this.registry.checkSigner(parsed.key.hint, now);
+    const trust: TrustMaterial = {
+      certificateAuthorities: [],
+      timestampAuthorities: [],
+      tlogs: [],
+      ctlogs: [],
+      publicKey: () => ({ publicKey: key.key, validFor: () => true }),
+    };
+    try {
+      new Verifier(trust, { tlogThreshold: 0, timestampThreshold: 0, ctlogThreshold: 0 }).verify(toSignedEntity(parsed.bundle));
+    } catch (e) {
+      if (e instanceof VerificationError) throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
+      throw e;
+    }
+    const statement = parseStatement(parsed.payload);
+    const type = predicateType(statement.predicateType);
+    if (!participant.roles.some((r) => type.roles.includes(r))) {
+      throw new AttestError('ROLE_NOT_ALLOWED', `${participant.id} (${participant.roles.join(', ')}) may not make ${type.name} attestations; that needs ${type.roles.join(' or ')}`);
+    }
+    checkSubjectKinds(statement, type.subjects, type.name);
+    validatePredicate(type.uri, statement.predicate);
+    if (type.uri === PARTICIPANT_URI) this.registry.checkRegistration(statement.predicate as unknown as RegistrationPredicate);
+    if (type.uri === REVOCATION_URI) this.registry.checkRevocation(statement.predicate as unknown as RevocationPredicate, now);
+    return { parsed, statement, signer: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
+  }
+
+  async submit(input: unknown): Promise<SubmitResult> {
+    const now = Math.floor(this.clock() / 1000);
+    const { parsed, statement, signer, keyId, verifierPem } = this.check(input, now);
+    const body = dsseBody(parsed, verifierPem);
+    const bundleBytes = encode(parsed.json);
+    const bundleHash = toHex(sha256(bundleBytes));
+    const subjects = subjectRefs(statement);
+    let fresh: AttestationRecord | undefined;
+    const appended = await this.ledger.append({
+      data: body,
+      records: (logIndex, integratedTime) => {
+        const set = signEntryTimestamp(this.logKey, this.logId, body, logIndex, integratedTime).toString('base64');
+        fresh = { logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, bundleHash, set };
+        const out: StoredRecord[] = [
+          { space: SPACE_ATTESTATION, key: indexKey(logIndex), value: encode(fresh) },
+          { space: SPACE_BUNDLE, key: bundleHash, value: bundleBytes },
+          { space: SPACE_INDEX, key: idxKey('signer', signer, logIndex), value: new Uint8Array() },
+          { space: SPACE_INDEX, key: idxKey('ptype', statement.predicateType, logIndex), value: new Uint8Array() },
+        ];
+        for (const s of new Set(subjects.map((r) => `${r.kind}\u0001${r.value}`))) {
+          const [kind, value] = s.split('\u0001') as [string, string];
+          out.push({ space: SPACE_INDEX, key: idxKey(kind, value, logIndex), value: new Uint8Array() });
+        }
+        return out;
+      },
+    });
+    const record = appended.duplicate ? await this.record(appended.index) : fresh;
+    if (!record) throw new AttestError('ENTRY_NOT_FOUND', `entry ${appended.index} holds no attestation`);
+    if (!appended.duplicate) this.applyRegistryChange(statement, record);
+    return { record, bundle: await this.completedBundle(record), duplicate: appended.duplicate };
+  }
+
+  /** Each bundle is checked and appended independently; results keep the input order. */
+  async submitMany(inputs: readonly unknown[]): Promise<Array<SubmitResult | AttestError>> {
+    if (inputs.length > MAX_BATCH) throw new AttestError('BATCH_TOO_LARGE', `at most ${MAX_BATCH} bundles per batch`);
+    return Promise.all(
+      inputs.map((b) =>
+        this.submit(b).catch((e: unknown) => {
+          if (e instanceof AttestError) return e;
+          throw e;
+        }),
+      ),
+    );
+  }
+
+  private applyRegistryChange(statement: Statement, record: AttestationRecord): void {
+    if (statement.predicateType === PARTICIPANT_URI) {
+      this.registry.applyRegistration(statement.predicate as unknown as RegistrationPredicate, record.logIndex, record.integratedTime);
+    } else if (statement.predicateType === REVOCATION_URI) {
+      this.registry.applyRevocation(statement.predicate as unknown as RevocationPredicate, record.logIndex, record.integratedTime);
+    }
+  }
+
+  async record(logIndex: number): Promise<AttestationRecord | undefined> {
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0 || logIndex >= this.ledger.size) return undefined;
+    const bytes = await this.ledger.readRecord(SPACE_ATTESTATION, indexKey(logIndex));
+    return bytes ? decode<AttestationRecord>(bytes) : undefined;
+  }
+
+  async storedBundle(record: AttestationRecord): Promise<SerializedBundle> {
+    const bytes = await this.ledger.readRecord(SPACE_BUNDLE, record.bundleHash);
+    if (!bytes) throw new AttestError('ENTRY_NOT_FOUND', `the bundle of entry ${record.logIndex} is missing`);
+    return decode<SerializedBundle>(bytes);
+  }
+
+  async statement(record: AttestationRecord): Promise<Statement> {
+    const b = await this.storedBundle(record);
+    const env = (b as unknown as { dsseEnvelope: { payload: string } }).dsseEnvelope;
+    return JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as Statement;
+  }
+
+  /** The bundle with its transparency-log entry, proved against the latest checkpoint. */
+  async completedBundle(record: AttestationRecord): Promise<Record<string, unknown>> {
+    const stored = await this.storedBundle(record);
+    // Read the checkpoint and its size in the same tick, so the proof matches the checkpoint.
+    const checkpoint = this.ledger.checkpoint;
+    const treeSize = this.ledger.size;
+    const [entry, proof] = await Promise.all([this.ledger.entry(record.logIndex), this.ledger.inclusionProof(record.logIndex, treeSize)]);
+    const tlog = tlogEntryJson({
+      logIndex: record.logIndex,
+      logId: this.logId,
+      integratedTime: record.integratedTime,
+      set: Buffer.from(record.set, 'base64'),
+      body: entry.data,
+      proof: { treeSize, rootHash: proof.root, hashes: proof.hashes, checkpoint },
+    });
+    return { ...stored, verificationMaterial: { ...stored.verificationMaterial, tlogEntries: [tlog] } };
+  }
+
+  /** Entries matching every given filter, in log order, after `after`. */
+  async search(filter: SearchFilter, first: number, after = -1): Promise<SearchPage> {
+    const fields: Array<[string, string]> = [];
+    if (filter.sha256 !== undefined) {
+      if (!/^[0-9a-f]{64}$/.test(filter.sha256)) throw new AttestError('INVALID_FILTER', 'sha256 must be 64 lowercase hex digits');
+      fields.push(['sha256', filter.sha256]);
+    }
+    if (filter.udi !== undefined) {
+      try {
+        fields.push(['udi', normaliseDeviceUdi(filter.udi)]);
+      } catch (e) {
+        throw new AttestError('INVALID_FILTER', `udi: ${(e as Error).message}`);
+      }
+    }
+    if (filter.partSerial !== undefined) fields.push(['partSerial', filter.partSerial]);
+    if (filter.lot !== undefined) fields.push(['lot', filter.lot]);
+    if (filter.signer !== undefined) fields.push(['signer', filter.signer]);
+    if (filter.predicateType !== undefined) fields.push(['ptype', filter.predicateType]);
+    const matches = (r: AttestationRecord) =>
+      fields.every(([k, v]) =>
+        k === 'signer' ? r.signer === v : k === 'ptype' ? r.predicateType === v : r.subjects.some((s) => s.kind === k && s.value === v),
+      ) &&
+      (filter.since === undefined || r.integratedTime >= filter.since) &&
+      (filter.until === undefined || r.integratedTime <= filter.until);
+
+    const out: AttestationRecord[] = [];
+    const chunk = Math.max(64, first + 1);
+    let cursor = after;
+    for (;;) {
+      let candidates: AttestationRecord[];
+      if (fields.length > 0) {
+        const idx = await this.indexScan(fields[0]![0], fields[0]![1], cursor, chunk);
+        candidates = (await Promise.all(idx.map((i) => this.record(i)))).filter((r): r is AttestationRecord => r !== undefined);
+        if (idx.length > 0) cursor = idx[idx.length - 1]!;
+        if (idx.length < chunk) cursor = Number.POSITIVE_INFINITY;
+      } else {
+        const rows = await this.ledger.scanRecords(SPACE_ATTESTATION, { gte: indexKey(cursor + 1), limit: chunk });
+        candidates = rows.map(([, v]) => decode<AttestationRecord>(v));
+        if (rows.length > 0) cursor = candidates[candidates.length - 1]!.logIndex;
+        if (rows.length < chunk) cursor = Number.POSITIVE_INFINITY;
+      }
+      for (const r of candidates) {
+        if (r.logIndex >= this.ledger.size) continue;
+        if (matches(r)) out.push(r);
+        if (out.length > first) return { records: out.slice(0, first), hasNextPage: true };
+      }
+      // Integration times only grow with the index, so nothing past `until` can match.
+      const last = candidates[candidates.length - 1];
+      if (cursor === Number.POSITIVE_INFINITY || (filter.until !== undefined && last && last.integratedTime > filter.until)) {
+        return { records: out, hasNextPage: false };
+      }
+    }
+  }
+
+  /** A Sigstore TrustedRoot naming this log, for @sigstore/verify and other Sigstore clients. */
+  trustedRoot(): Record<string, unknown> {
+    const spki = createPublicKey(this.logKey).export({ format: 'der', type: 'spki' });
+    const start = new Date(Math.floor(Date.parse(this.createdAt) / 1000) * 1000).toISOString();
+    return {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [
+        {
+          baseUrl: `https://${this.ledger.origin}`,
+          hashAlgorithm: 'SHA2_256',
+          publicKey: { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ED25519', validFor: { start } },
+          logId: { keyId: Buffer.from(this.logId).toString('base64') },
+        },
+      ],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    };
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * in-toto Statement v1: {_type, subject[], predicateType, predicate}. Subjects are identified by
+ * digest sets; besides cryptographic digests (sha256 for files), Pedigree uses immutable
+ * identifiers as in-toto allows: udi (canonical "(01)<GTIN>(21)<serial>"), partSerial
+ * ("<supplier>:<part>:<serial>"), lot ("<supplier>:<part>:<lot>") and participant (an id).
+ */
+import { UdiError, normaliseDeviceUdi } from '../udi/udi.js';
+import { AttestError } from './errors.js';
+import type { SubjectKind } from './predicates.js';
+
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const MAX_SUBJECTS = 1000;
+
+export interface Subject {
+  readonly name?: string;
+  readonly digest: Readonly<Record<string, string>>;
+}
+
+export interface Statement {
+  readonly _type: typeof STATEMENT_TYPE;
+  readonly subject: readonly Subject[];
+  readonly predicateType: string;
+  readonly predicate: Record<string, unknown>;
+}
+
+/** One indexable identifier of a subject. */
+export interface SubjectRef {
+  readonly kind: SubjectKind | 'sha512' | 'other';
+  readonly value: string;
+}
+
+const HEX = { sha256: /^[0-9a-f]{64}$/, sha512: /^[0-9a-f]{128}$/, sha384: /^[0-9a-f]{96}$/, sha1: /^[0-9a-f]{40}$/ } as const;
+const ID_PART = /^[A-Za-z0-9._\-/]{1,64}$/;
+
+function bad(message: string, field: string): AttestError {
+  return new AttestError('STATEMENT_INVALID', message, field);
+}
+
+/** "<supplier>:<part>:<serial or lot>", each part from a small safe alphabet. */
+export function checkTripleId(value: string, what: string, field: string): void {
+  const parts = value.split(':');
+  if (parts.length !== 3 || !parts.every((p) => ID_PART.test(p))) {
+    throw bad(`${what} must be "<supplier>:<part>:<id>" using letters, digits and . _ - /`, field);
+  }
+}
+
+export function parseStatement(payload: Uint8Array): Statement {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    throw bad('the DSSE payload is not JSON', '/');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('the statement must be a JSON object', '/');
+  const s = value as Record<string, unknown>;
+  if (s._type !== STATEMENT_TYPE) throw bad(`_type must be ${STATEMENT_TYPE}`, '/_type');
+  if (typeof s.predicateType !== 'string' || s.predicateType.length === 0 || s.predicateType.length > 500) {
+    throw bad('predicateType must be a URI', '/predicateType');
+  }
+  if (typeof s.predicate !== 'object' || s.predicate === null || Array.isArray(s.predicate)) throw bad('predicate must be an object', '/predicate');
+  if (!Array.isArray(s.subject) || s.subject.length === 0) throw bad('subject must be a non-empty array', '/subject');
+  if (s.subject.length > MAX_SUBJECTS) throw bad(`at most ${MAX_SUBJECTS} subjects`, '/subject');
+  s.subject.forEach((sub: unknown, i) => {
+    const at = `/subject/${i}`;
+    if (typeof sub !== 'object' || sub === null) throw bad('subject must be an object', at);
+    const { name, digest } = sub as { name?: unknown; digest?: unknown };
+    if (name !== undefined && (typeof name !== 'string' || name.length > 1000)) throw bad('subject name must be a string', `${at}/name`);
+    if (typeof digest !== 'object' || digest === null || Array.isArray(digest) || Object.keys(digest).length === 0) {
+      throw bad('subject digest must be a non-empty object', `${at}/digest`);
+    }
+    for (const [alg, v] of Object.entries(digest as Record<string, unknown>)) {
+      const f = `${at}/digest/${alg}`;
+      if (typeof v !== 'string' || v.length > 512) throw bad('digest values must be strings', f);
+      if (alg in HEX && !HEX[alg as keyof typeof HEX].test(v)) throw bad(`${alg} must be lowercase hex of the right length`, f);
+      if (alg === 'udi') {
+        let canonical: string;
+        try {
+          canonical = normaliseDeviceUdi(v);
+        } catch (e) {
+          throw bad(`udi: ${(e as UdiError).message}`, f);
+        }
+        if (canonical !== v) throw bad(`udi must be in canonical form ${canonical}`, f);
+      }
+      if (alg === 'partSerial') checkTripleId(v, 'partSerial', f);
+      if (alg === 'lot') checkTripleId(v, 'lot', f);
+      if (alg === 'participant' && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v)) throw bad('participant must be a participant id', f);
+    }
+  });
+  return s as unknown as Statement;
+}
+
+export function subjectRefs(statement: Statement): SubjectRef[] {
+  const out: SubjectRef[] = [];
+  for (const sub of statement.subject) {
+    for (const [alg, value] of Object.entries(sub.digest)) {
+      const kind = (['sha256', 'udi', 'partSerial', 'lot', 'participant', 'sha512'] as const).find((k) => k === alg) ?? 'other';
+      out.push({ kind, value });
+    }
+  }
+  return out;
+}
+
+/** Checks that every subject is of a kind the predicate type describes. */
+export function checkSubjectKinds(statement: Statement, kinds: readonly SubjectKind[], typeName: string): void {
+  statement.subject.forEach((sub, i) => {
+    if (!Object.keys(sub.digest).some((k) => (kinds as readonly string[]).includes(k))) {
+      throw bad(`a ${typeName} attestation's subjects are identified by ${kinds.join(' or ')}`, `/subject/${i}/digest`);
+    }
+  });
+}

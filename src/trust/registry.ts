@@ -1,0 +1,179 @@
+/**
+ * The trust registry: who may sign what, derived from participant registrations and key
+ * revocations that the administrator signed and the log holds. It is rebuilt at start-up from
+ * those entries (found through the predicate-type index) and updated as new ones integrate.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { AttestError } from '../attest/errors.js';
+import type { Role } from '../attest/predicates.js';
+import { keyIdOf } from './keys.js';
+
+export const ADMIN_ID = 'admin';
+
+export interface Revocation {
+  readonly effectiveTime: number;
+  readonly reason: string;
+  readonly logIndex: number;
+}
+
+export interface ParticipantKey {
+  readonly keyId: string;
+  readonly publicKeyPem: string;
+  readonly key: KeyObject;
+  readonly addedAt: number;
+  revocation?: Revocation;
+}
+
+export interface HistoryEvent {
+  readonly logIndex: number;
+  readonly integratedTime: number;
+  readonly action: 'registered' | 'updated' | 'key-revoked' | 'revoked';
+  readonly detail: string;
+}
+
+export interface Participant {
+  readonly id: string;
+  organisation: string;
+  roles: Role[];
+  keys: ParticipantKey[];
+  validFrom?: number;
+  validUntil?: number;
+  revocation?: Revocation;
+  readonly history: HistoryEvent[];
+}
+
+export interface RegistrationPredicate {
+  id: string;
+  organisation: string;
+  roles: Role[];
+  publicKeys?: string[];
+  validFrom?: string;
+  validUntil?: string;
+}
+
+export interface RevocationPredicate {
+  participantId: string;
+  keyId?: string;
+  reason: 'compromise' | 'superseded' | 'retired' | 'other';
+  effectiveTime?: string;
+  note?: string;
+}
+
+const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+export interface SignerCheck {
+  readonly participant: Participant;
+  readonly key: ParticipantKey;
+}
+
+export class TrustRegistry {
+  private readonly participants = new Map<string, Participant>();
+  private readonly keys = new Map<string, { participant: Participant; key: ParticipantKey }>();
+
+  constructor(adminPublicKeyPem: string, createdAt = 0) {
+    const admin: Participant = { id: ADMIN_ID, organisation: 'Ledger administrator', roles: ['admin'], keys: [], history: [] };
+    this.participants.set(ADMIN_ID, admin);
+    this.addKey(admin, adminPublicKeyPem, createdAt);
+  }
+
+  private addKey(p: Participant, pem: string, at: number): void {
+    const key = createPublicKey(pem);
+    const k: ParticipantKey = { keyId: keyIdOf(key), publicKeyPem: key.export({ format: 'pem', type: 'spki' }).toString(), key, addedAt: at };
+    p.keys.push(k);
+    this.keys.set(k.keyId, { participant: p, key: k });
+  }
+
+  list(): Participant[] {
+    return [...this.participants.values()];
+  }
+
+  get(id: string): Participant | undefined {
+    return this.participants.get(id);
+  }
+
+  /** The participant and key behind a key ID, revoked or not. */
+  lookup(keyId: string): SignerCheck | undefined {
+    return this.keys.get(keyId);
+  }
+
+  /** Whether `keyId` may sign at `at` (seconds); throws the reason it may not. */
+  checkSigner(keyId: string, at: number): SignerCheck {
+    const found = this.keys.get(keyId);
+    if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${keyId.slice(0, 16)}…`);
+    const { participant: p, key } = found;
+    const rev = [key.revocation, p.revocation].filter((r): r is Revocation => r !== undefined).find((r) => r.effectiveTime <= at);
+    if (rev) throw new AttestError('SIGNER_REVOKED', `the key of ${p.id} was revoked (${rev.reason}) from ${new Date(rev.effectiveTime * 1000).toISOString()}`);
+    if ((p.validFrom !== undefined && at < p.validFrom) || (p.validUntil !== undefined && at > p.validUntil)) {
+      throw new AttestError('SIGNER_NOT_VALID', `participant ${p.id} is not valid at ${new Date(at * 1000).toISOString()}`);
+    }
+    return found;
+  }
+
+  /** Checks a registration before it is logged; throws REGISTRATION_INVALID. */
+  checkRegistration(r: RegistrationPredicate): void {
+    const bad = (m: string) => new AttestError('REGISTRATION_INVALID', m, '/predicate');
+    if (r.id === ADMIN_ID || r.roles.includes('admin')) throw bad('the administrator is set at init and cannot be registered');
+    for (const pem of r.publicKeys ?? []) {
+      let id: string;
+      try {
+        id = keyIdOf(pem);
+      } catch {
+        throw bad('a public key is not a valid PEM SPKI key');
+      }
+      const owner = this.keys.get(id);
+      if (owner && owner.participant.id !== r.id) throw bad(`key ${id.slice(0, 16)}… already belongs to ${owner.participant.id}`);
+    }
+    if ((r.publicKeys ?? []).length === 0) throw bad('a participant needs at least one public key');
+    if (r.validFrom && r.validUntil && secs(r.validFrom) > secs(r.validUntil)) throw bad('validFrom is after validUntil');
+  }
+
+  checkRevocation(r: RevocationPredicate, now: number): void {
+    const bad = (m: string) => new AttestError('REGISTRATION_INVALID', m, '/predicate');
+    const p = this.participants.get(r.participantId);
+    if (!p) throw bad(`no participant ${r.participantId}`);
+    if (p.id === ADMIN_ID) throw bad('the administrator cannot be revoked through the log');
+    if (r.keyId && !p.keys.some((k) => k.keyId === r.keyId)) throw bad(`participant ${p.id} has no key ${r.keyId}`);
+    // Only a compromise may reach back in time; other revocations take effect now or later.
+    if (r.effectiveTime && r.reason !== 'compromise' && secs(r.effectiveTime) < now - 300) {
+      throw bad('only a compromise revocation may name an effective time in the past');
+    }
+  }
+
+  applyRegistration(r: RegistrationPredicate, logIndex: number, integratedTime: number): void {
+    let p = this.participants.get(r.id);
+    const action = p ? 'updated' : 'registered';
+    if (!p) {
+      p = { id: r.id, organisation: r.organisation, roles: [], keys: [], history: [] };
+      this.participants.set(r.id, p);
+    }
+    p.organisation = r.organisation;
+    p.roles = [...r.roles];
+    p.validFrom = r.validFrom ? secs(r.validFrom) : undefined;
+    p.validUntil = r.validUntil ? secs(r.validUntil) : undefined;
+    const wanted = new Set((r.publicKeys ?? []).map((pem) => keyIdOf(pem)));
+    // Keys left out of an update are retired from that moment.
+    for (const k of p.keys) {
+      if (!wanted.has(k.keyId) && !k.revocation) k.revocation = { effectiveTime: integratedTime, reason: 'superseded', logIndex };
+    }
+    for (const pem of r.publicKeys ?? []) {
+      const id = keyIdOf(pem);
+      const existing = p.keys.find((k) => k.keyId === id);
+      if (!existing) this.addKey(p, pem, integratedTime);
+    }
+    p.history.push({ logIndex, integratedTime, action, detail: `roles ${p.roles.join(', ')}; ${wanted.size} key(s)` });
+  }
+
+  applyRevocation(r: RevocationPredicate, logIndex: number, integratedTime: number): void {
+    const p = this.participants.get(r.participantId);
+    if (!p) return; // checked before logging; an old log may still hold one
+    const rev: Revocation = { effectiveTime: r.effectiveTime ? secs(r.effectiveTime) : integratedTime, reason: r.reason, logIndex };
+    if (r.keyId) {
+      const k = p.keys.find((x) => x.keyId === r.keyId);
+      if (k && (!k.revocation || k.revocation.effectiveTime > rev.effectiveTime)) k.revocation = rev;
+      p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `key ${r.keyId.slice(0, 16)}… ${r.reason} from ${new Date(rev.effectiveTime * 1000).toISOString()}` });
+    } else {
+      if (!p.revocation || p.revocation.effectiveTime > rev.effectiveTime) p.revocation = rev;
+      p.history.push({ logIndex, integratedTime, action: 'revoked', detail: `${r.reason} from ${new Date(rev.effectiveTime * 1000).toISOString()}` });
+    }
+  }
+}
