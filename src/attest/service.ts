@@ -186,12 +186,12 @@ export class AttestationService {
   }
 
   /** Each bundle is checked and appended independently; results keep the input order. */
-  async submitMany(inputs: readonly unknown[]): Promise<Array<SubmitResult | AttestError>> {
+  async submitMany(inputs: readonly unknown[]): Promise<Array<SubmitResult | { error: AttestError }>> {
     if (inputs.length > MAX_BATCH) throw new AttestError('BATCH_TOO_LARGE', `at most ${MAX_BATCH} bundles per batch`);
     return Promise.all(
       inputs.map((b) =>
         this.submit(b).catch((e: unknown) => {
-          if (e instanceof AttestError) return e;
+          if (e instanceof AttestError) return { error: e };
           throw e;
         }),
       ),

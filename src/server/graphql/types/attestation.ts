@@ -40,18 +40,18 @@ const SubmitPayload = builder.objectRef<SubmitResult>('SubmitAttestationPayload'
   }),
 });
 
-const SubmissionError = builder.objectRef<AttestError>('SubmissionError').implement({
+const SubmissionError = builder.objectRef<{ error: AttestError }>('SubmissionError').implement({
   description: 'Why one bundle of a batch was refused; nothing was written for it.',
   fields: (t) => ({
-    code: t.string({ resolve: (e) => e.code }),
-    message: t.string({ resolve: (e) => e.message }),
-    field: t.string({ nullable: true, resolve: (e) => e.field ?? null }),
+    code: t.string({ resolve: ({ error }) => error.code }),
+    message: t.string({ resolve: ({ error }) => error.message }),
+    field: t.string({ nullable: true, resolve: ({ error }) => error.field ?? null }),
   }),
 });
 
 const SubmitResultUnion = builder.unionType('SubmitAttestationResult', {
   types: [SubmitPayload, SubmissionError],
-  resolveType: (v) => (v instanceof AttestError ? SubmissionError : SubmitPayload),
+  resolveType: (v) => ('error' in v ? SubmissionError : SubmitPayload),
 });
 
 const EntryFilter = builder.inputType('EntryFilter', {
