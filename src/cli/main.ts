@@ -5,6 +5,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { initCommand } from './init.js';
 import { serveCommand } from './serve.js';
+import { keygenCommand } from './keys.js';
+import { participantAddCommand, participantListCommand, participantRevokeCommand } from './participant.js';
+import { attestCommand, verifyCommand } from './attest.js';
 import { CliError, EXIT_ERROR } from './util.js';
 
 export function buildProgram(): Command {
@@ -35,6 +38,75 @@ export function buildProgram(): Command {
     .option('--max-body <bytes>', 'largest HTTP request body accepted', String(16 * 1024 * 1024))
     .option('--max-bundle <bytes>', 'largest attestation bundle accepted', String(12 * 1024 * 1024))
     .action(serveCommand);
+
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
+
+  program
+    .command('keygen')
+    .description('create a P-256 signing key: PREFIX.key (private, mode 0600) and PREFIX.pub')
+    .requiredOption('--out <prefix>', 'path prefix for the key files')
+    .option('--json', 'machine-readable output')
+    .action(keygenCommand);
+
+  const participant = program.command('participant').description('register, revoke and list participants (administrator)');
+  participant
+    .command('add')
+    .description('register a participant (or update one with the same id), signed with the administrator key')
+    .addOption(serverOption())
+    .requiredOption('--admin-key <file>', "the administrator's private key (DATA/admin.key)")
+    .requiredOption('--name <organisation>', 'organisation name')
+    .option('--id <id>', 'participant id (default: derived from the name)')
+    .requiredOption('--role <role>', 'supplier, manufacturer, builder, qa, distributor, hospital or regulator (repeat or comma-separate)', collect, [])
+    .requiredOption('--public-key <file>', "the participant's PEM public key (repeatable)", collect, [])
+    .option('--valid-from <time>', 'ISO 8601 start of validity')
+    .option('--valid-until <time>', 'ISO 8601 end of validity')
+    .option('--json', 'machine-readable output')
+    .action(participantAddCommand);
+  participant
+    .command('revoke')
+    .description('revoke a participant or one of its keys from an effective time; a compromise may name a past time')
+    .addOption(serverOption())
+    .requiredOption('--admin-key <file>', "the administrator's private key")
+    .requiredOption('--id <id>', 'participant id')
+    .option('--key-id <hex>', 'revoke only this key')
+    .option('--reason <reason>', 'compromise, superseded, retired or other', 'retired')
+    .option('--effective <time>', 'ISO 8601 effective time (default: now)')
+    .option('--note <text>', 'free text')
+    .option('--json', 'machine-readable output')
+    .action(participantRevokeCommand);
+  participant
+    .command('list')
+    .description('list participants, their roles and keys')
+    .addOption(serverOption())
+    .option('--json', 'machine-readable output')
+    .action(participantListCommand);
+
+  program
+    .command('attest')
+    .description('sign an in-toto statement with your key, submit it, and write the completed bundle')
+    .addOption(serverOption())
+    .requiredOption('--key <file>', 'your private key (from pedigree keygen)')
+    .requiredOption('--out <file>', 'where to write the completed bundle')
+    .option('--type <type>', 'predicate type: a URI or component, firmware, slsa-provenance, cyclonedx, test-result, device-assembly, slsa-vsa, custody-transfer, installation, advisory')
+    .option('--predicate <file|json>', 'the predicate (JSON file or inline JSON)')
+    .option('--statement <file>', 'a whole in-toto statement instead of --type/--predicate/subjects')
+    .option('--subject <[name=]alg:value>', 'a subject digest, e.g. fw.bin=sha256:ab12... (repeatable)', collect, [])
+    .option('--subject-file <path>', 'a file subject, digested with sha256 (repeatable)', collect, [])
+    .option('--udi <udi>', 'a device subject, any GS1 form (repeatable)', collect, [])
+    .option('--part-serial <supplier:part:serial>', 'a part serial subject (repeatable)', collect, [])
+    .option('--lot <supplier:part:lot>', 'a lot subject (repeatable)', collect, [])
+    .option('--json', 'machine-readable output')
+    .action(attestCommand);
+
+  program
+    .command('verify')
+    .description('verify a completed bundle offline: signature, inclusion proof, checkpoint and signed entry timestamp (exit 0 valid, 1 invalid)')
+    .argument('<bundle>', 'completed bundle file')
+    .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json (file or URL)")
+    .requiredOption('--public-key <file>', "the signer's PEM public key (repeatable)", collect, [])
+    .option('--json', 'machine-readable output')
+    .action(verifyCommand);
 
   return program;
 }

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { resolvePredicateType } from '../attest/predicates.js';
+import { signStatement, statement } from '../attest/sign.js';
+import type { Subject } from '../attest/statement.js';
+import { verifyBundle, BundleVerificationError } from '../attest/verify.js';
+import { submitBundle } from '../client/graphql.js';
+import { readPrivateKey, readPublicKey } from '../keys.js';
+import { normaliseDeviceUdi } from '../udi/udi.js';
+import { CliError, printJson } from './util.js';
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function readJson(pathOrJson: string, what: string): Promise<unknown> {
+  const text = pathOrJson.trimStart().startsWith('{') ? pathOrJson : await readFile(pathOrJson, 'utf8').catch(() => {
+    throw new CliError(`cannot read ${what} file ${pathOrJson}`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${what} is not valid JSON`);
+  }
+}
+
+export interface AttestOptions {
+  server: string;
+  key: string;
+  out: string;
+  type?: string;
+  statement?: string;
+  predicate?: string;
+  subject: string[];
+  subjectFile: string[];
+  udi: string[];
+  partSerial: string[];
+  lot: string[];
+  json?: boolean;
+}
+
+export async function buildStatement(opts: AttestOptions): Promise<unknown> {
+  if (opts.statement) return readJson(opts.statement, '--statement');
+  if (!opts.type) throw new CliError('give --type (and --predicate and subjects), or a whole --statement');
+  let type;
+  try {
+    type = resolvePredicateType(opts.type);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const subjects: Subject[] = [];
+  for (const s of opts.subject) {
+    const m = /^(?:(.*)=)?([A-Za-z0-9]+):(.+)$/.exec(s);
+    if (!m) throw new CliError(`--subject must be [name=]alg:value, got "${s}"`);
+    subjects.push({ ...(m[1] ? { name: m[1] } : {}), digest: { [m[2]!]: m[3]! } });
+  }
+  for (const f of opts.subjectFile) subjects.push({ name: basename(f), digest: { sha256: await sha256File(f) } });
+  for (const u of opts.udi) {
+    try {
+      subjects.push({ digest: { udi: normaliseDeviceUdi(u) } });
+    } catch (e) {
+      throw new CliError(`--udi ${u}: ${(e as Error).message}`);
+    }
+  }
+  for (const p of opts.partSerial) subjects.push({ digest: { partSerial: p } });
+  for (const l of opts.lot) subjects.push({ digest: { lot: l } });
+  if (subjects.length === 0) throw new CliError('give at least one subject (--subject, --subject-file, --udi, --part-serial or --lot)');
+  const predicate = opts.predicate ? await readJson(opts.predicate, '--predicate') : {};
+  if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate)) throw new CliError('--predicate must be a JSON object');
+  return statement(subjects, type.uri, predicate as Record<string, unknown>);
+}
+
+export async function attestCommand(opts: AttestOptions): Promise<void> {
+  const key = await readPrivateKey(opts.key);
+  const stmt = await buildStatement(opts);
+  const bundle = await signStatement(stmt, key);
+  const r = await submitBundle(opts.server, bundle);
+  const out = resolve(opts.out);
+  await writeFile(out, `${JSON.stringify(r.bundle, null, 2)}\n`);
+  if (opts.json) return printJson({ logIndex: r.logIndex, duplicate: r.duplicate, out });
+  process.stdout.write(`${r.duplicate ? 'Already in the log' : 'Recorded'} at log index ${r.logIndex}; completed bundle written to ${out}\n`);
+}
+
+export interface VerifyOptions {
+  trustedRoot: string;
+  publicKey: string[];
+  json?: boolean;
+}
+
+export async function loadTrustedRoot(source: string): Promise<unknown> {
+  if (/^https?:\/\//.test(source)) {
+    let res: Response;
+    try {
+      res = await fetch(source);
+    } catch (e) {
+      throw new CliError(`cannot fetch ${source}: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new CliError(`${source} answered HTTP ${res.status}`);
+    return res.json();
+  }
+  return readJson(source, '--trusted-root');
+}
+
+/** Exit 0 when the bundle verifies, 1 when it does not, 3 on errors reading the inputs. */
+export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Promise<void> {
+  const bundle = await readJson(bundlePath, 'bundle');
+  const root = await loadTrustedRoot(opts.trustedRoot);
+  if (opts.publicKey.length === 0) throw new CliError("give the signer's --public-key");
+  const keys = await Promise.all(opts.publicKey.map((p) => readPublicKey(p)));
+  try {
+    const v = verifyBundle(bundle, root, keys);
+    const st = v.statement as { predicateType?: string; subject?: unknown[] } | null;
+    if (opts.json) printJson({ valid: true, ...v });
+    else process.stdout.write(`VALID: signed by key ${v.keyId}, in the log at index ${v.logIndex} since ${new Date(v.integratedTime * 1000).toISOString()}\n  ${st?.predicateType ?? ''} (${st?.subject?.length ?? 0} subject(s))\n`);
+  } catch (e) {
+    if (!(e instanceof BundleVerificationError)) throw e;
+    if (opts.json) printJson({ valid: false, code: e.code, message: e.message });
+    else process.stdout.write(`INVALID: ${e.message} (${e.code})\n`);
+    process.exitCode = 1;
+  }
+}
