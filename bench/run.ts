@@ -112,6 +112,14 @@ try {
   await dir.remove();
 }
 
+// Ingest of verified attestations through the whole pipeline (parse, verify, validate, append).
+{
+  const { benchIngest } = await import('./ingest.js');
+  const r = await benchIngest(Number(process.env.BENCH_INGEST ?? 4000));
+  results.ingest = r;
+  log(`ingest: ${r.ingestPerSec}/s = ${r.ratioToP256Verify} x raw P-256 verify (${r.p256VerifyPerSec}/s)`);
+}
+
 const out = join(import.meta.dirname, 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 log(`wrote ${out}`);

@@ -182,7 +182,9 @@ export class AttestationService {
     const record = appended.duplicate ? await this.record(appended.index) : fresh;
     if (!record) throw new AttestError('ENTRY_NOT_FOUND', `entry ${appended.index} holds no attestation`);
     if (!appended.duplicate) this.applyRegistryChange(statement, record);
-    return { record, bundle: await this.completedBundle(record), duplicate: appended.duplicate };
+    // A fresh entry's bundle and body are in hand; only the proof needs the log.
+    const completed = appended.duplicate ? await this.completedBundle(record) : await this.complete(record, parsed.json, body);
+    return { record, bundle: completed, duplicate: appended.duplicate };
   }
 
   /** Each bundle is checked and appended independently; results keep the input order. */
@@ -226,17 +228,21 @@ export class AttestationService {
 
   /** The bundle with its transparency-log entry, proved against the latest checkpoint. */
   async completedBundle(record: AttestationRecord): Promise<Record<string, unknown>> {
-    const stored = await this.storedBundle(record);
+    const [stored, entry] = await Promise.all([this.storedBundle(record), this.ledger.entry(record.logIndex)]);
+    return this.complete(record, stored, entry.data);
+  }
+
+  private async complete(record: AttestationRecord, stored: SerializedBundle, body: Uint8Array): Promise<Record<string, unknown>> {
     // Read the checkpoint and its size in the same tick, so the proof matches the checkpoint.
     const checkpoint = this.ledger.checkpoint;
     const treeSize = this.ledger.size;
-    const [entry, proof] = await Promise.all([this.ledger.entry(record.logIndex), this.ledger.inclusionProof(record.logIndex, treeSize)]);
+    const proof = await this.ledger.inclusionProof(record.logIndex, treeSize);
     const tlog = tlogEntryJson({
       logIndex: record.logIndex,
       logId: this.logId,
       integratedTime: record.integratedTime,
       set: Buffer.from(record.set, 'base64'),
-      body: entry.data,
+      body,
       proof: { treeSize, rootHash: proof.root, hashes: proof.hashes, checkpoint },
     });
     return { ...stored, verificationMaterial: { ...stored.verificationMaterial, tlogEntries: [tlog] } };

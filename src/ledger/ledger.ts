@@ -83,8 +83,8 @@ export class Ledger {
   private readonly clock: () => number;
   private readonly sequencer: Sequencer<AppendRequest, AppendResult>;
   private readonly fullTiles = new Map<string, Uint8Array>();
-  /** Partial tiles of the current tree; emptied whenever the tree grows. */
-  private readonly partialTiles = new Map<string, Uint8Array>();
+  /** Reads of the current tree's tiles in flight or done; emptied whenever the tree grows. */
+  private readonly partialTiles = new Map<string, Promise<Uint8Array | undefined>>();
   private generation = 0;
   private readonly tileCacheSize: number;
   private readonly listeners = new Set<Listener>();
@@ -238,30 +238,30 @@ export class Ledger {
     if (size > this.size) throw new LedgerError('TREE_SIZE_OUT_OF_RANGE', `${name} ${size} is larger than the log (${this.size})`);
   }
 
-  /** A tile reader that reads each tile at most once per call and caches full tiles for good. */
+  /**
+   * A tile reader over two caches: full tiles (immutable, kept up to `tileCacheSize`) and the
+   * current tree's partial tiles (shared as promises, so a burst of proofs after a commit reads
+   * and hashes each partial tile once; emptied whenever the tree grows).
+   */
   private tileReader(): TileReader {
-    // Promises are cached, so concurrent lookups of one tile share a single read.
-    const local = new Map<string, Promise<Uint8Array | undefined>>();
     return (level, index) => {
       const key = `${level}/${index}`;
-      const cached = this.fullTiles.get(key) ?? this.partialTiles.get(key);
-      if (cached) return Promise.resolve(cached);
-      let pending = local.get(key);
-      if (!pending) {
-        const generation = this.generation;
-        pending = this.store.readTile(level, index).then((tile) => {
-          if (this.tileCacheSize === 0) return tile;
-          if (tile && tile.length === TILE_WIDTH * HASH_SIZE) {
-            if (this.fullTiles.size >= this.tileCacheSize) this.fullTiles.delete(this.fullTiles.keys().next().value!);
-            this.fullTiles.set(key, tile);
-          } else if (tile && generation === this.generation) {
-            // Only a read that no integration overtook may describe the current tree.
-            this.partialTiles.set(key, tile);
-          }
-          return tile;
-        });
-        local.set(key, pending);
-      }
+      const full = this.fullTiles.get(key);
+      if (full) return Promise.resolve(full);
+      const shared = this.partialTiles.get(key);
+      if (shared) return shared;
+      const generation = this.generation;
+      const pending = this.store.readTile(level, index).then((tile) => {
+        if (tile && tile.length === TILE_WIDTH * HASH_SIZE && this.tileCacheSize > 0) {
+          if (this.fullTiles.size >= this.tileCacheSize) this.fullTiles.delete(this.fullTiles.keys().next().value!);
+          this.fullTiles.set(key, tile);
+          this.partialTiles.delete(key);
+        }
+        return tile;
+      });
+      // Only a read that no integration has overtaken may stand for the current tree.
+      if (this.tileCacheSize > 0 && generation === this.generation) this.partialTiles.set(key, pending);
+      pending.catch(() => this.partialTiles.delete(key));
       return pending;
     };
   }

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './predicates.js';
+export * from './statement.js';
