@@ -7,11 +7,13 @@ import { LevelLogStore } from './store/level.js';
 import { loadDataDir, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
 import { AttestationService } from './attest/service.js';
+import { DeviceService } from './provenance/device.js';
 
 export interface OpenedLedger {
   readonly dataDir: DataDir;
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
+  readonly devices: DeviceService;
 }
 
 export interface OpenOptions {
@@ -32,7 +34,8 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
       createdAt: dataDir.config.createdAt,
       ...(options.maxBundleBytes ? { maxBundleBytes: options.maxBundleBytes } : {}),
     });
-    return { dataDir, ledger, attestations };
+    const devices = new DeviceService({ attestations, ledger, logSigner: signer, adminPublicKeyPem: dataDir.config.adminPublicKey });
+    return { dataDir, ledger, attestations, devices };
   } catch (e) {
     await store.close();
     throw e;

@@ -59,6 +59,7 @@ export interface TestNode {
   dir: string;
   ledger: Ledger;
   attestations: import('../src/attest/service.js').AttestationService;
+  devices: import('../src/provenance/device.js').DeviceService;
   server: import('../src/server/http.js').RunningServer;
   url: string;
   verifier: NoteVerifier;
@@ -82,6 +83,7 @@ export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes
   const server = await startServer({
     ledger: opened.ledger,
     attestations: opened.attestations,
+    devices: opened.devices,
     ...(options.maxBodyBytes && { maxBodyBytes: options.maxBodyBytes }),
     logError: () => undefined,
   });
@@ -89,6 +91,7 @@ export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes
     dir: dir.path,
     ledger: opened.ledger,
     attestations: opened.attestations,
+    devices: opened.devices,
     server,
     url: server.url,
     verifier: ed25519NoteVerifier(ORIGIN, createPublicKey(opened.dataDir.config.logPublicKey)),

@@ -17,7 +17,7 @@ import { readBundle, type ParsedBundle } from './bundle.js';
 import { AttestError } from './errors.js';
 import { PARTICIPANT_URI, REVOCATION_URI, predicateType, validatePredicate } from './predicates.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
-import { checkSubjectKinds, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
+import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
 export const DEFAULT_MAX_BUNDLE_BYTES = 12 * 1024 * 1024;
 export const MAX_BATCH = 100;
@@ -33,6 +33,8 @@ export interface AttestationRecord {
   readonly keyId: string;
   readonly predicateType: string;
   readonly subjects: readonly SubjectRef[];
+  /** Subjects plus what the statement contains or affects; what search matches on. */
+  readonly refs: readonly SubjectRef[];
   readonly bundleHash: string;
   /** Base64 signed entry timestamp. */
   readonly set: string;
@@ -116,7 +118,8 @@ export class AttestationService {
     return this.maxBundleBytes;
   }
 
-  private async indexScan(field: string, value: string, after = -1, limit = -1): Promise<number[]> {
+  /** Log indexes of entries that refer to `value` as `kind` (sha256, udi, partSerial, lot, participant, signer, ptype). */
+  async indexScan(field: string, value: string, after = -1, limit = -1): Promise<number[]> {
     const rows = await this.ledger.scanRecords(SPACE_INDEX, { gte: idxKey(field, value, after + 1), lt: `${idxKey(field, value)}\uffff`, limit });
     return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf('\u0000') + 1), 16));
   }
@@ -160,22 +163,20 @@ export class AttestationService {
     const bundleBytes = encode(parsed.json);
     const bundleHash = toHex(sha256(bundleBytes));
     const subjects = subjectRefs(statement);
+    const refs = indexRefs(statement);
     let fresh: AttestationRecord | undefined;
     const appended = await this.ledger.append({
       data: body,
       records: (logIndex, integratedTime) => {
         const set = signEntryTimestamp(this.logKey, this.logId, body, logIndex, integratedTime).toString('base64');
-        fresh = { logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, bundleHash, set };
+        fresh = { logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, refs, bundleHash, set };
         const out: StoredRecord[] = [
           { space: SPACE_ATTESTATION, key: indexKey(logIndex), value: encode(fresh) },
           { space: SPACE_BUNDLE, key: bundleHash, value: bundleBytes },
           { space: SPACE_INDEX, key: idxKey('signer', signer, logIndex), value: new Uint8Array() },
           { space: SPACE_INDEX, key: idxKey('ptype', statement.predicateType, logIndex), value: new Uint8Array() },
         ];
-        for (const s of new Set(subjects.map((r) => `${r.kind}\u0001${r.value}`))) {
-          const [kind, value] = s.split('\u0001') as [string, string];
-          out.push({ space: SPACE_INDEX, key: idxKey(kind, value, logIndex), value: new Uint8Array() });
-        }
+        for (const r of refs) out.push({ space: SPACE_INDEX, key: idxKey(r.kind, r.value, logIndex), value: new Uint8Array() });
         return out;
       },
     });
@@ -232,10 +233,20 @@ export class AttestationService {
     return this.complete(record, stored, entry.data);
   }
 
-  private async complete(record: AttestationRecord, stored: SerializedBundle, body: Uint8Array): Promise<Record<string, unknown>> {
+  /** The completed bundle proved against a given checkpoint (of size `treeSize`). */
+  async completedBundleAt(record: AttestationRecord, treeSize: number, checkpoint: string): Promise<Record<string, unknown>> {
+    const [stored, entry] = await Promise.all([this.storedBundle(record), this.ledger.entry(record.logIndex)]);
+    return this.complete(record, stored, entry.data, treeSize, checkpoint);
+  }
+
+  private async complete(
+    record: AttestationRecord,
+    stored: SerializedBundle,
+    body: Uint8Array,
     // Read the checkpoint and its size in the same tick, so the proof matches the checkpoint.
-    const checkpoint = this.ledger.checkpoint;
-    const treeSize = this.ledger.size;
+    treeSize = this.ledger.size,
+    checkpoint = this.ledger.checkpoint,
+  ): Promise<Record<string, unknown>> {
     const proof = await this.ledger.inclusionProof(record.logIndex, treeSize);
     const tlog = tlogEntryJson({
       logIndex: record.logIndex,
@@ -268,7 +279,7 @@ export class AttestationService {
     if (filter.predicateType !== undefined) fields.push(['ptype', filter.predicateType]);
     const matches = (r: AttestationRecord) =>
       fields.every(([k, v]) =>
-        k === 'signer' ? r.signer === v : k === 'ptype' ? r.predicateType === v : r.subjects.some((s) => s.kind === k && s.value === v),
+        k === 'signer' ? r.signer === v : k === 'ptype' ? r.predicateType === v : r.refs.some((s) => s.kind === k && s.value === v),
       ) &&
       (filter.since === undefined || r.integratedTime >= filter.since) &&
       (filter.until === undefined || r.integratedTime <= filter.until);

@@ -109,3 +109,43 @@ export function checkSubjectKinds(statement: Statement, kinds: readonly SubjectK
     }
   });
 }
+
+/**
+ * Everything an attestation is about, for the search index: its subjects, plus what a device
+ * assembly contains (part serials, lots, firmware digests) and what an advisory affects. So a
+ * search by a lot finds the lot's own attestations, the devices built with it and its recalls.
+ */
+export function indexRefs(statement: Statement): SubjectRef[] {
+  const refs = subjectRefs(statement);
+  const p = statement.predicate as Record<string, any>;
+  if (statement.predicateType.endsWith('/device-assembly/v1')) {
+    for (const c of Array.isArray(p.components) ? p.components : []) {
+      if (typeof c?.partSerial === 'string') refs.push({ kind: 'partSerial', value: c.partSerial });
+      if (typeof c?.lot === 'string') refs.push({ kind: 'lot', value: c.lot });
+    }
+    for (const f of Array.isArray(p.firmware) ? p.firmware : []) {
+      if (typeof f?.digest?.sha256 === 'string') refs.push({ kind: 'sha256', value: f.digest.sha256 });
+    }
+  }
+  if (statement.predicateType.endsWith('/advisory/v1')) {
+    const a = (p.affects ?? {}) as Record<string, unknown>;
+    const list = (k: string) => (Array.isArray(a[k]) ? (a[k] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
+    for (const v of list('lots')) refs.push({ kind: 'lot', value: v });
+    for (const v of list('partSerials')) refs.push({ kind: 'partSerial', value: v });
+    for (const v of list('firmwareDigests')) refs.push({ kind: 'sha256', value: v });
+    for (const v of list('udis')) {
+      try {
+        refs.push({ kind: 'udi', value: normaliseDeviceUdi(v) });
+      } catch {
+        // schema-valid but not a device UDI: still findable through its subjects
+      }
+    }
+  }
+  const seen = new Set<string>();
+  return refs.filter((r) => {
+    const k = `${r.kind}\u0001${r.value}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

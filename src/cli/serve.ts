@@ -21,10 +21,10 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
   }
-  const { ledger, attestations } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
+  const { ledger, attestations, devices } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
   let running;
   try {
-    running = await startServer({ ledger, attestations, port, host: opts.host, maxBodyBytes });
+    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes });
   } catch (e) {
     await ledger.close();
     throw e;

@@ -244,11 +244,13 @@ export class Ledger {
    * and hashes each partial tile once; emptied whenever the tree grows).
    */
   private tileReader(): TileReader {
+    // Within one proof each tile is read once even with caching off.
+    const local = new Map<string, Promise<Uint8Array | undefined>>();
     return (level, index) => {
       const key = `${level}/${index}`;
       const full = this.fullTiles.get(key);
       if (full) return Promise.resolve(full);
-      const shared = this.partialTiles.get(key);
+      const shared = this.partialTiles.get(key) ?? local.get(key);
       if (shared) return shared;
       const generation = this.generation;
       const pending = this.store.readTile(level, index).then((tile) => {
@@ -260,6 +262,7 @@ export class Ledger {
         return tile;
       });
       // Only a read that no integration has overtaken may stand for the current tree.
+      local.set(key, pending);
       if (this.tileCacheSize > 0 && generation === this.generation) this.partialTiles.set(key, pending);
       pending.catch(() => this.partialTiles.delete(key));
       return pending;

@@ -7,6 +7,8 @@ import { LogError } from '../log/index.js';
 import { LedgerError } from '../ledger/errors.js';
 import { AttestError } from '../attest/errors.js';
 import { UdiError } from '../udi/udi.js';
+import { PolicyError } from '../provenance/policy.js';
+import { ProvenanceError } from '../provenance/device.js';
 
 export interface CodedError {
   code: string;
@@ -14,7 +16,7 @@ export interface CodedError {
 }
 
 /** Error classes whose codes and messages are safe and useful to show to a client. */
-const PUBLIC_ERRORS: Array<abstract new (...a: never[]) => Error & { code: string }> = [LedgerError, LogError, AttestError, UdiError];
+const PUBLIC_ERRORS: Array<abstract new (...a: never[]) => Error & { code: string }> = [LedgerError, LogError, AttestError, UdiError, PolicyError, ProvenanceError];
 
 export function registerPublicError(cls: abstract new (...a: never[]) => Error & { code: string }): void {
   if (!PUBLIC_ERRORS.includes(cls)) PUBLIC_ERRORS.push(cls);

@@ -9,6 +9,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { AttestationService } from '../attest/service.js';
+import type { DeviceService } from '../provenance/device.js';
 import { schema } from './graphql/schema.js';
 import { maskError } from './errors.js';
 
@@ -17,6 +18,7 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export interface ServerOptions {
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
+  readonly devices: DeviceService;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes?: number;
   /** Where unexpected errors are reported; never shown to clients. */
@@ -56,12 +58,12 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { ledger, attestations } = options;
+  const { ledger, attestations, devices } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logError = options.logError ?? ((m, e) => console.error(m, e));
   const yoga = createYoga({
     schema,
-    context: () => ({ ledger, attestations }),
+    context: () => ({ ledger, attestations, devices }),
     graphqlEndpoint: '/graphql',
     maskedErrors: { maskError },
     renderGraphiQL,

@@ -1,10 +1,12 @@
 import SchemaBuilder from '@pothos/core';
 import type { AttestationService } from '../../attest/service.js';
 import type { Ledger } from '../../ledger/ledger.js';
+import type { DeviceService } from '../../provenance/device.js';
 
 export interface Context {
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
+  readonly devices: DeviceService;
 }
 
 export const builder = new SchemaBuilder<{

@@ -3,5 +3,6 @@ import { builder } from './builder.js';
 import './types/log.js';
 import './types/attestation.js';
 import './types/participant.js';
+import './types/device.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,0 +1,218 @@
+/**
+ * Online provenance: gathers a device's attestations from the log, evaluates a policy against
+ * them, builds evidence packages, and answers "which devices contain X".
+ */
+import type { AttestationRecord, AttestationService } from '../attest/service.js';
+import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
+import type { Statement } from '../attest/statement.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { normaliseDeviceUdi } from '../udi/udi.js';
+import { buildGraph, graphEntries, type AttNode, type DeviceGraph } from './graph.js';
+import { evaluate, type Evaluation, type Policy, type SignerInfo } from './policy.js';
+import { declareAdministrator } from './declaration.js';
+import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evidence.js';
+import type { NoteSigner } from '../log/index.js';
+import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+
+/** Bounds the work one device query can cause. */
+export const MAX_DEVICE_ENTRIES = 20_000;
+
+export class ProvenanceError extends Error {
+  constructor(
+    readonly code: 'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProvenanceError';
+  }
+}
+
+export interface InstalledDevice {
+  readonly udi: string;
+  readonly assembly: number;
+  readonly installations: AttNode[];
+  readonly custody: AttNode[];
+}
+
+export interface DeviceServiceOptions {
+  readonly attestations: AttestationService;
+  readonly ledger: Ledger;
+  /** The log's checkpoint signer; it also signs evidence packages. */
+  readonly logSigner: NoteSigner;
+  readonly adminPublicKeyPem: string;
+  readonly clock?: () => number;
+}
+
+export class DeviceService {
+  readonly attestations: AttestationService;
+  private readonly ledger: Ledger;
+  private readonly logSigner: NoteSigner;
+  private readonly adminPublicKeyPem: string;
+  private readonly clock: () => number;
+  /** The log's signed statement of who the administrator is (see declaration.ts). */
+  readonly declaration: string;
+
+  constructor(options: DeviceServiceOptions) {
+    this.attestations = options.attestations;
+    this.ledger = options.ledger;
+    this.logSigner = options.logSigner;
+    this.adminPublicKeyPem = options.adminPublicKeyPem;
+    this.clock = options.clock ?? Date.now;
+    this.declaration = declareAdministrator(this.logSigner, this.adminPublicKeyPem);
+  }
+
+  private async node(record: AttestationRecord, cache: Map<number, AttNode>): Promise<AttNode> {
+    let n = cache.get(record.logIndex);
+    if (!n) {
+      const statement = (await this.attestations.statement(record)) as Statement;
+      n = {
+        logIndex: record.logIndex,
+        integratedTime: record.integratedTime,
+        keyId: record.keyId,
+        signer: record.signer,
+        predicateType: record.predicateType,
+        statement,
+      };
+      cache.set(record.logIndex, n);
+    }
+    return n;
+  }
+
+  private async about(kind: string, value: string, below: number, cache: Map<number, AttNode>): Promise<AttNode[]> {
+    const indexes = (await this.attestations.indexScan(kind, value, -1, MAX_DEVICE_ENTRIES + 1)).filter((i) => i < below);
+    if (indexes.length > MAX_DEVICE_ENTRIES) throw new ProvenanceError('DEVICE_TOO_LARGE', `more than ${MAX_DEVICE_ENTRIES} entries refer to ${kind} ${value}`);
+    const records = await Promise.all(indexes.map((i) => this.attestations.record(i)));
+    return Promise.all(records.filter((r): r is AttestationRecord => r !== undefined).map((r) => this.node(r, cache)));
+  }
+
+  /** Every attestation the device's provenance graph may use, up to tree size `below`. */
+  async collect(udiInput: string, below = this.ledger.size): Promise<{ udi: string; nodes: AttNode[] }> {
+    const udi = normaliseDeviceUdi(udiInput);
+    const cache = new Map<number, AttNode>();
+    const device = await this.about('udi', udi, below, cache);
+    const assemblyUri = resolvePredicateType('device-assembly').uri;
+    const refs = new Set<string>();
+    for (const n of device) {
+      if (n.predicateType !== assemblyUri) continue;
+      const p = n.statement.predicate as { components?: Array<{ partSerial?: string; lot?: string }>; firmware?: Array<{ digest?: { sha256?: string } }> };
+      for (const c of p.components ?? []) {
+        if (c.partSerial) refs.add(`partSerial\u0000${c.partSerial}`);
+        if (c.lot) refs.add(`lot\u0000${c.lot}`);
+      }
+      for (const f of p.firmware ?? []) if (f.digest?.sha256) refs.add(`sha256\u0000${f.digest.sha256}`);
+    }
+    await Promise.all(
+      [...refs].map((r) => {
+        const [kind, value] = r.split('\u0000') as [string, string];
+        return this.about(kind, value, below, cache);
+      }),
+    );
+    if (cache.size > MAX_DEVICE_ENTRIES) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${MAX_DEVICE_ENTRIES} entries`);
+    return { udi, nodes: [...cache.values()].sort((a, b) => a.logIndex - b.logIndex) };
+  }
+
+  async graph(udi: string): Promise<DeviceGraph> {
+    const c = await this.collect(udi);
+    return buildGraph(c.udi, c.nodes);
+  }
+
+  /**
+   * Evaluates a policy for the device as of the current checkpoint, with the trust registry as
+   * of that checkpoint: exactly what an offline verifier of an evidence package derives.
+   */
+  async verify(udi: string, policy: Policy, now = Math.floor(this.clock() / 1000)): Promise<{ graph: DeviceGraph; evaluation: Evaluation }> {
+    const size = this.ledger.size;
+    const c = await this.collect(udi, size);
+    const graph = buildGraph(c.udi, c.nodes);
+    const { signer } = await this.registryAt(size);
+    return { graph, evaluation: evaluate(graph, policy, { now, signer }) };
+  }
+
+  /** The trust registry rebuilt from the registry entries below `size`. */
+  private async registryAt(size: number): Promise<{ indexes: number[]; signer: (keyId: string) => SignerInfo | undefined }> {
+    const indexes = await this.registryEntries(size);
+    const registry = new TrustRegistry(this.adminPublicKeyPem);
+    for (const i of indexes) {
+      const record = (await this.attestations.record(i))!;
+      const st = (await this.attestations.statement(record)) as Statement;
+      if (st.predicateType === PARTICIPANT_URI) registry.applyRegistration(st.predicate as unknown as RegistrationPredicate, i, record.integratedTime);
+      else registry.applyRevocation(st.predicate as unknown as RevocationPredicate, i, record.integratedTime);
+    }
+    const signer = (keyId: string): SignerInfo | undefined => {
+      const f = registry.lookup(keyId);
+      return f && { participant: f.participant.id, roles: f.participant.roles, revocations: [f.key.revocation, f.participant.revocation].filter((r) => r !== undefined) };
+    };
+    return { indexes, signer };
+  }
+
+  /** Log indexes of every participant registration and revocation below `below`. */
+  async registryEntries(below = this.ledger.size): Promise<number[]> {
+    const all = [...(await this.attestations.indexScan('ptype', PARTICIPANT_URI)), ...(await this.attestations.indexScan('ptype', REVOCATION_URI))];
+    return all.filter((i) => i < below).sort((a, b) => a - b);
+  }
+
+  /**
+   * An evidence package for the device: every bundle its verdict rests on, proved against the
+   * current checkpoint, and the verdict as an offline verifier will re-derive it (with the
+   * registry as of that checkpoint). `fromSize` adds a consistency proof from a checkpoint the
+   * client already trusts.
+   */
+  async evidence(udiInput: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
+    const checkpoint = this.ledger.checkpoint;
+    const size = this.ledger.size;
+    if (fromSize !== undefined && (!Number.isSafeInteger(fromSize) || fromSize < 0 || fromSize > size)) {
+      throw new ProvenanceError('INVALID_ARGUMENT', `fromSize must be 0..${size}`);
+    }
+    const { udi, nodes } = await this.collect(udiInput, size);
+    const graph = buildGraph(udi, nodes);
+    const used = new Set(graphEntries(graph));
+    const { indexes: registryIndexes, signer } = await this.registryAt(size);
+    const now = Math.floor(this.clock() / 1000);
+    const evaluation = evaluate(graph, policy, { now, signer });
+    const indexes = [...new Set([...registryIndexes, ...used])].sort((a, b) => a - b);
+    const bundles = await Promise.all(
+      indexes.map(async (i) => this.attestations.completedBundleAt((await this.attestations.record(i))!, size, checkpoint)),
+    );
+    const pkg: EvidencePackage = {
+      mediaType: EVIDENCE_MEDIA_TYPE,
+      udi,
+      generatedAt: new Date(now * 1000).toISOString(),
+      evaluatedAt: now,
+      policy,
+      checkpoint,
+      administrator: { declaration: this.declaration },
+      bundles,
+      verdict: { verdict: evaluation.verdict, findings: evaluation.findings },
+    };
+    if (fromSize !== undefined && fromSize > 0) {
+      const c = await this.ledger.consistencyProof(fromSize, size);
+      pkg.consistency = { fromSize, toSize: size, hashes: c.hashes.map((h) => Buffer.from(h).toString('base64')) };
+    }
+    return signEvidence(pkg, this.logSigner);
+  }
+
+  /** Every device whose latest assembly contains the lot, part serial or firmware digest, with where it is installed. */
+  async affectedDevices(target: { lot?: string; partSerial?: string; firmwareDigest?: string }): Promise<InstalledDevice[]> {
+    const given = Object.entries(target).filter(([, v]) => v !== undefined && v !== null);
+    if (given.length !== 1) throw new ProvenanceError('INVALID_ARGUMENT', 'give exactly one of lot, partSerial or firmwareDigest');
+    const [key, value] = given[0] as [string, string];
+    const kind = key === 'firmwareDigest' ? 'sha256' : key;
+    if (kind === 'sha256' && !/^[0-9a-f]{64}$/.test(value)) throw new ProvenanceError('INVALID_ARGUMENT', 'firmwareDigest must be 64 lowercase hex digits');
+    const cache = new Map<number, AttNode>();
+    const below = this.ledger.size;
+    const assemblyUri = resolvePredicateType('device-assembly').uri;
+    const assemblies = (await this.about(kind, value, below, cache)).filter((n) => n.predicateType === assemblyUri);
+    const udis = new Set(assemblies.flatMap((n) => n.statement.subject.map((s) => s.digest.udi).filter((u): u is string => typeof u === 'string')));
+    const out: InstalledDevice[] = [];
+    for (const udi of [...udis].sort()) {
+      const about = await this.about('udi', udi, below, cache);
+      const graph = buildGraph(udi, about);
+      // Only the device's latest assembly says what it contains now.
+      if (!graph.assembly || !assemblies.some((a) => a.logIndex === graph.assembly!.logIndex)) continue;
+      out.push({ udi, assembly: graph.assembly.logIndex, installations: graph.installations, custody: graph.custody });
+    }
+    return out;
+  }
+}
+
+export { graphEntries };

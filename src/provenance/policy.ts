@@ -1,0 +1,257 @@
+/**
+ * Release policies and their evaluation. Evaluation is pure and synchronous: the graph, the
+ * policy, the time and what is known of each signing key go in; a verdict and findings come out.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { resolvePredicateType, type Role } from '../attest/predicates.js';
+import type { Revocation } from '../trust/registry.js';
+import type { AttNode, DeviceGraph } from './graph.js';
+
+export type StepName = 'assembly' | 'component' | 'firmware' | 'build' | 'sbom' | 'test' | 'release' | 'custody' | 'installation';
+export const STEPS: readonly StepName[] = ['assembly', 'component', 'firmware', 'build', 'sbom', 'test', 'release', 'custody', 'installation'];
+const STEP_TYPE: Record<StepName, string> = {
+  assembly: 'device-assembly',
+  component: 'component',
+  firmware: 'firmware',
+  build: 'slsa-provenance',
+  sbom: 'cyclonedx',
+  test: 'test-result',
+  release: 'slsa-vsa',
+  custody: 'custody-transfer',
+  installation: 'installation',
+};
+
+export interface StepRule {
+  readonly required?: boolean;
+  readonly roles?: readonly Role[];
+  readonly participants?: readonly string[];
+  readonly threshold?: number;
+  readonly maxAgeDays?: number;
+}
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export interface Policy {
+  readonly name: string;
+  readonly description?: string;
+  readonly steps: Partial<Record<StepName, StepRule>>;
+  readonly requirePassingTests?: boolean;
+  readonly requireSupplierMatch?: boolean;
+  readonly advisories?: { readonly block?: readonly Severity[]; readonly recallsBlock?: boolean };
+}
+
+export type Verdict = 'PASS' | 'FAIL' | 'INCOMPLETE';
+export type FindingSeverity = 'error' | 'incomplete' | 'warning' | 'info';
+
+export type FindingCode =
+  | 'ASSEMBLY_MISSING'
+  | 'COMPONENT_UNATTESTED'
+  | 'FIRMWARE_UNATTESTED'
+  | 'BUILD_MISSING'
+  | 'SBOM_MISSING'
+  | 'TEST_MISSING'
+  | 'RELEASE_MISSING'
+  | 'CUSTODY_MISSING'
+  | 'INSTALLATION_MISSING'
+  | 'THRESHOLD_NOT_MET'
+  | 'SIGNER_UNKNOWN'
+  | 'SIGNER_REVOKED'
+  | 'SIGNER_NOT_ALLOWED'
+  | 'EVIDENCE_TOO_OLD'
+  | 'COMPONENT_SUPPLIER_MISMATCH'
+  | 'TEST_FAILED'
+  | 'RELEASE_FAILED'
+  | 'RECALLED'
+  | 'ADVISORY_BLOCKING'
+  | 'ADVISORY_NOTICE';
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: FindingSeverity;
+  readonly step: StepName | 'advisory';
+  readonly message: string;
+  /** Log indexes of the entries involved. */
+  readonly entries: number[];
+}
+
+export interface Evaluation {
+  readonly verdict: Verdict;
+  readonly findings: Finding[];
+  readonly policy: string;
+  /** Seconds since the epoch at which the policy was evaluated. */
+  readonly evaluatedAt: number;
+}
+
+/** What the evaluator knows about a signing key. */
+export interface SignerInfo {
+  readonly participant: string;
+  readonly roles: readonly Role[];
+  /** Revocations of the key or of its participant. */
+  readonly revocations: readonly Revocation[];
+}
+
+export interface EvaluationContext {
+  /** Seconds since the epoch. */
+  readonly now: number;
+  readonly signer: (keyId: string) => SignerInfo | undefined;
+}
+
+export class PolicyError extends Error {
+  readonly code = 'POLICY_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+const POLICY_DIR = new URL('../../attestations/', import.meta.url);
+let validate: ValidateFunction | undefined;
+
+export function parsePolicy(value: unknown): Policy {
+  const v = typeof value === 'string' ? (() => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      throw new PolicyError('the policy is not valid JSON');
+    }
+  })() : value;
+  validate ??= new Ajv2020({ strict: true }).compile(JSON.parse(readFileSync(new URL('policy.schema.json', POLICY_DIR), 'utf8')) as object);
+  if (!validate(v)) {
+    const e = validate.errors?.[0];
+    throw new PolicyError(`policy field ${e?.instancePath || '/'} ${e?.message ?? 'is invalid'}`);
+  }
+  return v as Policy;
+}
+
+export function defaultPolicy(): Policy {
+  return parsePolicy(readFileSync(new URL('policies/release.json', POLICY_DIR), 'utf8'));
+}
+
+const DAY = 86_400;
+
+export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationContext): Evaluation {
+  const findings: Finding[] = [];
+  const add = (code: FindingCode, severity: FindingSeverity, step: Finding['step'], message: string, entries: AttNode[] = []) =>
+    findings.push({ code, severity, step, message, entries: entries.map((n) => n.logIndex) });
+  const rule = (s: StepName): StepRule => policy.steps[s] ?? {};
+  const reported = new Set<string>();
+
+  /** The nodes that count for a step: known, unrevoked, allowed and fresh signers. */
+  const judge = (step: StepName, nodes: readonly AttNode[], what: string): AttNode[] => {
+    const r = rule(step);
+    const roles = r.roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
+    const valid: AttNode[] = [];
+    for (const n of nodes) {
+      const once = (code: FindingCode, message: string) => {
+        const key = `${code}/${n.logIndex}`;
+        if (!reported.has(key)) add(code, 'error', step, message, [n]);
+        reported.add(key);
+      };
+      const info = ctx.signer(n.keyId);
+      if (!info) {
+        once('SIGNER_UNKNOWN', `${what}: entry ${n.logIndex} is signed by a key no registered participant holds`);
+        continue;
+      }
+      const rev = info.revocations.find((x) => x.effectiveTime <= n.integratedTime);
+      if (rev) {
+        once('SIGNER_REVOKED', `${what}: entry ${n.logIndex} was signed by ${info.participant} after its key was revoked (${rev.reason}, effective ${new Date(rev.effectiveTime * 1000).toISOString()})`);
+        continue;
+      }
+      if ((r.participants && !r.participants.includes(info.participant)) || !info.roles.some((x) => roles.includes(x))) {
+        once('SIGNER_NOT_ALLOWED', `${what}: ${info.participant} (${info.roles.join(', ')}) may not sign the ${step} step under this policy`);
+        continue;
+      }
+      if (r.maxAgeDays !== undefined && ctx.now - n.integratedTime > r.maxAgeDays * DAY) {
+        once('EVIDENCE_TOO_OLD', `${what}: entry ${n.logIndex} is older than ${r.maxAgeDays} days`);
+        continue;
+      }
+      valid.push(n);
+    }
+    const threshold = r.threshold ?? 1;
+    const signers = new Set(valid.map((n) => ctx.signer(n.keyId)!.participant));
+    if (valid.length > 0 && signers.size < threshold) {
+      add('THRESHOLD_NOT_MET', 'incomplete', step, `${what}: ${signers.size} of ${threshold} required signers`, valid);
+    }
+    return valid;
+  };
+
+  const missing = (step: StepName, code: FindingCode, what: string, nodes: readonly AttNode[], valid: readonly AttNode[]) => {
+    // Nodes that exist but do not count have already produced an error finding.
+    if (rule(step).required && nodes.length === 0 && valid.length === 0) add(code, 'incomplete', step, `${what}: no attestation`);
+  };
+
+  const g = graph;
+  const assemblies = judge('assembly', g.assembly ? [g.assembly] : [], `device ${g.udi}`);
+  if (!g.assembly) {
+    if (rule('assembly').required !== false) add('ASSEMBLY_MISSING', 'incomplete', 'assembly', `device ${g.udi}: no assembly record, so its components and firmware are unknown`);
+  }
+  void assemblies;
+
+  for (const c of g.components) {
+    const what = `component ${c.componentType} ${c.partSerial ?? c.lot ?? ''}`.trim();
+    const valid = judge('component', c.attestations, what);
+    missing('component', 'COMPONENT_UNATTESTED', what, c.attestations, valid);
+    if (policy.requireSupplierMatch !== false && c.supplier !== undefined) {
+      const wrong = valid.filter((n) => ctx.signer(n.keyId)!.participant !== c.supplier);
+      if (wrong.length > 0 && wrong.length === valid.length) {
+        add('COMPONENT_SUPPLIER_MISMATCH', 'error', 'component', `${what}: the assembly names supplier ${c.supplier} but it was attested by ${ctx.signer(wrong[0]!.keyId)!.participant}`, wrong);
+      }
+    }
+    checkTests(c.tests, what);
+  }
+
+  for (const f of g.firmware) {
+    const what = `firmware ${f.name}${f.version ? ` ${f.version}` : ''} (sha256 ${f.sha256.slice(0, 12)}…)`;
+    missing('firmware', 'FIRMWARE_UNATTESTED', what, f.images, judge('firmware', f.images, what));
+    missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, judge('build', f.builds, `${what} build provenance`));
+    missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`));
+    const tests = checkTests(f.tests, what);
+    missing('test', 'TEST_MISSING', `${what} tests`, f.tests, tests);
+  }
+  checkTests(g.tests, `device ${g.udi}`);
+
+  const releases = judge('release', g.releases, `device ${g.udi} release`);
+  missing('release', 'RELEASE_MISSING', `device ${g.udi} release decision`, g.releases, releases);
+  const latestRelease = releases[releases.length - 1];
+  if (latestRelease && (latestRelease.statement.predicate as { verificationResult?: string }).verificationResult === 'FAILED') {
+    add('RELEASE_FAILED', 'error', 'release', `device ${g.udi}: the latest release decision is FAILED`, [latestRelease]);
+  }
+  missing('custody', 'CUSTODY_MISSING', `device ${g.udi} custody`, g.custody, judge('custody', g.custody, `device ${g.udi} custody`));
+  missing('installation', 'INSTALLATION_MISSING', `device ${g.udi} installation`, g.installations, judge('installation', g.installations, `device ${g.udi} installation`));
+
+  // Advisories and recalls touching the device, its components or its firmware.
+  const block = new Set(policy.advisories?.block ?? ['high', 'critical']);
+  const recallsBlock = policy.advisories?.recallsBlock ?? true;
+  const advisories = new Map<number, { node: AttNode; on: string }>();
+  for (const n of g.advisories) advisories.set(n.logIndex, { node: n, on: `device ${g.udi}` });
+  for (const c of g.components) for (const n of c.advisories) advisories.set(n.logIndex, { node: n, on: `component ${c.partSerial ?? c.lot}` });
+  for (const f of g.firmware) for (const n of f.advisories) advisories.set(n.logIndex, { node: n, on: `firmware ${f.name}` });
+  for (const { node, on } of [...advisories.values()].sort((a, b) => a.node.logIndex - b.node.logIndex)) {
+    const info = ctx.signer(node.keyId);
+    const rev = info?.revocations.find((x) => x.effectiveTime <= node.integratedTime);
+    const p = node.statement.predicate as { id?: string; kind?: string; severity?: Severity; title?: string };
+    const label = `${p.kind === 'recall' ? 'recall' : 'advisory'} ${p.id ?? node.logIndex} (${p.severity}) "${p.title ?? ''}" affects ${on}`;
+    if (!info || rev) {
+      add('ADVISORY_NOTICE', 'warning', 'advisory', `${label}, but its signer is ${info ? 'revoked' : 'unknown'}; not counted`, [node]);
+    } else if (p.kind === 'recall' && recallsBlock) {
+      add('RECALLED', 'error', 'advisory', label, [node]);
+    } else if (p.severity && block.has(p.severity)) {
+      add('ADVISORY_BLOCKING', 'error', 'advisory', label, [node]);
+    } else {
+      add('ADVISORY_NOTICE', 'warning', 'advisory', label, [node]);
+    }
+  }
+
+  const verdict: Verdict = findings.some((f) => f.severity === 'error') ? 'FAIL' : findings.some((f) => f.severity === 'incomplete') ? 'INCOMPLETE' : 'PASS';
+  return { verdict, findings, policy: policy.name, evaluatedAt: ctx.now };
+
+  function checkTests(nodes: readonly AttNode[], what: string): AttNode[] {
+    const valid = judge('test', nodes, `${what} tests`);
+    if (policy.requirePassingTests !== false) {
+      const failed = valid.filter((n) => (n.statement.predicate as { result?: string }).result === 'FAILED');
+      if (failed.length > 0) add('TEST_FAILED', 'error', 'test', `${what}: a test run FAILED`, failed);
+    }
+    return valid;
+  }
+}

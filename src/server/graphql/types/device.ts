@@ -1,0 +1,87 @@
+/** Devices: provenance, policy verdicts, evidence packages and recall blast radius. */
+import { defaultPolicy, parsePolicy, type Evaluation, type Finding, type Policy } from '../../../provenance/policy.js';
+import type { InstalledDevice } from '../../../provenance/device.js';
+import { graphView, nodeView } from '../../../provenance/view.js';
+import { normaliseDeviceUdi } from '../../../udi/udi.js';
+import { builder } from '../builder.js';
+
+const VerdictEnum = builder.enumType('Verdict', { values: ['PASS', 'FAIL', 'INCOMPLETE'] as const });
+
+const FindingRef = builder.objectRef<Finding>('Finding').implement({
+  description: 'One reason behind a verdict.',
+  fields: (t) => ({
+    code: t.exposeString('code', { description: 'Stable code, e.g. SIGNER_REVOKED, RELEASE_MISSING, RECALLED.' }),
+    severity: t.exposeString('severity', { description: 'error (FAIL), incomplete (INCOMPLETE), warning or info.' }),
+    step: t.exposeString('step'),
+    message: t.exposeString('message'),
+    entries: t.exposeIntList('entries', { description: 'Log indexes of the entries involved.' }),
+  }),
+});
+
+const EvaluationRef = builder.objectRef<Evaluation>('Evaluation').implement({
+  fields: (t) => ({
+    verdict: t.field({ type: VerdictEnum, resolve: (e) => e.verdict }),
+    policy: t.exposeString('policy', { description: 'Name of the policy applied.' }),
+    evaluatedAt: t.exposeInt('evaluatedAt'),
+    findings: t.field({ type: [FindingRef], resolve: (e) => e.findings }),
+  }),
+});
+
+interface DeviceModel {
+  udi: string;
+}
+
+const policyOf = (p: unknown): Policy => (p === null || p === undefined ? defaultPolicy() : parsePolicy(p));
+
+const DeviceRef = builder.objectRef<DeviceModel>('Device').implement({
+  description: 'A device, identified by GTIN and serial.',
+  fields: (t) => ({
+    udi: t.exposeString('udi', { description: 'Canonical "(01)<GTIN>(21)<serial>".' }),
+    provenance: t.field({
+      type: 'JSON',
+      description: 'The provenance graph: assembly, components, firmware (build, SBOM, tests), release, custody, installation, advisories. Each node carries its log entry.',
+      resolve: async (d, _a, { devices }) => graphView(await devices.graph(d.udi)),
+    }),
+    verify: t.field({
+      type: EvaluationRef,
+      description: 'Evaluates a policy (JSON, see attestations/policy.schema.json; default: the release policy).',
+      args: { policy: t.arg({ type: 'JSON' }) },
+      resolve: async (d, { policy }, { devices }) => (await devices.verify(d.udi, policyOf(policy))).evaluation,
+    }),
+    evidence: t.field({
+      type: 'JSON',
+      description: 'An evidence package that `pedigree verify-evidence` checks offline. `fromSize`: add a consistency proof from a checkpoint you trust.',
+      args: { policy: t.arg({ type: 'JSON' }), fromSize: t.arg.int() },
+      resolve: (d, { policy, fromSize }, { devices }) => devices.evidence(d.udi, policyOf(policy), fromSize ?? undefined),
+    }),
+  }),
+});
+
+const Affected = builder.objectRef<InstalledDevice>('AffectedDevice').implement({
+  fields: (t) => ({
+    udi: t.exposeString('udi'),
+    assemblyLogIndex: t.exposeInt('assembly'),
+    installations: t.field({ type: 'JSON', description: 'Installation records (site, time, entry), oldest first.', resolve: (d) => d.installations.map(nodeView) }),
+    custody: t.field({ type: 'JSON', description: 'Custody transfers, oldest first.', resolve: (d) => d.custody.map(nodeView) }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  device: t.field({
+    type: DeviceRef,
+    description: 'A device by UDI in any GS1 form (human-readable, raw scanner text, Digital Link). Errors with a UDI_* code when the UDI is invalid.',
+    args: { udi: t.arg.string({ required: true }) },
+    resolve: (_r, { udi }) => ({ udi: normaliseDeviceUdi(udi) }),
+  }),
+  affectedDevices: t.field({
+    type: [Affected],
+    description: 'Recall blast radius: every device whose latest assembly contains the lot, part serial or firmware digest (give exactly one), with where it is installed.',
+    args: { lot: t.arg.string(), partSerial: t.arg.string(), firmwareDigest: t.arg.string() },
+    resolve: (_r, a, { devices }) =>
+      devices.affectedDevices({
+        ...(a.lot != null && { lot: a.lot }),
+        ...(a.partSerial != null && { partSerial: a.partSerial }),
+        ...(a.firmwareDigest != null && { firmwareDigest: a.firmwareDigest }),
+      }),
+  }),
+}));
