@@ -8,6 +8,7 @@ import { serveCommand } from './serve.js';
 import { keygenCommand } from './keys.js';
 import { participantAddCommand, participantListCommand, participantRevokeCommand } from './participant.js';
 import { attestCommand, verifyCommand } from './attest.js';
+import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand } from './device.js';
 import { CliError, EXIT_ERROR } from './util.js';
 
 export function buildProgram(): Command {
@@ -34,7 +35,7 @@ export function buildProgram(): Command {
     .addOption(dataOption())
     .addOption(new Option('--port <n>', 'TCP port').env('PORT').default('8080'))
     .option('--host <addr>', 'address to listen on (0.0.0.0 to serve the local network)', '127.0.0.1')
-    .option('--demo', 'initialise the data directory if needed')
+    .option('--demo', 'initialise the data directory if needed and load the demo supply chain into an empty log')
     .option('--max-body <bytes>', 'largest HTTP request body accepted', String(16 * 1024 * 1024))
     .option('--max-bundle <bytes>', 'largest attestation bundle accepted', String(12 * 1024 * 1024))
     .action(serveCommand);
@@ -107,6 +108,37 @@ export function buildProgram(): Command {
     .requiredOption('--public-key <file>', "the signer's PEM public key (repeatable)", collect, [])
     .option('--json', 'machine-readable output')
     .action(verifyCommand);
+
+  program
+    .command('verify-device')
+    .description('release gate: fetch the device evidence, verify it locally and apply the policy (exit 0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error)')
+    .addOption(serverOption())
+    .requiredOption('--udi <udi>', 'the device UDI, any GS1 form')
+    .option('--policy <file>', 'policy JSON (default: the release policy, attestations/policies/release.json)')
+    .option('--evidence <out>', 'also write the evidence package here')
+    .option('--trusted-root <file|url>', "the ledger's trusted root (default: SERVER/trusted_root.json; pin a file in production)")
+    .option('--trusted-checkpoint <file>', 'a checkpoint you already trust; the log must prove it is consistent with it')
+    .option('--json', 'machine-readable output')
+    .action(verifyDeviceCommand);
+
+  program
+    .command('verify-evidence')
+    .description('verify an evidence package offline and re-derive its verdict (exit 0 PASS, 1 FAIL, 2 INCOMPLETE, 3 invalid)')
+    .argument('<file>', 'evidence package (from verify-device --evidence or the web page)')
+    .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json")
+    .option('--trusted-checkpoint <file>', 'a checkpoint you already trust')
+    .option('--json', 'machine-readable output')
+    .action(verifyEvidenceCommand);
+
+  program
+    .command('affected')
+    .description('recall blast radius: devices containing a lot, part serial or firmware digest, and where they are installed')
+    .addOption(serverOption())
+    .option('--lot <supplier:part:lot>', 'a component lot')
+    .option('--part-serial <supplier:part:serial>', 'a part serial')
+    .option('--firmware-digest <sha256>', 'a firmware image digest')
+    .option('--json', 'machine-readable output')
+    .action(affectedCommand);
 
   return program;
 }

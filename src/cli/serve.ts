@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { openLedger } from '../app.js';
-import { initDataDir, isInitialised } from '../config/datadir.js';
+import { adminKeyPath, initDataDir, isInitialised } from '../config/datadir.js';
+import { loadDemo, type DemoSummary } from '../demo/demo.js';
+import { readPrivateKey } from '../keys.js';
 import { startServer } from '../server/http.js';
 import { parsePort, parsePositive } from './util.js';
 
@@ -22,6 +24,17 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
   }
   const { ledger, attestations, devices } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
+  let demo: DemoSummary | undefined;
+  if (opts.demo && ledger.size === 0) {
+    process.stdout.write('Loading the demo supply chain (signing it live)...\n');
+    try {
+      demo = await loadDemo(attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => process.stdout.write(`  ${m}\n`));
+    } catch (e) {
+      await ledger.close();
+      throw e;
+    }
+    process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
+  }
   let running;
   try {
     running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes });
@@ -38,6 +51,15 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       `  tiles:       ${base}/tile/<L>/<N>`,
       `  trust root:  ${base}/trusted_root.json`,
       `  health:      ${base}/healthz`,
+      ...(demo
+        ? [
+            'Devices to try (UDI):',
+            `  passes:      ${demo.passing[0]}`,
+            `  fails:       ${demo.failing[0]} (display attested with a compromised supplier key)`,
+            `  recalled:    ${demo.recalled[0]} (valve lot ${demo.recalledLot})`,
+            `  incomplete:  ${demo.incomplete[0]} (no release decision yet)`,
+          ]
+        : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -61,6 +61,13 @@ export interface RevocationPredicate {
 
 const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
+/** The earliest revocation wins; at the same time a compromise outranks a routine retirement. */
+function supersedes(next: Revocation, current: Revocation | undefined): boolean {
+  if (!current) return true;
+  if (next.effectiveTime !== current.effectiveTime) return next.effectiveTime < current.effectiveTime;
+  return next.reason === 'compromise' && current.reason !== 'compromise';
+}
+
 export interface SignerCheck {
   readonly participant: Participant;
   readonly key: ParticipantKey;
@@ -169,10 +176,10 @@ export class TrustRegistry {
     const rev: Revocation = { effectiveTime: r.effectiveTime ? secs(r.effectiveTime) : integratedTime, reason: r.reason, logIndex };
     if (r.keyId) {
       const k = p.keys.find((x) => x.keyId === r.keyId);
-      if (k && (!k.revocation || k.revocation.effectiveTime > rev.effectiveTime)) k.revocation = rev;
+      if (k && supersedes(rev, k.revocation)) k.revocation = rev;
       p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `key ${r.keyId.slice(0, 16)}… ${r.reason} from ${new Date(rev.effectiveTime * 1000).toISOString()}` });
     } else {
-      if (!p.revocation || p.revocation.effectiveTime > rev.effectiveTime) p.revocation = rev;
+      if (supersedes(rev, p.revocation)) p.revocation = rev;
       p.history.push({ logIndex, integratedTime, action: 'revoked', detail: `${r.reason} from ${new Date(rev.effectiveTime * 1000).toISOString()}` });
     }
   }
