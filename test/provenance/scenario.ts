@@ -85,7 +85,7 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
   if (o.advisory) {
     const a = o.advisory;
     const affects = a.on === 'lot' ? { lots: [s.lot] } : a.on === 'partSerial' ? { partSerials: [s.partSerial] } : a.on === 'firmware' ? { firmwareDigests: [s.fw] } : { udis: [s.udi] };
-    const subject = a.on === 'lot' ? { lot: s.lot } : a.on === 'partSerial' ? { partSerial: s.partSerial } : a.on === 'firmware' ? { sha256: s.fw } : { udi: s.udi };
+    const subject: Record<string, string> = a.on === 'lot' ? { lot: s.lot } : a.on === 'partSerial' ? { partSerial: s.partSerial } : a.on === 'firmware' ? { sha256: s.fw } : { udi: s.udi };
     await submit(statement([{ digest: subject }], t('advisory'), { id: 'ADV-1', kind: a.kind, severity: a.severity, title: 'Something is wrong', issuedAt: '2026-11-20T00:00:00Z', affects }), a.on === 'firmware' || a.on === 'device' ? parties.maker : parties.supplier);
   }
   return s;
