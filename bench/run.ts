@@ -120,6 +120,14 @@ try {
   log(`ingest: ${r.ingestPerSec}/s = ${r.ratioToP256Verify} x raw P-256 verify (${r.p256VerifyPerSec}/s)`);
 }
 
+// Device verification of a 200-component device.
+{
+  const { benchDevice } = await import('./device.js');
+  const r = await benchDevice(200);
+  results.device = r;
+  log(`device verification, ${r.components} components: ${r.verifyMs} ms (evidence package ${r.evidenceMs} ms)`);
+}
+
 const out = join(import.meta.dirname, 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 log(`wrote ${out}`);
