@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { resolvePredicateType } from '../src/attest/predicates.js';
 import { signStatement, statement } from '../src/attest/sign.js';
-import { defaultPolicy } from '../src/provenance/policy.js';
+import { defaultPolicy } from '../src/provenance/policy-io.js';
 import { party, registration, udi } from '../test/attest/fixtures.js';
 import { startNode } from '../test/helpers.js';
 

@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './predicates.js';
 export * from './statement.js';
+export * from './schemas.js';

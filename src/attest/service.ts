@@ -15,7 +15,8 @@ import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } f
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { readBundle, type ParsedBundle } from './bundle.js';
 import { AttestError } from './errors.js';
-import { PARTICIPANT_URI, REVOCATION_URI, predicateType, validatePredicate } from './predicates.js';
+import { PARTICIPANT_URI, REVOCATION_URI, predicateType } from './predicates.js';
+import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 

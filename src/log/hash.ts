@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 
 export const HASH_SIZE = 32;
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+const LEAF_PREFIX = Uint8Array.of(0x00);
+const NODE_PREFIX = Uint8Array.of(0x01);
 
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');

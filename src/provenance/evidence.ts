@@ -22,7 +22,8 @@ import {
 import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
 import { openDeclaration } from './declaration.js';
 import { buildGraph, type AttNode } from './graph.js';
-import { evaluate, parsePolicy, type Evaluation, type Finding, type Policy, type SignerInfo } from './policy.js';
+import { evaluate, type Evaluation, type Finding, type Policy, type SignerInfo } from './policy.js';
+import { parsePolicy } from './policy-io.js';
 
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.pedigree.evidence.v1+json';
 const SIGNATURE_HEADER = 'pedigree evidence v1';

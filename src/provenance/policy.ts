@@ -1,9 +1,8 @@
 /**
  * Release policies and their evaluation. Evaluation is pure and synchronous: the graph, the
  * policy, the time and what is known of each signing key go in; a verdict and findings come out.
+ * No I/O, so the web page runs the same code (policy-io.ts loads and validates policies).
  */
-import { readFileSync } from 'node:fs';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { resolvePredicateType, type Role } from '../attest/predicates.js';
 import type { Revocation } from '../trust/registry.js';
 import type { AttNode, DeviceGraph } from './graph.js';
@@ -95,37 +94,6 @@ export interface EvaluationContext {
   /** Seconds since the epoch. */
   readonly now: number;
   readonly signer: (keyId: string) => SignerInfo | undefined;
-}
-
-export class PolicyError extends Error {
-  readonly code = 'POLICY_INVALID';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PolicyError';
-  }
-}
-
-const POLICY_DIR = new URL('../../attestations/', import.meta.url);
-let validate: ValidateFunction | undefined;
-
-export function parsePolicy(value: unknown): Policy {
-  const v = typeof value === 'string' ? (() => {
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      throw new PolicyError('the policy is not valid JSON');
-    }
-  })() : value;
-  validate ??= new Ajv2020({ strict: true }).compile(JSON.parse(readFileSync(new URL('policy.schema.json', POLICY_DIR), 'utf8')) as object);
-  if (!validate(v)) {
-    const e = validate.errors?.[0];
-    throw new PolicyError(`policy field ${e?.instancePath || '/'} ${e?.message ?? 'is invalid'}`);
-  }
-  return v as Policy;
-}
-
-export function defaultPolicy(): Policy {
-  return parsePolicy(readFileSync(new URL('policies/release.json', POLICY_DIR), 'utf8'));
 }
 
 const DAY = 86_400;

@@ -7,7 +7,7 @@ import { LogError } from '../log/index.js';
 import { LedgerError } from '../ledger/errors.js';
 import { AttestError } from '../attest/errors.js';
 import { UdiError } from '../udi/udi.js';
-import { PolicyError } from '../provenance/policy.js';
+import { PolicyError } from '../provenance/policy-io.js';
 import { ProvenanceError } from '../provenance/device.js';
 
 export interface CodedError {

@@ -12,6 +12,7 @@ import type { AttestationService } from '../attest/service.js';
 import type { DeviceService } from '../provenance/device.js';
 import { schema } from './graphql/schema.js';
 import { maskError } from './errors.js';
+import { serveStatic } from './static.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -63,7 +64,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
   const logError = options.logError ?? ((m, e) => console.error(m, e));
   const yoga = createYoga({
     schema,
-    context: () => ({ ledger, attestations, devices }),
+    context: ({ request }) => ({ ledger, attestations, devices, signal: request.signal }),
     graphqlEndpoint: '/graphql',
     maskedErrors: { maskError },
     renderGraphiQL,
@@ -119,6 +120,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       if (path.startsWith('/tile/')) return tiles(path.slice(1), res);
       if (path === '/trusted_root.json') return sendJson(res, 200, attestations.trustedRoot(), { 'Cache-Control': 'public, max-age=300' });
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok', origin: ledger.origin, treeSize: ledger.size }, { 'Cache-Control': 'no-cache' });
+      if (await serveStatic(path, res)) return;
       return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     };
     run().catch((e: unknown) => {

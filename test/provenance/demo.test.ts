@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
-import { defaultPolicy } from '../../src/provenance/policy.js';
+import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { graphql } from '../../src/client/graphql.js';
 import { startNode, type TestNode } from '../helpers.js';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint, parseNote } from '../../src/log/index.js';
 import { verifyEvidence, type EvidencePackage } from '../../src/provenance/evidence.js';
-import { defaultPolicy } from '../../src/provenance/policy.js';
+import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { graphql } from '../../src/client/graphql.js';
 import { startNode, type TestNode } from '../helpers.js';
 import { buildScenario, type Scenario } from './scenario.js';

@@ -3,7 +3,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildGraph } from '../../src/provenance/graph.js';
-import { defaultPolicy, evaluate, type FindingCode, type Policy, type Verdict } from '../../src/provenance/policy.js';
+import { evaluate, type FindingCode, type Policy, type Verdict } from '../../src/provenance/policy.js';
+import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { startNode, type TestNode } from '../helpers.js';
 import { buildScenario, type ScenarioOptions } from './scenario.js';
 
@@ -122,7 +123,7 @@ describe('device verification findings', () => {
 
 describe('policies', () => {
   it('rejects an invalid policy with a clear error', async () => {
-    const { parsePolicy } = await import('../../src/provenance/policy.js');
+    const { parsePolicy } = await import('../../src/provenance/policy-io.js');
     expect(() => parsePolicy({ name: 'x', steps: { assembly: { threshold: 0 } } })).toThrow(/threshold/);
     expect(() => parsePolicy({ name: 'x', steps: { painting: {} } })).toThrow(expect.objectContaining({ code: 'POLICY_INVALID' }));
     expect(() => parsePolicy('{nope')).toThrow(expect.objectContaining({ code: 'POLICY_INVALID' }));

@@ -7,6 +7,8 @@ export interface Context {
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
   readonly devices: DeviceService;
+  /** Aborted when the client goes away (ends subscriptions). */
+  readonly signal?: AbortSignal;
 }
 
 export const builder = new SchemaBuilder<{
@@ -23,3 +25,4 @@ builder.scalarType('JSON', {
 
 builder.queryType({ description: 'Read access to the Pedigree transparency log.' });
 builder.mutationType({ description: 'Writes to the log.' });
+builder.subscriptionType({ description: 'Live updates over server-sent events.' });

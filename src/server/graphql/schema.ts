@@ -4,5 +4,6 @@ import './types/log.js';
 import './types/attestation.js';
 import './types/participant.js';
 import './types/device.js';
+import './types/live.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

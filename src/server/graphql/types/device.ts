@@ -1,5 +1,6 @@
 /** Devices: provenance, policy verdicts, evidence packages and recall blast radius. */
-import { defaultPolicy, parsePolicy, type Evaluation, type Finding, type Policy } from '../../../provenance/policy.js';
+import { type Evaluation, type Finding, type Policy } from '../../../provenance/policy.js';
+import { defaultPolicy, parsePolicy } from '../../../provenance/policy-io.js';
 import type { InstalledDevice } from '../../../provenance/device.js';
 import { graphView, nodeView } from '../../../provenance/view.js';
 import { normaliseDeviceUdi } from '../../../udi/udi.js';

@@ -8,7 +8,7 @@ interface CheckpointModel {
   note: string;
 }
 
-const Checkpoint = builder.objectRef<CheckpointModel>('Checkpoint').implement({
+export const Checkpoint = builder.objectRef<CheckpointModel>('Checkpoint').implement({
   description: 'A signed C2SP checkpoint: the log commits to its first `size` entries with `rootHash`.',
   fields: (t) => ({
     origin: t.string({ resolve: (c) => parseCheckpoint(parseNote(c.note).text).origin }),

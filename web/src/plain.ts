@@ -1,0 +1,23 @@
+/** Findings in words a clinical engineer can act on. */
+export const PLAIN: Record<string, string> = {
+  ASSEMBLY_MISSING: 'No assembly record: nobody has attested what is inside this device.',
+  COMPONENT_UNATTESTED: 'A component has no attestation from its supplier.',
+  FIRMWARE_UNATTESTED: 'The firmware image was never released by the manufacturer.',
+  BUILD_MISSING: 'No build provenance for the firmware.',
+  SBOM_MISSING: 'No software bill of materials for the firmware.',
+  TEST_MISSING: 'No test results for the firmware.',
+  RELEASE_MISSING: 'The manufacturer has not released this device yet.',
+  CUSTODY_MISSING: 'No record of who handled the device on its way here.',
+  INSTALLATION_MISSING: 'No installation record.',
+  THRESHOLD_NOT_MET: 'Not enough independent signatures for a step.',
+  SIGNER_UNKNOWN: 'Signed by someone who is not a registered participant.',
+  SIGNER_REVOKED: 'Signed with a key that had been revoked: this record cannot be trusted.',
+  SIGNER_NOT_ALLOWED: 'Signed by a participant who may not vouch for this step.',
+  EVIDENCE_TOO_OLD: 'A record is older than the policy allows.',
+  COMPONENT_SUPPLIER_MISMATCH: 'A component was attested by a different supplier than the one the manufacturer named.',
+  TEST_FAILED: 'A test run failed.',
+  RELEASE_FAILED: 'The manufacturer’s release decision is FAILED.',
+  RECALLED: 'Recalled: do not use.',
+  ADVISORY_BLOCKING: 'A serious security or safety advisory applies.',
+  ADVISORY_NOTICE: 'An advisory applies (not blocking).',
+};
