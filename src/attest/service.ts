@@ -20,6 +20,19 @@ import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
+/** Participants sign with ECDSA P-256 (what Sigstore's local-key signers use). */
+function checkSigningKey(pem: string): void {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new AttestError('REGISTRATION_INVALID', 'a public key is not a valid PEM SPKI key', '/predicate/publicKeys');
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new AttestError('REGISTRATION_INVALID', 'participant keys must be ECDSA P-256', '/predicate/publicKeys');
+  }
+}
+
 export const DEFAULT_MAX_BUNDLE_BYTES = 12 * 1024 * 1024;
 export const MAX_BATCH = 100;
 
@@ -137,7 +150,7 @@ export class AttestationService {
       timestampAuthorities: [],
       tlogs: [],
       ctlogs: [],
-      publicKey: () => ({ publicKey: key.key, validFor: () => true }),
+      publicKey: () => ({ publicKey: this.keyObject(key.keyId, key.der), validFor: () => true }),
     };
     try {
       new Verifier(trust, { tlogThreshold: 0, timestampThreshold: 0, ctlogThreshold: 0 }).verify(toSignedEntity(parsed.bundle));
@@ -152,7 +165,11 @@ export class AttestationService {
     }
     checkSubjectKinds(statement, type.subjects, type.name);
     validatePredicate(type.uri, statement.predicate);
-    if (type.uri === PARTICIPANT_URI) this.registry.checkRegistration(statement.predicate as unknown as RegistrationPredicate);
+    if (type.uri === PARTICIPANT_URI) {
+      const r = statement.predicate as unknown as RegistrationPredicate;
+      for (const pem of r.publicKeys ?? []) checkSigningKey(pem);
+      this.registry.checkRegistration(r);
+    }
     if (type.uri === REVOCATION_URI) this.registry.checkRevocation(statement.predicate as unknown as RevocationPredicate, now);
     return { parsed, statement, signer: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
   }
@@ -203,11 +220,19 @@ export class AttestationService {
   }
 
   private applyRegistryChange(statement: Statement, record: AttestationRecord): void {
-    if (statement.predicateType === PARTICIPANT_URI) {
-      this.registry.applyRegistration(statement.predicate as unknown as RegistrationPredicate, record.logIndex, record.integratedTime);
-    } else if (statement.predicateType === REVOCATION_URI) {
-      this.registry.applyRevocation(statement.predicate as unknown as RevocationPredicate, record.logIndex, record.integratedTime);
+    this.registry.apply(statement, record.logIndex, record.integratedTime);
+  }
+
+  private readonly keyObjects = new Map<string, KeyObject>();
+
+  /** Node key objects for registered keys, made once each. */
+  private keyObject(keyId: string, der: Uint8Array): KeyObject {
+    let k = this.keyObjects.get(keyId);
+    if (!k) {
+      k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+      this.keyObjects.set(keyId, k);
     }
+    return k;
   }
 
   async record(logIndex: number): Promise<AttestationRecord | undefined> {

@@ -12,7 +12,7 @@ import { evaluate, type Evaluation, type Policy, type SignerInfo } from './polic
 import { declareAdministrator } from './declaration.js';
 import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evidence.js';
 import type { NoteSigner } from '../log/index.js';
-import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+import { TrustRegistry } from '../trust/registry.js';
 
 /** Bounds the work one device query can cause. */
 export const MAX_DEVICE_ENTRIES = 20_000;
@@ -134,15 +134,9 @@ export class DeviceService {
     const registry = new TrustRegistry(this.adminPublicKeyPem);
     for (const i of indexes) {
       const record = (await this.attestations.record(i))!;
-      const st = (await this.attestations.statement(record)) as Statement;
-      if (st.predicateType === PARTICIPANT_URI) registry.applyRegistration(st.predicate as unknown as RegistrationPredicate, i, record.integratedTime);
-      else registry.applyRevocation(st.predicate as unknown as RevocationPredicate, i, record.integratedTime);
+      registry.apply(await this.attestations.statement(record), i, record.integratedTime);
     }
-    const signer = (keyId: string): SignerInfo | undefined => {
-      const f = registry.lookup(keyId);
-      return f && { participant: f.participant.id, roles: f.participant.roles, revocations: [f.key.revocation, f.participant.revocation].filter((r) => r !== undefined) };
-    };
-    return { indexes, signer };
+    return { indexes, signer: (keyId) => registry.signerInfo(keyId) };
   }
 
   /** Log indexes of every participant registration and revocation below `below`. */

@@ -19,10 +19,10 @@ import {
   verifyConsistency,
   type NoteSigner,
 } from '../log/index.js';
-import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+import { TrustRegistry } from '../trust/registry.js';
 import { openDeclaration } from './declaration.js';
 import { buildGraph, type AttNode } from './graph.js';
-import { evaluate, type Evaluation, type Finding, type Policy, type SignerInfo } from './policy.js';
+import { evaluate, type Evaluation, type Finding, type Policy } from './policy.js';
 import { parsePolicy } from './policy-io.js';
 
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.pedigree.evidence.v1+json';
@@ -156,7 +156,8 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, options: { 
   for (const item of items) {
     if (item.tlog.inclusionProof.checkpoint.envelope !== pkg.checkpoint) fail('EVIDENCE_INVALID', `bundle ${item.tlog.logIndex} is proved against another checkpoint`);
     const isRegistry = item.statement.predicateType === PARTICIPANT_URI || item.statement.predicateType === REVOCATION_URI;
-    const key = isRegistry ? adminKey : registry.lookup(item.hint)?.key.key;
+    const pem = registry.lookup(item.hint)?.key.publicKeyPem;
+    const key = isRegistry ? adminKey : pem ? createPublicKey(pem) : undefined;
     if (!key) fail('SIGNER_UNKNOWN', `bundle ${item.tlog.logIndex} is signed by a key the evidence never registers`);
     try {
       verifyBundle(item.bundle, trustedRoot, [key!]);
@@ -165,17 +166,11 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, options: { 
     }
     const logIndex = Number(item.tlog.logIndex);
     const integratedTime = Number(item.tlog.integratedTime);
-    if (item.statement.predicateType === PARTICIPANT_URI) registry.applyRegistration(item.statement.predicate as unknown as RegistrationPredicate, logIndex, integratedTime);
-    else if (item.statement.predicateType === REVOCATION_URI) registry.applyRevocation(item.statement.predicate as unknown as RevocationPredicate, logIndex, integratedTime);
-    else nodes.push({ logIndex, integratedTime, keyId: item.hint, signer: registry.lookup(item.hint)?.participant.id ?? null, predicateType: item.statement.predicateType, statement: item.statement });
+    if (!registry.apply(item.statement, logIndex, integratedTime)) nodes.push({ logIndex, integratedTime, keyId: item.hint, signer: registry.lookup(item.hint)?.participant.id ?? null, predicateType: item.statement.predicateType, statement: item.statement });
   }
   // 4. The same graph and the same policy give the same verdict.
   const policy = parsePolicy(pkg.policy);
-  const signer = (keyId: string): SignerInfo | undefined => {
-    const f = registry.lookup(keyId);
-    return f && { participant: f.participant.id, roles: f.participant.roles, revocations: [f.key.revocation, f.participant.revocation].filter((r) => r !== undefined) };
-  };
-  const evaluation = evaluate(buildGraph(pkg.udi, nodes), policy, { now: pkg.evaluatedAt, signer });
+  const evaluation = evaluate(buildGraph(pkg.udi, nodes), policy, { now: pkg.evaluatedAt, signer: (keyId) => registry.signerInfo(keyId) });
   const stated = JSON.stringify(pkg.verdict);
   const derived = JSON.stringify({ verdict: evaluation.verdict, findings: evaluation.findings });
   if (stated !== derived) fail('VERDICT_MISMATCH', `the package states ${pkg.verdict?.verdict} but its evidence gives ${evaluation.verdict}`);

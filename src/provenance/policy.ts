@@ -4,7 +4,7 @@
  * No I/O, so the web page runs the same code (policy-io.ts loads and validates policies).
  */
 import { resolvePredicateType, type Role } from '../attest/predicates.js';
-import type { Revocation } from '../trust/registry.js';
+import type { SignerInfo } from '../trust/registry.js';
 import type { AttNode, DeviceGraph } from './graph.js';
 
 export type StepName = 'assembly' | 'component' | 'firmware' | 'build' | 'sbom' | 'test' | 'release' | 'custody' | 'installation';
@@ -82,13 +82,7 @@ export interface Evaluation {
   readonly evaluatedAt: number;
 }
 
-/** What the evaluator knows about a signing key. */
-export interface SignerInfo {
-  readonly participant: string;
-  readonly roles: readonly Role[];
-  /** Revocations of the key or of its participant. */
-  readonly revocations: readonly Revocation[];
-}
+export type { SignerInfo };
 
 export interface EvaluationContext {
   /** Seconds since the epoch. */

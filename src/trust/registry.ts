@@ -1,12 +1,13 @@
 /**
  * The trust registry: who may sign what, derived from participant registrations and key
- * revocations that the administrator signed and the log holds. It is rebuilt at start-up from
- * those entries (found through the predicate-type index) and updated as new ones integrate.
+ * revocations that the administrator signed and the log holds. The server rebuilds it at
+ * start-up from those entries and updates it as new ones integrate; evidence verifiers (the CLI
+ * and the web page) rebuild it from the entries in a package. No I/O and no Node APIs, so all of
+ * them run this same code.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AttestError } from '../attest/errors.js';
-import type { Role } from '../attest/predicates.js';
-import { keyIdOf } from './keys.js';
+import { PARTICIPANT_URI, REVOCATION_URI, type Role } from '../attest/predicates.js';
+import { sha256 } from '../log/hash.js';
 
 export const ADMIN_ID = 'admin';
 
@@ -18,10 +19,43 @@ export interface Revocation {
 
 export interface ParticipantKey {
   readonly keyId: string;
+  /** PEM SPKI, re-encoded canonically from `der`. */
   readonly publicKeyPem: string;
-  readonly key: KeyObject;
+  readonly der: Uint8Array;
   readonly addedAt: number;
   revocation?: Revocation;
+}
+
+/** What a policy evaluator needs to know about a signing key. */
+export interface SignerInfo {
+  readonly participant: string;
+  readonly roles: readonly Role[];
+  /** Revocations of the key or of its participant. */
+  readonly revocations: readonly Revocation[];
+}
+
+function hex(b: Uint8Array): string {
+  let out = '';
+  for (const x of b) out += x.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** The DER bytes of a PEM public key; throws when it is not one. */
+export function pemToDer(pem: string): Uint8Array {
+  const m = /^-----BEGIN PUBLIC KEY-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END PUBLIC KEY-----\s*$/.exec(pem.trim());
+  if (!m) throw new Error('not a PEM public key');
+  const bin = atob(m[1]!.replace(/\s+/g, ''));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+export function derToPem(der: Uint8Array): string {
+  const b64 = btoa(String.fromCharCode(...der));
+  return `-----BEGIN PUBLIC KEY-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+}
+
+/** A key's ID: lowercase hex SHA-256 of its SPKI DER (the Sigstore bundle key hint). */
+export function keyIdOfPem(pem: string): string {
+  return hex(sha256(pemToDer(pem)));
 }
 
 export interface HistoryEvent {
@@ -84,8 +118,8 @@ export class TrustRegistry {
   }
 
   private addKey(p: Participant, pem: string, at: number): void {
-    const key = createPublicKey(pem);
-    const k: ParticipantKey = { keyId: keyIdOf(key), publicKeyPem: key.export({ format: 'pem', type: 'spki' }).toString(), key, addedAt: at };
+    const der = pemToDer(pem);
+    const k: ParticipantKey = { keyId: hex(sha256(der)), publicKeyPem: derToPem(der), der, addedAt: at };
     p.keys.push(k);
     this.keys.set(k.keyId, { participant: p, key: k });
   }
@@ -96,6 +130,22 @@ export class TrustRegistry {
 
   get(id: string): Participant | undefined {
     return this.participants.get(id);
+  }
+
+  /** What an evaluator needs to know about a key: its participant, roles and revocations. */
+  signerInfo(keyId: string): SignerInfo | undefined {
+    const f = this.keys.get(keyId);
+    if (!f) return undefined;
+    const revocations = [f.key.revocation, f.participant.revocation].filter((r): r is Revocation => r !== undefined);
+    return { participant: f.participant.id, roles: f.participant.roles, revocations };
+  }
+
+  /** Applies a registration or revocation statement; false for any other predicate type. */
+  apply(statement: { predicateType: string; predicate: unknown }, logIndex: number, integratedTime: number): boolean {
+    if (statement.predicateType === PARTICIPANT_URI) this.applyRegistration(statement.predicate as RegistrationPredicate, logIndex, integratedTime);
+    else if (statement.predicateType === REVOCATION_URI) this.applyRevocation(statement.predicate as RevocationPredicate, logIndex, integratedTime);
+    else return false;
+    return true;
   }
 
   /** The participant and key behind a key ID, revoked or not. */
@@ -123,7 +173,7 @@ export class TrustRegistry {
     for (const pem of r.publicKeys ?? []) {
       let id: string;
       try {
-        id = keyIdOf(pem);
+        id = keyIdOfPem(pem);
       } catch {
         throw bad('a public key is not a valid PEM SPKI key');
       }
@@ -157,13 +207,13 @@ export class TrustRegistry {
     p.roles = [...r.roles];
     p.validFrom = r.validFrom ? secs(r.validFrom) : undefined;
     p.validUntil = r.validUntil ? secs(r.validUntil) : undefined;
-    const wanted = new Set((r.publicKeys ?? []).map((pem) => keyIdOf(pem)));
+    const wanted = new Set((r.publicKeys ?? []).map((pem) => keyIdOfPem(pem)));
     // Keys left out of an update are retired from that moment.
     for (const k of p.keys) {
       if (!wanted.has(k.keyId) && !k.revocation) k.revocation = { effectiveTime: integratedTime, reason: 'superseded', logIndex };
     }
     for (const pem of r.publicKeys ?? []) {
-      const id = keyIdOf(pem);
+      const id = keyIdOfPem(pem);
       const existing = p.keys.find((k) => k.keyId === id);
       if (!existing) this.addKey(p, pem, integratedTime);
     }

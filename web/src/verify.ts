@@ -8,13 +8,12 @@
  */
 import { rootFromInclusionProof, verifyConsistency } from '../../src/log/proof.js';
 import { buildGraph, type AttNode } from '../../src/provenance/graph.js';
-import { evaluate, type Evaluation, type Policy, type SignerInfo } from '../../src/provenance/policy.js';
+import { evaluate, type Evaluation, type Policy } from '../../src/provenance/policy.js';
 import type { Statement } from '../../src/attest/statement.js';
-import type { Role } from '../../src/attest/predicates.js';
+import { PARTICIPANT_URI as PARTICIPANT, REVOCATION_URI as REVOCATION } from '../../src/attest/predicates.js';
+import { TrustRegistry, derToPem } from '../../src/trust/registry.js';
 import { b64decode, b64encode, canonicalize, concat, equal, hex, sha256, utf8 } from './bytes.js';
 
-const PARTICIPANT = 'https://pedigree.dev/attestations/participant/v1';
-const REVOCATION = 'https://pedigree.dev/attestations/key-revocation/v1';
 
 export interface Check {
   readonly ok: boolean;
@@ -103,23 +102,6 @@ function derToP1363(der: Uint8Array, size = 32): Uint8Array {
   };
   return concat(int(), int());
 }
-
-function pemToDer(pem: string): Uint8Array {
-  return b64decode(pem.replace(/-----[^-]+-----|\s/g, ''));
-}
-
-interface Participant {
-  id: string;
-  roles: Role[];
-  revocation?: { effectiveTime: number; reason: string; logIndex: number };
-}
-interface KeyEntry {
-  participant: Participant;
-  der: Uint8Array;
-  revocation?: { effectiveTime: number; reason: string; logIndex: number };
-}
-
-const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 export async function verifyEvidenceInBrowser(
   pkg: any,
@@ -221,8 +203,7 @@ export async function verifyEvidenceInBrowser(
     return result({ treeSize: size });
   }
 
-  const participants = new Map<string, Participant>();
-  const keys = new Map<string, KeyEntry>();
+  const registry = new TrustRegistry(derToPem(adminDer));
   const nodes: AttNode[] = [];
   const bundles = [...(pkg.bundles ?? [])].sort((a: any, b: any) => Number(a.verificationMaterial.tlogEntries[0].logIndex) - Number(b.verificationMaterial.tlogEntries[0].logIndex));
   let proofs = 0;
@@ -247,38 +228,15 @@ export async function verifyEvidenceInBrowser(
       const statement = JSON.parse(new TextDecoder().decode(payload)) as Statement;
       const hint: string = b.verificationMaterial.publicKey.hint;
       const isRegistry = statement.predicateType === PARTICIPANT || statement.predicateType === REVOCATION;
-      const der = isRegistry ? adminDer : keys.get(hint)?.der;
+      const der = isRegistry ? adminDer : registry.lookup(hint)?.key.der;
       if (!der) throw new Error('signed by a key no registered participant holds');
       const key = await crypto.subtle.importKey('spki', der as BufferSource, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
       const ok = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, derToP1363(sig) as BufferSource, pae(env.payloadType, payload) as BufferSource);
       if (!ok) throw new Error('DSSE signature does not verify');
       signatures++;
       const time = Number(t.integratedTime);
-      const p = statement.predicate as any;
-      if (statement.predicateType === PARTICIPANT) {
-        const part = participants.get(p.id) ?? { id: p.id, roles: [] };
-        part.roles = p.roles;
-        participants.set(p.id, part);
-        const wanted = new Set<string>();
-        for (const pem of p.publicKeys ?? []) {
-          const d = pemToDer(pem);
-          const id = hex(await sha256(d));
-          wanted.add(id);
-          if (!keys.has(id)) keys.set(id, { participant: part, der: d });
-        }
-        for (const [id, k] of keys) if (k.participant === part && !wanted.has(id) && !k.revocation) k.revocation = { effectiveTime: time, reason: 'superseded', logIndex: index };
-      } else if (statement.predicateType === REVOCATION) {
-        const rev = { effectiveTime: p.effectiveTime ? secs(p.effectiveTime) : time, reason: p.reason, logIndex: index };
-        const better = (cur?: { effectiveTime: number; reason: string }) => !cur || rev.effectiveTime < cur.effectiveTime || (rev.effectiveTime === cur.effectiveTime && rev.reason === 'compromise' && cur.reason !== 'compromise');
-        if (p.keyId) {
-          const k = keys.get(p.keyId);
-          if (k && better(k.revocation)) k.revocation = rev;
-        } else {
-          const part = participants.get(p.participantId);
-          if (part && better(part.revocation)) part.revocation = rev;
-        }
-      } else {
-        nodes.push({ logIndex: index, integratedTime: time, keyId: hint, signer: keys.get(hint)?.participant.id ?? null, predicateType: statement.predicateType, statement });
+      if (!registry.apply(statement, index, time)) {
+        nodes.push({ logIndex: index, integratedTime: time, keyId: hint, signer: registry.lookup(hint)?.participant.id ?? null, predicateType: statement.predicateType, statement });
       }
     } catch (e) {
       check(false, `entry ${index}`, `entry ${index}: ${(e as Error).message}`);
@@ -288,13 +246,9 @@ export async function verifyEvidenceInBrowser(
   check(signatures === bundles.length, `${signatures} DSSE signatures verify with registered keys`, `only ${signatures} of ${bundles.length} DSSE signatures verify with registered keys`);
 
   // The verdict, re-derived here.
-  const signer = (keyId: string): SignerInfo | undefined => {
-    const k = keys.get(keyId);
-    return k && { participant: k.participant.id, roles: k.participant.roles, revocations: [k.revocation, k.participant.revocation].filter((r): r is NonNullable<typeof r> => r !== undefined) };
-  };
   let evaluation: Evaluation | undefined;
   try {
-    evaluation = evaluate(buildGraph(pkg.udi, nodes), pkg.policy as Policy, { now: pkg.evaluatedAt, signer });
+    evaluation = evaluate(buildGraph(pkg.udi, nodes), pkg.policy as Policy, { now: pkg.evaluatedAt, signer: (keyId) => registry.signerInfo(keyId) });
     check(evaluation.verdict === pkg.verdict?.verdict, `verdict re-derived in this browser: ${evaluation.verdict}`, `the server says ${pkg.verdict?.verdict} but the evidence gives ${evaluation.verdict}`);
   } catch (e) {
     check(false, 'verdict', `could not evaluate the policy: ${(e as Error).message}`);
