@@ -9,6 +9,7 @@ import { keygenCommand } from './keys.js';
 import { participantAddCommand, participantListCommand, participantRevokeCommand } from './participant.js';
 import { attestCommand, verifyCommand } from './attest.js';
 import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand } from './device.js';
+import { monitorCommand } from './monitor.js';
 import { CliError, EXIT_ERROR } from './util.js';
 
 export function buildProgram(): Command {
@@ -139,6 +140,17 @@ export function buildProgram(): Command {
     .option('--firmware-digest <sha256>', 'a firmware image digest')
     .option('--json', 'machine-readable output')
     .action(affectedCommand);
+
+  program
+    .command('monitor')
+    .description('watch the log: verify each checkpoint and prove it consistent with the last one seen (exit 1 on a rewritten or forked log)')
+    .addOption(serverOption())
+    .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json (pin a file)")
+    .option('--state <file>', 'where the last checkpoint seen is kept', 'pedigree-monitor.json')
+    .option('--interval <seconds>', 'seconds between checks', '30')
+    .option('--once', 'check once and exit')
+    .option('--json', 'machine-readable output, one JSON object per check')
+    .action(monitorCommand);
 
   return program;
 }

@@ -46,6 +46,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   process.stdout.write(
     [
       `Pedigree ledger ${ledger.origin} serving ${ledger.size} entries`,
+      `  web page:    ${base}/`,
       `  GraphQL:     ${base}/graphql`,
       `  checkpoint:  ${base}/checkpoint`,
       `  tiles:       ${base}/tile/<L>/<N>`,

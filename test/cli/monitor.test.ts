@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendMany, startNode, type TestNode } from '../helpers.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pedigree.js');
+let node: TestNode;
+
+function monitor(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'monitor', '--server', node.url, '--trusted-root', 'root.json', '--state', 'state.json', '--once'], { cwd: node.dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  node = await startNode();
+  writeFileSync(join(node.dir, 'root.json'), await (await fetch(`${node.url}/trusted_root.json`)).text());
+});
+afterAll(() => node.cleanup());
+
+describe('pedigree monitor', () => {
+  it('records the first checkpoint, then proves each later one consistent with it', async () => {
+    await appendMany(node.ledger, 5);
+    const first = await monitor();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/first checkpoint recorded/);
+    await appendMany(node.ledger, 300, 100);
+    const second = await monitor();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/5 -> 305 entries, consistent/);
+  });
+
+  it('raises an alert and exits 1 when the log history does not match what it saw', async () => {
+    const statePath = join(node.dir, 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    state.root = Buffer.alloc(32, 7).toString('base64'); // as if the log had shown a different tree before
+    writeFileSync(statePath, JSON.stringify(state));
+    await appendMany(node.ledger, 3, 1000);
+    const r = await monitor();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/ALERT .*not consistent/);
+    state.size = 10_000;
+    writeFileSync(statePath, JSON.stringify(state));
+    const shrank = await monitor();
+    expect(shrank.code).toBe(1);
+    expect(shrank.stdout).toMatch(/ALERT the log shrank/);
+  });
+});
