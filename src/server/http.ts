@@ -13,6 +13,7 @@ import type { DeviceService } from '../provenance/device.js';
 import { schema } from './graphql/schema.js';
 import { maskError } from './errors.js';
 import { serveStatic } from './static.js';
+import { queryLimits } from './graphql/limits.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -71,6 +72,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     graphiql: { title: 'Pedigree GraphQL' },
     landingPage: false,
     logging: false,
+    plugins: [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: typeof queryLimits) => void }) => addValidationRule(queryLimits) }],
   });
 
   const tiles = async (path: string, res: ServerResponse): Promise<void> => {

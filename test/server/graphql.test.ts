@@ -91,6 +91,29 @@ describe('GraphQL log queries', () => {
     expect(t.ledger.size).toBe(20);
   });
 
+  it('refuses queries that select too many fields or nest too deep', async () => {
+    const wide = `{${'checkpoint{size origin note rootHash}'.repeat(105)}}`;
+    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: wide }) });
+    const body = (await res.json()) as GqlResponse;
+    expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(body.data ?? null).toBeNull();
+    const deep = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ checkpoint ${'{ a: __typename '.repeat(13)}${'}'.repeat(13)} }` }) });
+    expect(((await deep.json()) as GqlResponse).errors?.map((e) => e.extensions?.code)).toContain('QUERY_TOO_COMPLEX');
+  });
+
+  it('streams log growth to subscribers over server-sent events', async () => {
+    const ctl = new AbortController();
+    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('subscription { logGrowth { toSize checkpoint { size } } }')}`, { headers: { accept: 'text/event-stream' }, signal: ctl.signal });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    await new Promise((r) => setTimeout(r, 50));
+    await appendMany(t.ledger, 1, 5000);
+    let text = '';
+    while (!text.includes('"toSize"')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toMatch(/"toSize":21/);
+    ctl.abort();
+  });
+
   it('serves GraphiQL without any CDN', async () => {
     const res = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);

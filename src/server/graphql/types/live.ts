@@ -1,5 +1,6 @@
 /** Subscriptions (GraphQL over server-sent events): the log growing, live. */
 import type { Ledger } from '../../../ledger/ledger.js';
+import { LedgerError } from '../../../ledger/errors.js';
 import type { AttestationRecord, AttestationService } from '../../../attest/service.js';
 import { builder } from '../builder.js';
 import { Attestation } from './attestation.js';
@@ -11,8 +12,14 @@ interface Growth {
   toSize: number;
 }
 
+/** Open subscriptions are bounded; each holds a listener on the ledger. */
+export const MAX_SUBSCRIBERS = 256;
+let subscribers = 0;
+
 /** Each integration as it happens; a slow subscriber sees the latest growth, never an unbounded queue. */
 async function* growth(ledger: Ledger, signal?: AbortSignal): AsyncGenerator<Growth> {
+  if (subscribers >= MAX_SUBSCRIBERS) throw new LedgerError('LOG_BUSY', `at most ${MAX_SUBSCRIBERS} live subscriptions at once`);
+  subscribers++;
   let last = ledger.size;
   let wake: (() => void) | undefined;
   const off = ledger.onIntegrated(() => wake?.());
@@ -29,6 +36,7 @@ async function* growth(ledger: Ledger, signal?: AbortSignal): AsyncGenerator<Gro
       yield g;
     }
   } finally {
+    subscribers--;
     off();
   }
 }
