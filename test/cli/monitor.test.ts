@@ -1,22 +1,12 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendMany, startNode, type TestNode } from '../helpers.js';
+import { runPedigree } from './run.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pedigree.js');
 let node: TestNode;
 
-function monitor(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'monitor', '--server', node.url, '--trusted-root', 'root.json', '--state', 'state.json', '--once'], { cwd: node.dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const monitor = () => runPedigree(node.dir, ['monitor', '--server', node.url, '--trusted-root', 'root.json', '--state', 'state.json', '--once']);
 
 beforeAll(async () => {
   node = await startNode();

@@ -1,23 +1,13 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKeyPath } from '../../src/config/datadir.js';
 import { startNode, type TestNode } from '../helpers.js';
+import { runPedigree } from './run.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pedigree.js');
 let node: TestNode;
 
-function pedigree(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: node.dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const pedigree = (args: string[]) => runPedigree(node.dir, args);
 
 beforeAll(async () => {
   node = await startNode();
