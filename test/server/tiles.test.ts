@@ -126,6 +126,9 @@ describe('C2SP tiles over HTTP', () => {
     }
     expect((await fetch(`${server.url}/checkpoint`, { method: 'POST', body: 'x' })).status).toBe(405);
     expect((await get('nothing-here')).status).toBe(404);
+    expect((await get('%E0%A4%A')).status).toBe(404);
+    expect((await get('..%2F..%2Fpackage.json')).status).toBe(404);
+    expect((await get('assets/..%2F..%2F..%2Fpackage.json')).status).toBe(404);
   });
 
   it('reports health', async () => {
