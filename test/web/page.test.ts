@@ -19,13 +19,26 @@ let node: TestNode;
 let demo: DemoSummary;
 let browser: Browser;
 
+function which(cmd: string): string | undefined {
+  try {
+    return execFileSync('which', [cmd], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Debian's chromium; on a fresh Debian machine where we are root, install it first. */
 function chromiumPath(): string {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('Debian chromium is not installed (apt-get install chromium); .ci/run installs it');
+  let found = which('chromium');
+  if (!found && process.getuid?.() === 0 && which('apt-get')) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'ignore', env });
+    found = which('chromium');
   }
+  if (!found) throw new Error('the browser tests need Debian chromium: sudo apt-get install chromium (or set CHROMIUM_PATH)');
+  return found;
 }
 
 beforeAll(async () => {
@@ -38,7 +51,7 @@ beforeAll(async () => {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
