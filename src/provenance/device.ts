@@ -128,14 +128,24 @@ export class DeviceService {
     return { graph, evaluation: evaluate(graph, policy, { now, signer }) };
   }
 
+  /** The last registry rebuilt, keyed by the registry entries it was built from. */
+  private registryCache: { key: string; registry: TrustRegistry } | undefined;
+
   /** The trust registry rebuilt from the registry entries below `size`. */
   private async registryAt(size: number): Promise<{ indexes: number[]; signer: (keyId: string) => SignerInfo | undefined }> {
     const indexes = await this.registryEntries(size);
+    // Registry entries only accumulate, so their count and last index identify the set.
+    const key = `${indexes.length}:${indexes[indexes.length - 1] ?? -1}`;
+    if (this.registryCache?.key === key) {
+      const cached = this.registryCache.registry;
+      return { indexes, signer: (keyId) => cached.signerInfo(keyId) };
+    }
     const registry = new TrustRegistry(this.adminPublicKeyPem);
     for (const i of indexes) {
       const record = (await this.attestations.record(i))!;
       registry.apply(await this.attestations.statement(record), i, record.integratedTime);
     }
+    this.registryCache = { key, registry };
     return { indexes, signer: (keyId) => registry.signerInfo(keyId) };
   }
 
