@@ -214,11 +214,6 @@ export class Ledger {
     return this.store.readEntries(start, Math.min(end, this.size));
   }
 
-  async findLeaf(hash: Uint8Array): Promise<number | undefined> {
-    const [i] = await this.store.findLeaves([hash]);
-    return i !== undefined && i < this.size ? i : undefined;
-  }
-
   /** A record written with an entry (see AppendRequest.records). */
   readRecord(space: string, key: string): Promise<Uint8Array | undefined> {
     return this.store.readRecord(space, key);

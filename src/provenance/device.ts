@@ -219,4 +219,3 @@ export class DeviceService {
   }
 }
 
-export { graphEntries };

@@ -18,10 +18,6 @@ export interface CodedError {
 /** Error classes whose codes and messages are safe and useful to show to a client. */
 const PUBLIC_ERRORS: Array<abstract new (...a: never[]) => Error & { code: string }> = [LedgerError, LogError, AttestError, UdiError, PolicyError, ProvenanceError];
 
-export function registerPublicError(cls: abstract new (...a: never[]) => Error & { code: string }): void {
-  if (!PUBLIC_ERRORS.includes(cls)) PUBLIC_ERRORS.push(cls);
-}
-
 export function publicError(e: unknown): CodedError | undefined {
   for (const cls of PUBLIC_ERRORS) if (e instanceof cls) return { code: e.code, message: e.message };
   return undefined;

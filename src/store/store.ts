@@ -77,10 +77,6 @@ export function indexKey(index: number): string {
   return index.toString(16).padStart(14, '0');
 }
 
-export function parseIndexKey(key: string): number {
-  return Number.parseInt(key, 16);
-}
-
 export function encodeTree(tree: StoredTree): Uint8Array {
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
   return Buffer.from(
