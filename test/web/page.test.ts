@@ -68,6 +68,17 @@ async function openPage(width = 1024, height = 1366): Promise<Page> {
   return page;
 }
 
+/** Plays a dishonest server: the evidence in every device answer is changed by `mutate`. */
+async function tamperEvidence(page: Page, mutate: (evidence: any) => void): Promise<void> {
+  await page.route('**/graphql', async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    const ev = body?.data?.device?.evidence;
+    if (ev) mutate(ev);
+    await route.fulfill({ response, json: body });
+  });
+}
+
 async function checkDevice(page: Page, udi: string): Promise<string> {
   await page.fill('#udi', udi);
   await page.click('button[type=submit]');
@@ -147,15 +158,9 @@ describe('the hospital page', () => {
 
   it('refuses to show PASS when the server serves a tampered inclusion proof, and says why', async () => {
     const page = await openPage();
-    await page.route('**/graphql', async (route) => {
-      const response = await route.fetch();
-      const body = await response.json();
-      const b = body?.data?.device?.evidence?.bundles?.[3];
-      if (b) {
-        const h = b.verificationMaterial.tlogEntries[0].inclusionProof.hashes;
-        h[0] = Buffer.from(Buffer.from(h[0], 'base64').map((x, i) => (i === 0 ? x ^ 1 : x))).toString('base64');
-      }
-      await route.fulfill({ response, json: body });
+    await tamperEvidence(page, (ev) => {
+      const h = ev.bundles[3].verificationMaterial.tlogEntries[0].inclusionProof.hashes;
+      h[0] = Buffer.from(Buffer.from(h[0], 'base64').map((x, i) => (i === 0 ? x ^ 1 : x))).toString('base64');
     });
     const verdict = await checkDevice(page, demo.passing[0]!);
     expect(verdict).not.toMatch(/PASS/);
@@ -167,16 +172,10 @@ describe('the hospital page', () => {
 
   it('refuses to show PASS when the server serves a tampered checkpoint, and says why', async () => {
     const page = await openPage();
-    await page.route('**/graphql', async (route) => {
-      const response = await route.fetch();
-      const body = await response.json();
-      const ev = body?.data?.device?.evidence;
-      if (ev) {
-        const lines = ev.checkpoint.split('\n');
-        lines[1] = String(Number(lines[1]) + 1);
-        ev.checkpoint = lines.join('\n');
-      }
-      await route.fulfill({ response, json: body });
+    await tamperEvidence(page, (ev) => {
+      const lines = ev.checkpoint.split('\n');
+      lines[1] = String(Number(lines[1]) + 1);
+      ev.checkpoint = lines.join('\n');
     });
     const verdict = await checkDevice(page, demo.passing[0]!);
     expect(verdict).toMatch(/NOT VERIFIED/);
