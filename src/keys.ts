@@ -40,20 +40,58 @@ export async function writePublicKey(path: string, key: KeyObject): Promise<void
   await writeNewFile(path, publicPem(key), 0o644);
 }
 
-export async function readPrivateKey(path: string): Promise<KeyObject> {
-  const pem = await readFile(path, 'utf8');
-  try {
-    return createPrivateKey(pem);
-  } catch {
-    throw new Error(`${path} is not a PEM private key`);
+/** A key file that is missing, unreadable or the wrong kind of key; the message says which. */
+export class KeyFileError extends Error {
+  readonly code = 'KEY_FILE_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyFileError';
   }
 }
 
+async function readKeyFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new KeyFileError(code === 'ENOENT' ? `key file ${path} does not exist` : `cannot read key file ${path}`);
+  }
+}
+
+export async function readPrivateKey(path: string): Promise<KeyObject> {
+  const pem = await readKeyFile(path);
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    throw new KeyFileError(`${path} is not a PEM private key`);
+  }
+}
+
+/**
+ * The administrator's key. The log key (Ed25519, DATA/log.key) sits beside it; signing with it
+ * would be refused by the ledger anyway, but it must never be used for anything but the log.
+ */
+export async function readAdminKey(path: string): Promise<KeyObject> {
+  const key = await readPrivateKey(path);
+  if (key.asymmetricKeyType === 'ed25519') {
+    throw new KeyFileError(`${path} is an Ed25519 key: that is the log's own signing key (DATA/log.key), not the administrator key (DATA/admin.key). Nothing was signed or sent.`);
+  }
+  return key;
+}
+
+/**
+ * A public key, re-encoded as SPKI PEM. A private key is refused here, before anything is sent
+ * anywhere: Node would happily derive the public half, but a private key in a public-key slot
+ * means the wrong file was given, and the file itself may end up copied or logged.
+ */
 export async function readPublicKey(path: string): Promise<KeyObject> {
-  const pem = await readFile(path, 'utf8');
+  const pem = await readKeyFile(path);
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new KeyFileError(`${path} holds a PRIVATE key; give the public key (the .pub file). Nothing was sent.`);
+  }
   try {
     return createPublicKey(pem);
   } catch {
-    throw new Error(`${path} is not a PEM public key`);
+    throw new KeyFileError(`${path} is not a PEM public key`);
   }
 }

@@ -1,6 +1,9 @@
 /**
- * Reading a submitted Sigstore bundle: v0.3 media type, a DSSE envelope with exactly one
- * signature over an in-toto payload, and the signer's key material.
+ * Reading a submitted Sigstore bundle: v0.3 media type, a DSSE envelope over an in-toto payload
+ * with one or more signatures, and the signer's key material. Only the payload, its type and
+ * the signature are signed; everything else (key IDs, other signatures, media type spelling,
+ * timestamps, attached log entries) is not, so `normalise` rebuilds the bundle from the signed
+ * parts alone and that is what the ledger stores and logs.
  */
 import {
   BUNDLE_V03_LEGACY_MEDIA_TYPE,
@@ -13,13 +16,18 @@ import {
 import { AttestError } from './errors.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
 
+/** More signatures than any signer needs; each is tried against the signer's key. */
+export const MAX_SIGNATURES = 8;
+
 export interface ParsedBundle {
   readonly bundle: Bundle;
-  /** The submitted bundle in Sigstore's JSON form, without transparency-log entries. */
+  /** The bundle in Sigstore's JSON form, without transparency-log entries. */
   readonly json: SerializedBundle;
   readonly payload: Buffer;
   readonly payloadType: string;
+  /** The signature `normalise` kept (the first one before it is called). */
   readonly signature: Buffer;
+  readonly signatures: readonly Buffer[];
   readonly key: { readonly $case: 'publicKey'; readonly hint: string } | { readonly $case: 'x509'; readonly chain: Buffer[] };
 }
 
@@ -51,7 +59,9 @@ export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
     throw new AttestError('NOT_DSSE', 'Pedigree records DSSE envelopes (in-toto attestations), not message signatures', '/messageSignature');
   }
   const env = bundle.content.dsseEnvelope;
-  if (env.signatures.length !== 1) throw new AttestError('BUNDLE_INVALID', 'the DSSE envelope must carry exactly one signature', '/dsseEnvelope/signatures');
+  if (env.signatures.length === 0 || env.signatures.length > MAX_SIGNATURES) {
+    throw new AttestError('BUNDLE_INVALID', `the DSSE envelope must carry 1 to ${MAX_SIGNATURES} signatures`, '/dsseEnvelope/signatures');
+  }
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new AttestError('UNSUPPORTED_PAYLOAD_TYPE', `payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`, '/dsseEnvelope/payloadType');
   }
@@ -61,5 +71,23 @@ export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
   else if (vm.$case === 'x509CertificateChain') key = { $case: 'x509', chain: vm.x509CertificateChain.certificates.map((c) => c.rawBytes) };
   else key = { $case: 'x509', chain: [vm.certificate.rawBytes] };
   const json = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } });
-  return { bundle, json, payload: env.payload, payloadType: env.payloadType, signature: env.signatures[0]!.sig, key };
+  const signatures = env.signatures.map((s) => s.sig);
+  return { bundle, json, payload: env.payload, payloadType: env.payloadType, signature: signatures[0]!, signatures, key };
+}
+
+/**
+ * The bundle rebuilt from what the signature covers: payload, payload type and the one
+ * signature `sig`, with the key hint as its key ID, the v0.3 media type and nothing else.
+ */
+export function normalise(parsed: ParsedBundle, hint: string, sig: Buffer): ParsedBundle {
+  const bundle: Bundle = {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: {
+      content: { $case: 'publicKey', publicKey: { hint } },
+      tlogEntries: [],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+    content: { $case: 'dsseEnvelope', dsseEnvelope: { payload: parsed.payload, payloadType: parsed.payloadType, signatures: [{ sig, keyid: hint }] } },
+  };
+  return { bundle, json: bundleToJSON(bundle), payload: parsed.payload, payloadType: parsed.payloadType, signature: sig, signatures: [sig], key: { $case: 'publicKey', hint } };
 }

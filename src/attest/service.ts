@@ -9,12 +9,15 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { SerializedBundle } from '@sigstore/bundle';
 import { ed25519KeyHash, ed25519Raw, sha256, toHex } from '../log/index.js';
-import type { Ledger } from '../ledger/ledger.js';
+import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
-import { TrustRegistry, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+import { TrustRegistry, type Participant, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { readBundle, type ParsedBundle } from './bundle.js';
+import { checkSubjectAuthority } from '../trust/authority.js';
+import { normalise, readBundle, type ParsedBundle } from './bundle.js';
 import { AttestError } from './errors.js';
+import { attestationId } from './identity.js';
+import { MAX_CLOCK_SKEW_SECONDS, signedTime, signedTimeField, supersessionScopes } from './order.js';
 import { PARTICIPANT_URI, REVOCATION_URI, predicateType } from './predicates.js';
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
@@ -39,8 +42,12 @@ export const MAX_BATCH = 100;
 const SPACE_ATTESTATION = 'att';
 const SPACE_BUNDLE = 'bundle';
 const SPACE_INDEX = 'idx';
+/** The latest signed time per supersession scope (see order.ts). */
+const SPACE_LATEST = 'latest';
 
 export interface AttestationRecord {
+  /** The attestation's identity: what its signature covers and the key that signed it (identity.ts). */
+  readonly id: string;
   readonly logIndex: number;
   readonly integratedTime: number;
   readonly signer: string;
@@ -88,6 +95,23 @@ export interface AttestationServiceOptions {
   readonly clock?: () => number;
 }
 
+interface Checked {
+  readonly parsed: ParsedBundle;
+  readonly statement: Statement;
+  readonly typeName: string;
+  readonly signer: string;
+  readonly keyId: string;
+  readonly verifierPem: string;
+  /** SHA-256 (hex) of the statement bytes; a registration's digest for `replaces`. */
+  readonly payloadDigest: string;
+}
+
+/** The latest signed time (ms) in a supersession scope, and the entry that carries it. */
+interface Latest {
+  readonly t: number;
+  readonly i: number;
+}
+
 const encode = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
 const decode = <T>(b: Uint8Array) => JSON.parse(Buffer.from(b).toString('utf8')) as T;
 const idxKey = (field: string, value: string, index?: number) => `${field}\u0000${value}\u0000${index === undefined ? '' : indexKey(index)}`;
@@ -122,8 +146,8 @@ export class AttestationService {
     for (const i of indexes) {
       const record = await s.record(i);
       if (!record) continue;
-      const statement = await s.statement(record);
-      s.applyRegistryChange(statement, record);
+      const payload = await s.payload(record);
+      s.registry.apply(JSON.parse(payload.toString('utf8')) as Statement, record.logIndex, record.integratedTime, toHex(sha256(payload)));
     }
     return s;
   }
@@ -138,13 +162,16 @@ export class AttestationService {
     return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf('\u0000') + 1), 16));
   }
 
-  /** Checks a submission fully without writing anything. */
-  private check(input: unknown, now: number): { parsed: ParsedBundle; statement: Statement; signer: string; keyId: string; verifierPem: string } {
-    const parsed = readBundle(input, this.maxBundleBytes);
-    if (parsed.key.$case !== 'publicKey') {
+  /**
+   * Checks a submission fully without writing anything, and rebuilds the bundle from its signed
+   * parts (bundle.ts `normalise`), so what is stored and logged depends on nothing unsigned.
+   */
+  private check(input: unknown, now: number): Checked {
+    const submitted = readBundle(input, this.maxBundleBytes);
+    if (submitted.key.$case !== 'publicKey') {
       throw new AttestError('SIGNER_UNKNOWN', 'certificate-signed bundles are not accepted yet; sign with a registered key (publicKey hint)');
     }
-    const { participant, key } = this.registry.checkSigner(parsed.key.hint, now);
+    const { participant, key } = this.registry.checkSigner(submitted.key.hint, now);
     const trust: TrustMaterial = {
       certificateAuthorities: [],
       timestampAuthorities: [],
@@ -152,12 +179,20 @@ export class AttestationService {
       ctlogs: [],
       publicKey: () => ({ publicKey: this.keyObject(key.keyId, key.der), validFor: () => true }),
     };
-    try {
-      new Verifier(trust, { tlogThreshold: 0, timestampThreshold: 0, ctlogThreshold: 0 }).verify(toSignedEntity(parsed.bundle));
-    } catch (e) {
-      if (e instanceof VerificationError) throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
-      throw e;
+    const verifier = new Verifier(trust, { tlogThreshold: 0, timestampThreshold: 0, ctlogThreshold: 0 });
+    // Other signatures on the envelope are not the signer's; keep the first one that is.
+    let parsed: ParsedBundle | undefined;
+    for (const sig of submitted.signatures) {
+      const candidate = normalise(submitted, key.keyId, sig);
+      try {
+        verifier.verify(toSignedEntity(candidate.bundle));
+        parsed = candidate;
+        break;
+      } catch (e) {
+        if (!(e instanceof VerificationError)) throw e;
+      }
     }
+    if (!parsed) throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
     const statement = parseStatement(parsed.payload);
     const type = predicateType(statement.predicateType);
     if (!participant.roles.some((r) => type.roles.includes(r))) {
@@ -165,30 +200,96 @@ export class AttestationService {
     }
     checkSubjectKinds(statement, type.subjects, type.name);
     validatePredicate(type.uri, statement.predicate);
-    if (type.uri === PARTICIPANT_URI) {
-      const r = statement.predicate as unknown as RegistrationPredicate;
-      for (const pem of r.publicKeys ?? []) checkSigningKey(pem);
-      this.registry.checkRegistration(r);
+    checkSubjectAuthority(statement, participant.id);
+    const field = signedTimeField(type.uri);
+    if (field !== undefined) {
+      const t = signedTime(statement);
+      if (t === undefined) throw new AttestError('STATEMENT_TIME_INVALID', `${type.name} statements must carry their issue time in ${field}`, `/predicate/${field}`);
+      if (t > (now + MAX_CLOCK_SKEW_SECONDS) * 1000) {
+        throw new AttestError('STATEMENT_TIME_INVALID', `${field} ${new Date(t).toISOString()} is in the future (the ledger's time is ${new Date(now * 1000).toISOString()})`, `/predicate/${field}`);
+      }
     }
-    if (type.uri === REVOCATION_URI) this.registry.checkRevocation(statement.predicate as unknown as RevocationPredicate, now);
-    return { parsed, statement, signer: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
+    if (type.uri === PARTICIPANT_URI) {
+      for (const pem of (statement.predicate as unknown as RegistrationPredicate).publicKeys ?? []) checkSigningKey(pem);
+    }
+    const checked: Checked = {
+      parsed,
+      statement,
+      typeName: type.name,
+      signer: participant.id,
+      keyId: key.keyId,
+      verifierPem: key.publicKeyPem,
+      payloadDigest: toHex(sha256(parsed.payload)),
+    };
+    this.checkRegistryRules(checked, now);
+    return checked;
+  }
+
+  /** Registry rules; run before sequencing for an early answer, and again inside the sequencer, where they decide. */
+  private checkRegistryRules(c: Checked, now: number): void {
+    if (c.statement.predicateType === PARTICIPANT_URI) this.registry.checkRegistration(c.statement.predicate as unknown as RegistrationPredicate);
+    if (c.statement.predicateType === REVOCATION_URI) this.registry.checkRevocation(c.statement.predicate as unknown as RevocationPredicate, now);
+  }
+
+  /**
+   * Signed order (order.ts): refuses a statement issued before the latest one it would
+   * supersede. Returns the records that make it the latest, and the batch memo to set once the
+   * entry is admitted.
+   */
+  private async orderRecords(c: Checked, logIndex: number, scope: BatchScope): Promise<{ records: StoredRecord[]; memo: Array<[string, Latest]> }> {
+    const t = signedTime(c.statement);
+    if (t === undefined) return { records: [], memo: [] };
+    const records: StoredRecord[] = [];
+    const memo: Array<[string, Latest]> = [];
+    for (const key of supersessionScopes(c.statement, c.signer)) {
+      let current = scope.get(`latest:${key}`) as Latest | undefined;
+      if (!current) {
+        const bytes = await this.ledger.readRecord(SPACE_LATEST, key);
+        current = bytes ? decode<Latest>(bytes) : undefined;
+      }
+      if (current && t < current.t) {
+        throw new AttestError(
+          'STATEMENT_OUTDATED',
+          `a later ${c.typeName} statement for ${key.slice(key.indexOf('/') + 1)} is already in the log (entry ${current.i}, issued ${new Date(current.t).toISOString()}); this one was issued ${new Date(t).toISOString()}`,
+          `/predicate/${signedTimeField(c.statement.predicateType)}`,
+        );
+      }
+      const next: Latest = { t, i: logIndex };
+      records.push({ space: SPACE_LATEST, key, value: encode(next) });
+      memo.push([`latest:${key}`, next]);
+    }
+    return { records, memo };
   }
 
   async submit(input: unknown): Promise<SubmitResult> {
-    const now = Math.floor(this.clock() / 1000);
-    const { parsed, statement, signer, keyId, verifierPem } = this.check(input, now);
-    const body = dsseBody(parsed, verifierPem);
+    const c = this.check(input, Math.floor(this.clock() / 1000));
+    const { parsed, statement, signer, keyId } = c;
+    const body = dsseBody(parsed, c.verifierPem);
+    const id = attestationId(parsed.payloadType, parsed.payload, keyId);
     const bundleBytes = encode(parsed.json);
     const bundleHash = toHex(sha256(bundleBytes));
     const subjects = subjectRefs(statement);
     const refs = indexRefs(statement);
+    const isRegistry = statement.predicateType === PARTICIPANT_URI || statement.predicateType === REVOCATION_URI;
     let fresh: AttestationRecord | undefined;
+    let undo: Participant[] | undefined;
     const appended = await this.ledger.append({
       data: body,
-      records: (logIndex, integratedTime) => {
+      identity: id,
+      // Decided in log order against everything sequenced before it, in this batch or earlier.
+      admit: async (logIndex, integratedTime, scope) => {
+        this.registry.checkSigner(keyId, integratedTime);
+        this.checkRegistryRules(c, integratedTime);
+        const order = await this.orderRecords(c, logIndex, scope);
+        for (const [k, v] of order.memo) scope.set(k, v);
+        if (isRegistry) {
+          undo = this.registry.snapshot();
+          this.registry.apply(statement, logIndex, integratedTime, c.payloadDigest);
+        }
         const set = signEntryTimestamp(this.logKey, this.logId, body, logIndex, integratedTime).toString('base64');
-        fresh = { logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, refs, bundleHash, set };
+        fresh = { id, logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, refs, bundleHash, set };
         const out: StoredRecord[] = [
+          ...order.records,
           { space: SPACE_ATTESTATION, key: indexKey(logIndex), value: encode(fresh) },
           { space: SPACE_BUNDLE, key: bundleHash, value: bundleBytes },
           { space: SPACE_INDEX, key: idxKey('signer', signer, logIndex), value: new Uint8Array() },
@@ -197,10 +298,12 @@ export class AttestationService {
         for (const r of refs) out.push({ space: SPACE_INDEX, key: idxKey(r.kind, r.value, logIndex), value: new Uint8Array() });
         return out;
       },
+      abandon: () => {
+        if (undo) this.registry.restore(undo);
+      },
     });
     const record = appended.duplicate ? await this.record(appended.index) : fresh;
     if (!record) throw new AttestError('ENTRY_NOT_FOUND', `entry ${appended.index} holds no attestation`);
-    if (!appended.duplicate) this.applyRegistryChange(statement, record);
     // A fresh entry's bundle and body are in hand; only the proof needs the log.
     const completed = appended.duplicate ? await this.completedBundle(record) : await this.complete(record, parsed.json, body);
     return { record, bundle: completed, duplicate: appended.duplicate };
@@ -217,10 +320,6 @@ export class AttestationService {
         }),
       ),
     );
-  }
-
-  private applyRegistryChange(statement: Statement, record: AttestationRecord): void {
-    this.registry.apply(statement, record.logIndex, record.integratedTime);
   }
 
   private readonly keyObjects = new Map<string, KeyObject>();
@@ -247,10 +346,15 @@ export class AttestationService {
     return decode<SerializedBundle>(bytes);
   }
 
-  async statement(record: AttestationRecord): Promise<Statement> {
+  /** The signed statement's bytes (the DSSE payload). */
+  async payload(record: AttestationRecord): Promise<Buffer> {
     const b = await this.storedBundle(record);
     const env = (b as unknown as { dsseEnvelope: { payload: string } }).dsseEnvelope;
-    return JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as Statement;
+    return Buffer.from(env.payload, 'base64');
+  }
+
+  async statement(record: AttestationRecord): Promise<Statement> {
+    return JSON.parse((await this.payload(record)).toString('utf8')) as Statement;
   }
 
   /** The bundle with its transparency-log entry, proved against the latest checkpoint. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { signedTimeField } from '../attest/order.js';
 import { resolvePredicateType } from '../attest/predicates.js';
 import { signStatement, statement } from '../attest/sign.js';
 import type { Subject } from '../attest/statement.js';
@@ -43,7 +44,24 @@ export interface AttestOptions {
   json?: boolean;
 }
 
+/**
+ * Statements that supersede earlier ones carry their signed issue time (attestations/README.md,
+ * "Signed order"); fill it in with now when the statement leaves it out.
+ */
+function withIssueTime(stmt: unknown): unknown {
+  const s = stmt as { predicateType?: unknown; predicate?: unknown };
+  if (typeof s !== 'object' || s === null || typeof s.predicateType !== 'string' || typeof s.predicate !== 'object' || s.predicate === null) return stmt;
+  const field = signedTimeField(s.predicateType);
+  const predicate = s.predicate as Record<string, unknown>;
+  if (field === undefined || predicate[field] !== undefined) return stmt;
+  return { ...s, predicate: { ...predicate, [field]: new Date().toISOString() } };
+}
+
 export async function buildStatement(opts: AttestOptions): Promise<unknown> {
+  return withIssueTime(await buildStatementAsGiven(opts));
+}
+
+async function buildStatementAsGiven(opts: AttestOptions): Promise<unknown> {
   if (opts.statement) return readJson(opts.statement, '--statement');
   if (!opts.type) throw new CliError('give --type (and --predicate and subjects), or a whole --statement');
   let type;

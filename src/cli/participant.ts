@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { PARTICIPANT_URI, REVOCATION_URI, ROLES, type Role } from '../attest/predicates.js';
 import { signStatement, statement } from '../attest/sign.js';
 import { graphql, submitBundle } from '../client/graphql.js';
-import { readPrivateKey } from '../keys.js';
+import { publicPem, readAdminKey, readPublicKey } from '../keys.js';
 import { keyIdOf } from '../trust/keys.js';
 import { CliError, printJson } from './util.js';
 
@@ -39,17 +38,16 @@ export interface AddOptions {
 }
 
 export async function participantAddCommand(opts: AddOptions): Promise<void> {
-  const admin = await readPrivateKey(opts.adminKey);
+  const admin = await readAdminKey(opts.adminKey);
   const id = opts.id ?? slug(opts.name);
-  const publicKeys = await Promise.all(opts.publicKey.map((f) => readFile(f, 'utf8')));
-  for (const [i, pem] of publicKeys.entries()) {
-    try {
-      keyIdOf(pem);
-    } catch {
-      throw new CliError(`${opts.publicKey[i]} is not a PEM public key`);
-    }
-  }
-  const predicate: Record<string, unknown> = { id, organisation: opts.name, roles: parseRoles(opts.role), publicKeys };
+  // Re-encoded from the parsed key, so nothing but the public key itself is ever sent.
+  const publicKeys = (await Promise.all(opts.publicKey.map((f) => readPublicKey(f)))).map((k) => publicPem(k));
+  const predicate: Record<string, unknown> = { id, organisation: opts.name, roles: parseRoles(opts.role), publicKeys, issuedAt: new Date().toISOString() };
+  // Updating a participant names the registration it replaces, so that of two updates made
+  // from the same one only the first is accepted and an old one can never come back.
+  const current = await graphql<{ participants: Array<{ id: string; registration: string | null }> }>(opts.server, '{ participants { id registration } }');
+  const replaces = current.participants.find((p) => p.id === id)?.registration;
+  if (replaces) predicate.replaces = replaces;
   const from = isoOrUndefined('--valid-from', opts.validFrom);
   const until = isoOrUndefined('--valid-until', opts.validUntil);
   if (from) predicate.validFrom = from;
@@ -57,7 +55,8 @@ export async function participantAddCommand(opts: AddOptions): Promise<void> {
   const bundle = await signStatement(statement([{ name: `participant:${id}`, digest: { participant: id } }], PARTICIPANT_URI, predicate), admin);
   const r = await submitBundle(opts.server, bundle);
   if (opts.json) return printJson({ id, logIndex: r.logIndex, duplicate: r.duplicate, keyIds: publicKeys.map((p) => keyIdOf(p)) });
-  process.stdout.write(`Registered ${id} (${opts.name}) as ${(predicate.roles as string[]).join(', ')} at log index ${r.logIndex}\n`);
+  const verb = r.duplicate ? 'Already registered' : replaces ? 'Updated' : 'Registered';
+  process.stdout.write(`${verb} ${id} (${opts.name}) as ${(predicate.roles as string[]).join(', ')} at log index ${r.logIndex}\n`);
 }
 
 export interface RevokeOptions {
@@ -72,10 +71,10 @@ export interface RevokeOptions {
 }
 
 export async function participantRevokeCommand(opts: RevokeOptions): Promise<void> {
-  const admin = await readPrivateKey(opts.adminKey);
+  const admin = await readAdminKey(opts.adminKey);
   const reasons = ['compromise', 'superseded', 'retired', 'other'];
   if (!reasons.includes(opts.reason)) throw new CliError(`--reason must be one of ${reasons.join(', ')}`);
-  const predicate: Record<string, unknown> = { participantId: opts.id, reason: opts.reason };
+  const predicate: Record<string, unknown> = { participantId: opts.id, reason: opts.reason, issuedAt: new Date().toISOString() };
   if (opts.keyId) predicate.keyId = opts.keyId;
   const eff = isoOrUndefined('--effective', opts.effective);
   if (eff) predicate.effectiveTime = eff;

@@ -59,8 +59,12 @@ export async function loadDemo(attestations: AttestationService, adminKey: KeyOb
     await writePublicKey(join(keysDir, `${id}${suffix}.pub`), k.publicKey).catch(() => undefined);
     return k.privateKey;
   };
-  const register = (p: DemoSpec['participants'][number], pems: string[]) =>
-    submit(statement([{ name: `participant:${p.id}`, digest: { participant: p.id } }], PARTICIPANT_URI, { id: p.id, organisation: p.organisation, roles: p.roles, publicKeys: pems }), adminKey);
+  const register = (p: DemoSpec['participants'][number], pems: string[]) => {
+    // A re-registration names the registration it replaces (see attestations/README.md).
+    const replaces = attestations.registry.get(p.id)?.registration;
+    const predicate = { id: p.id, organisation: p.organisation, roles: p.roles, publicKeys: pems, issuedAt: new Date().toISOString(), ...(replaces && { replaces }) };
+    return submit(statement([{ name: `participant:${p.id}`, digest: { participant: p.id } }], PARTICIPANT_URI, predicate), adminKey);
+  };
 
   log('registering participants');
   for (const p of spec.participants) {
@@ -114,6 +118,7 @@ export async function loadDemo(attestations: AttestationService, adminKey: KeyOb
     statement([{ name: 'participant:displaytech', digest: { participant: 'displaytech' } }], REVOCATION_URI, {
       participantId: 'displaytech',
       keyId: keyIdOf(oldKey),
+      issuedAt: new Date().toISOString(),
       reason: 'compromise',
       effectiveTime: new Date(rogue.integratedTime * 1000).toISOString(),
       note: 'Signing key leaked; attestations from this time on are not trustworthy',

@@ -27,11 +27,13 @@ import {
 import type { LogStore, ScanOptions, StoredEntry, StoredRecord, StoredTree } from '../store/store.js';
 import { StoreError } from '../store/store.js';
 import { LedgerError } from './errors.js';
-import { DEFAULT_SEQUENCER, Sequencer, type SequencerOptions } from './sequencer.js';
+import { DEFAULT_SEQUENCER, Sequencer, type SequencerOptions, type Settled } from './sequencer.js';
 
 /** Entries are length-prefixed with a uint16 in entry bundles (C2SP tlog-tiles). */
 export const MAX_ENTRY_BYTES = 0xffff;
 const DEFAULT_TILE_CACHE = 4096;
+/** Records space mapping an entry identity to its log index. */
+const SPACE_IDENTITY = 'identity';
 
 export interface LedgerOptions {
   readonly store: LogStore;
@@ -44,10 +46,26 @@ export interface LedgerOptions {
   readonly tileCacheSize?: number;
 }
 
+/** State shared by the entries of one batch while they are admitted, in log order. */
+export type BatchScope = Map<string, unknown>;
+
 export interface AppendRequest {
   readonly data: Uint8Array;
-  /** Records (indexes, stored bundles) written atomically with the entry, given its index. */
-  readonly records?: (index: number, integratedTime: number) => StoredRecord[];
+  /**
+   * What makes two entries the same (default: the leaf hash). An entry whose identity is
+   * already in the log, or earlier in its batch, resolves to the existing index with
+   * `duplicate: true` and writes nothing.
+   */
+  readonly identity?: string;
+  /**
+   * Decides the entry inside the sequencer, in log order, just before it gets `index`: returns
+   * the records (indexes, stored bundles) written atomically with it, or throws to refuse this
+   * entry alone; nothing of a refused entry is written and its index goes to the next one.
+   * `scope` is shared by the entries of one batch, so rules can see what was admitted before.
+   */
+  readonly admit?: (index: number, integratedTime: number, scope: BatchScope) => StoredRecord[] | Promise<StoredRecord[]>;
+  /** Called when the batch that admitted this entry could not be committed. */
+  readonly abandon?: () => void;
 }
 
 export interface AppendResult {
@@ -148,38 +166,55 @@ export class Ledger {
     return this.sequencer.submit(request);
   }
 
-  private async integrateBatch(items: AppendRequest[]): Promise<AppendResult[]> {
+  private async integrateBatch(items: AppendRequest[]): Promise<Array<Settled<AppendResult>>> {
     const from = this.tree.state;
     const now = Math.floor(this.clock() / 1000);
-    const results: AppendResult[] = [];
+    const results: Array<Settled<AppendResult>> = [];
     const fresh: StoredEntry[] = [];
     const records: StoredRecord[] = [];
+    const admitted: AppendRequest[] = [];
     const inBatch = new Map<string, AppendResult>();
+    const scope: BatchScope = new Map();
     try {
       const hashes = items.map((item) => leafHash(item.data));
-      const stored = await this.store.findLeaves(hashes);
+      const [stored, known] = await Promise.all([
+        this.store.findLeaves(hashes),
+        Promise.all(items.map((item) => (item.identity === undefined ? undefined : this.store.readRecord(SPACE_IDENTITY, item.identity)))),
+      ]);
       for (const [n, item] of items.entries()) {
         const lh = hashes[n]!;
-        const key = Buffer.from(lh).toString('hex');
-        const seen = inBatch.get(key);
+        const keys = [Buffer.from(lh).toString('hex'), ...(item.identity === undefined ? [] : [`id:${item.identity}`])];
+        const seen = keys.map((k) => inBatch.get(k)).find((r) => r !== undefined);
         if (seen) {
-          results.push({ ...seen, duplicate: true });
+          results.push({ ok: true, value: { ...seen, duplicate: true } });
           continue;
         }
-        const existing = stored[n];
+        const idBytes = known[n];
+        const existing = stored[n] ?? (idBytes ? Number(Buffer.from(idBytes).toString('utf8')) : undefined);
         if (existing !== undefined) {
           const old = await this.store.readEntry(existing);
-          const r = { index: existing, leafHash: lh, integratedTime: old?.integratedTime ?? now, duplicate: true };
-          inBatch.set(key, r);
-          results.push(r);
+          const r = { index: existing, leafHash: old?.leafHash ?? lh, integratedTime: old?.integratedTime ?? now, duplicate: true };
+          for (const k of keys) inBatch.set(k, r);
+          results.push({ ok: true, value: r });
           continue;
         }
         const index = from.size + fresh.length;
+        let own: StoredRecord[] = [];
+        if (item.admit) {
+          try {
+            own = await item.admit(index, now, scope);
+          } catch (error) {
+            results.push({ ok: false, error });
+            continue;
+          }
+          admitted.push(item);
+        }
         const r = { index, leafHash: lh, integratedTime: now, duplicate: false };
-        inBatch.set(key, r);
-        results.push(r);
+        for (const k of keys) inBatch.set(k, r);
+        results.push({ ok: true, value: r });
         fresh.push({ index, data: item.data, leafHash: lh, integratedTime: now });
-        if (item.records) records.push(...item.records(index, now));
+        records.push(...own);
+        if (item.identity !== undefined) records.push({ space: SPACE_IDENTITY, key: item.identity, value: Buffer.from(String(index)) });
       }
       if (fresh.length === 0) return results;
       const { state, tiles } = await integrate(from, fresh.map((e) => e.leafHash), (l, i) => this.store.readTile(l, i));
@@ -190,6 +225,8 @@ export class Ledger {
       this.generation++;
       this.partialTiles.clear();
     } catch (e) {
+      // Undo in reverse order what admission decided for entries that were not written.
+      for (const item of admitted.reverse()) item.abandon?.();
       if (e instanceof LedgerError) throw e;
       throw new LedgerError('STORE_FAILED', 'the log could not store this batch; nothing was written', { cause: e });
     }

@@ -2,7 +2,8 @@
  * Group commit: appends that arrive while a batch is being made durable wait together and are
  * integrated as the next batch. A batch closes at `maxBatch` items or `maxDelayMs` after its
  * first item. Past `maxPending` waiting items, new work is refused (pushback) instead of
- * queueing without bound.
+ * queueing without bound. The batch function settles each item on its own, so one refused item
+ * does not fail its companions; a thrown error fails the whole batch.
  */
 import { LedgerError } from './errors.js';
 
@@ -17,6 +18,9 @@ export interface SequencerOptions {
 
 export const DEFAULT_SEQUENCER: SequencerOptions = { maxBatch: 1024, maxDelayMs: 5, maxPending: 20_000 };
 
+/** One item's outcome in a batch. */
+export type Settled<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown };
+
 interface Waiting<I, O> {
   item: I;
   resolve: (o: O) => void;
@@ -30,7 +34,7 @@ export class Sequencer<I, O> {
   private closed = false;
 
   constructor(
-    private readonly process: (items: I[]) => Promise<O[]>,
+    private readonly process: (items: I[]) => Promise<Array<Settled<O>>>,
     private readonly options: SequencerOptions = DEFAULT_SEQUENCER,
   ) {}
 
@@ -73,7 +77,11 @@ export class Sequencer<I, O> {
     this.running = (async () => {
       try {
         const out = await this.process(batch.map((w) => w.item));
-        batch.forEach((w, i) => w.resolve(out[i]!));
+        batch.forEach((w, i) => {
+          const r = out[i]!;
+          if (r.ok) w.resolve(r.value);
+          else w.reject(r.error);
+        });
       } catch (e) {
         for (const w of batch) w.reject(e);
       }

@@ -5,6 +5,7 @@
  * touches any of them.
  */
 import { PREDICATE_TYPES } from '../attest/predicates.js';
+import { bySignedOrder } from '../attest/order.js';
 import { indexRefs, type Statement } from '../attest/statement.js';
 
 export interface AttNode {
@@ -42,7 +43,7 @@ export interface FirmwareNode {
 
 export interface DeviceGraph {
   readonly udi: string;
-  /** The latest assembly record; the graph's structure comes from it. */
+  /** The latest assembly record by signed time; the graph's structure comes from it. */
   readonly assembly: AttNode | null;
   readonly assemblies: AttNode[];
   readonly components: ComponentNode[];
@@ -56,15 +57,15 @@ export interface DeviceGraph {
 
 const URI = Object.fromEntries(PREDICATE_TYPES.map((p) => [p.name, p.uri])) as Record<string, string>;
 
-const byIndex = (a: AttNode, b: AttNode) => a.logIndex - b.logIndex;
 
 function about(node: AttNode, kind: string, value: string, withRefs = false): boolean {
   const refs = withRefs ? indexRefs(node.statement) : node.statement.subject.flatMap((s) => Object.entries(s.digest).map(([k, v]) => ({ kind: k, value: v })));
   return refs.some((r) => r.kind === kind && r.value === value);
 }
 
+/** Nodes of one type, oldest first by signed time (order.ts), never by log position alone. */
 function ofType(nodes: readonly AttNode[], name: string): AttNode[] {
-  return nodes.filter((n) => n.predicateType === URI[name]).sort(byIndex);
+  return nodes.filter((n) => n.predicateType === URI[name]).sort(bySignedOrder);
 }
 
 interface AssemblyPredicate {

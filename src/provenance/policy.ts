@@ -4,6 +4,8 @@
  * No I/O, so the web page runs the same code (policy-io.ts loads and validates policies).
  */
 import { resolvePredicateType, type Role } from '../attest/predicates.js';
+import { bySignedOrder } from '../attest/order.js';
+import { advisoryNotAuthorised, namespaceOf, ownsNamespace, type AdvisoryTarget } from '../trust/authority.js';
 import type { SignerInfo } from '../trust/registry.js';
 import type { AttNode, DeviceGraph } from './graph.js';
 
@@ -63,7 +65,9 @@ export type FindingCode =
   | 'RELEASE_FAILED'
   | 'RECALLED'
   | 'ADVISORY_BLOCKING'
-  | 'ADVISORY_NOTICE';
+  | 'ADVISORY_NOTICE'
+  | 'ADVISORY_NOT_AUTHORISED'
+  | 'ADVISORY_WITHDRAWN';
 
 export interface Finding {
   readonly code: FindingCode;
@@ -99,8 +103,11 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   const rule = (s: StepName): StepRule => policy.steps[s] ?? {};
   const reported = new Set<string>();
 
-  /** The nodes that count for a step: known, unrevoked, allowed and fresh signers. */
-  const judge = (step: StepName, nodes: readonly AttNode[], what: string): AttNode[] => {
+  /**
+   * The nodes that count for a step: known, unrevoked, allowed and fresh signers. `authority`
+   * adds a rule of authority.ts: the reason a signer may not speak about this thing, if any.
+   */
+  const judge = (step: StepName, nodes: readonly AttNode[], what: string, authority?: (signer: string) => string | undefined): AttNode[] => {
     const r = rule(step);
     const roles = r.roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
     const valid: AttNode[] = [];
@@ -122,6 +129,11 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
       }
       if ((r.participants && !r.participants.includes(info.participant)) || !info.roles.some((x) => roles.includes(x))) {
         once('SIGNER_NOT_ALLOWED', `${what}: ${info.participant} (${info.roles.join(', ')}) may not sign the ${step} step under this policy`);
+        continue;
+      }
+      const refused = authority?.(info.participant);
+      if (refused) {
+        once('SIGNER_NOT_ALLOWED', `${what}: entry ${n.logIndex}: ${refused}`);
         continue;
       }
       if (r.maxAgeDays !== undefined && ctx.now - n.integratedTime > r.maxAgeDays * DAY) {
@@ -148,11 +160,14 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   if (!g.assembly) {
     if (rule('assembly').required !== false) add('ASSEMBLY_MISSING', 'incomplete', 'assembly', `device ${g.udi}: no assembly record, so its components and firmware are unknown`);
   }
-  void assemblies;
+  /** The device's manufacturer: whoever signed the assembly record that counts. */
+  const manufacturer = assemblies[0] ? ctx.signer(assemblies[0].keyId)?.participant : undefined;
 
   for (const c of g.components) {
     const what = `component ${c.componentType} ${c.partSerial ?? c.lot ?? ''}`.trim();
-    const valid = judge('component', c.attestations, what);
+    const id = c.partSerial ?? c.lot;
+    const owner = (signer: string) => (id === undefined || ownsNamespace(signer, id) ? undefined : `${signer} does not own ${id} (its supplier is ${namespaceOf(id)})`);
+    const valid = judge('component', c.attestations, what, owner);
     missing('component', 'COMPONENT_UNATTESTED', what, c.attestations, valid);
     if (policy.requireSupplierMatch !== false && c.supplier !== undefined) {
       const wrong = valid.filter((n) => ctx.signer(n.keyId)!.participant !== c.supplier);
@@ -163,9 +178,12 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
     checkTests(c.tests, what);
   }
 
+  const firmwareAttesters = new Map<string, string[]>();
   for (const f of g.firmware) {
     const what = `firmware ${f.name}${f.version ? ` ${f.version}` : ''} (sha256 ${f.sha256.slice(0, 12)}…)`;
-    missing('firmware', 'FIRMWARE_UNATTESTED', what, f.images, judge('firmware', f.images, what));
+    const images = judge('firmware', f.images, what);
+    firmwareAttesters.set(f.sha256, images.map((n) => ctx.signer(n.keyId)!.participant));
+    missing('firmware', 'FIRMWARE_UNATTESTED', what, f.images, images);
     missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, judge('build', f.builds, `${what} build provenance`));
     missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`));
     const tests = checkTests(f.tests, what);
@@ -182,27 +200,50 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   missing('custody', 'CUSTODY_MISSING', `device ${g.udi} custody`, g.custody, judge('custody', g.custody, `device ${g.udi} custody`));
   missing('installation', 'INSTALLATION_MISSING', `device ${g.udi} installation`, g.installations, judge('installation', g.installations, `device ${g.udi} installation`));
 
-  // Advisories and recalls touching the device, its components or its firmware.
+  // Advisories and recalls touching the device, its components or its firmware. Each counts
+  // only from a signer with authority over something it touches (authority.ts), and only in
+  // its latest version: an advisory's signer updates or withdraws it by issuing the same id
+  // with a later issuedAt (order.ts).
   const block = new Set(policy.advisories?.block ?? ['high', 'critical']);
   const recallsBlock = policy.advisories?.recallsBlock ?? true;
-  const advisories = new Map<number, { node: AttNode; on: string }>();
-  for (const n of g.advisories) advisories.set(n.logIndex, { node: n, on: `device ${g.udi}` });
-  for (const c of g.components) for (const n of c.advisories) advisories.set(n.logIndex, { node: n, on: `component ${c.partSerial ?? c.lot}` });
-  for (const f of g.firmware) for (const n of f.advisories) advisories.set(n.logIndex, { node: n, on: `firmware ${f.name}` });
-  for (const { node, on } of [...advisories.values()].sort((a, b) => a.node.logIndex - b.node.logIndex)) {
+  const advisories = new Map<number, { node: AttNode; on: string[]; targets: AdvisoryTarget[] }>();
+  const touch = (n: AttNode, on: string, target: AdvisoryTarget) => {
+    const a = advisories.get(n.logIndex) ?? { node: n, on: [], targets: [] };
+    a.on.push(on);
+    a.targets.push(target);
+    advisories.set(n.logIndex, a);
+  };
+  for (const n of g.advisories) touch(n, `device ${g.udi}`, { manufacturer, owners: [] });
+  for (const c of g.components) {
+    const id = c.partSerial ?? c.lot;
+    for (const n of c.advisories) touch(n, `component ${id}`, { manufacturer, owners: id === undefined ? [] : [namespaceOf(id)] });
+  }
+  for (const f of g.firmware) for (const n of f.advisories) touch(n, `firmware ${f.name}`, { manufacturer, owners: firmwareAttesters.get(f.sha256) ?? [] });
+  const latest = new Map<string, { node: AttNode; on: string[] }>();
+  for (const { node, on, targets } of [...advisories.values()].sort((a, b) => bySignedOrder(a.node, b.node))) {
     const info = ctx.signer(node.keyId);
     const rev = info?.revocations.find((x) => x.effectiveTime <= node.integratedTime);
     const p = node.statement.predicate as { id?: string; kind?: string; severity?: Severity; title?: string };
-    const label = `${p.kind === 'recall' ? 'recall' : 'advisory'} ${p.id ?? node.logIndex} (${p.severity}) "${p.title ?? ''}" affects ${on}`;
+    const label = `${p.kind === 'recall' ? 'recall' : 'advisory'} ${p.id ?? node.logIndex} (${p.severity}) "${p.title ?? ''}" affects ${on.join(', ')}`;
     if (!info || rev) {
       add('ADVISORY_NOTICE', 'warning', 'advisory', `${label}, but its signer is ${info ? 'revoked' : 'unknown'}; not counted`, [node]);
-    } else if (p.kind === 'recall' && recallsBlock) {
-      add('RECALLED', 'error', 'advisory', label, [node]);
-    } else if (p.severity && block.has(p.severity)) {
-      add('ADVISORY_BLOCKING', 'error', 'advisory', label, [node]);
-    } else {
-      add('ADVISORY_NOTICE', 'warning', 'advisory', label, [node]);
+      continue;
     }
+    const reasons = targets.map((t) => advisoryNotAuthorised(info, t));
+    if (reasons.every((r) => r !== undefined)) {
+      add('ADVISORY_NOT_AUTHORISED', 'warning', 'advisory', `${label}, but ${reasons[0]}; not counted`, [node]);
+      continue;
+    }
+    // Later versions (signed order) of the same advisory replace earlier ones.
+    latest.set(`${info.participant}\u0000${p.id ?? node.logIndex}`, { node, on });
+  }
+  for (const { node, on } of [...latest.values()].sort((a, b) => a.node.logIndex - b.node.logIndex)) {
+    const p = node.statement.predicate as { id?: string; kind?: string; severity?: Severity; title?: string; status?: string };
+    const label = `${p.kind === 'recall' ? 'recall' : 'advisory'} ${p.id ?? node.logIndex} (${p.severity}) "${p.title ?? ''}" affects ${on.join(', ')}`;
+    if (p.status === 'withdrawn') add('ADVISORY_WITHDRAWN', 'info', 'advisory', `${label}; withdrawn by its signer`, [node]);
+    else if (p.kind === 'recall' && recallsBlock) add('RECALLED', 'error', 'advisory', label, [node]);
+    else if (p.severity && block.has(p.severity)) add('ADVISORY_BLOCKING', 'error', 'advisory', label, [node]);
+    else add('ADVISORY_NOTICE', 'warning', 'advisory', label, [node]);
   }
 
   const verdict: Verdict = findings.some((f) => f.severity === 'error') ? 'FAIL' : findings.some((f) => f.severity === 'incomplete') ? 'INCOMPLETE' : 'PASS';

@@ -73,6 +73,10 @@ export interface Participant {
   validFrom?: number;
   validUntil?: number;
   revocation?: Revocation;
+  /** Signed issue time of the current registration (ms since the epoch). */
+  issuedAt?: number;
+  /** SHA-256 (hex) of the current registration's statement; the next one must name it in `replaces`. */
+  registration?: string;
   readonly history: HistoryEvent[];
 }
 
@@ -83,6 +87,10 @@ export interface RegistrationPredicate {
   publicKeys?: string[];
   validFrom?: string;
   validUntil?: string;
+  /** When the administrator issued it; registrations are ordered by this, not by log position. */
+  issuedAt?: string;
+  /** SHA-256 (hex) of the statement of the registration this one replaces. */
+  replaces?: string;
 }
 
 export interface RevocationPredicate {
@@ -124,6 +132,20 @@ export class TrustRegistry {
     this.keys.set(k.keyId, { participant: p, key: k });
   }
 
+  /** A copy of the whole registry, for `restore` when a change could not be logged. */
+  snapshot(): Participant[] {
+    return structuredClone([...this.participants.values()]);
+  }
+
+  restore(saved: readonly Participant[]): void {
+    this.participants.clear();
+    this.keys.clear();
+    for (const p of structuredClone(saved)) {
+      this.participants.set(p.id, p);
+      for (const key of p.keys) this.keys.set(key.keyId, { participant: p, key });
+    }
+  }
+
   list(): Participant[] {
     return [...this.participants.values()];
   }
@@ -141,8 +163,9 @@ export class TrustRegistry {
   }
 
   /** Applies a registration or revocation statement; false for any other predicate type. */
-  apply(statement: { predicateType: string; predicate: unknown }, logIndex: number, integratedTime: number): boolean {
-    if (statement.predicateType === PARTICIPANT_URI) this.applyRegistration(statement.predicate as RegistrationPredicate, logIndex, integratedTime);
+  /** `digest` is the SHA-256 (hex) of the statement, which a later registration names in `replaces`. */
+  apply(statement: { predicateType: string; predicate: unknown }, logIndex: number, integratedTime: number, digest?: string): boolean {
+    if (statement.predicateType === PARTICIPANT_URI) this.applyRegistration(statement.predicate as RegistrationPredicate, logIndex, integratedTime, digest);
     else if (statement.predicateType === REVOCATION_URI) this.applyRevocation(statement.predicate as RevocationPredicate, logIndex, integratedTime);
     else return false;
     return true;
@@ -182,6 +205,18 @@ export class TrustRegistry {
     }
     if ((r.publicKeys ?? []).length === 0) throw bad('a participant needs at least one public key');
     if (r.validFrom && r.validUntil && secs(r.validFrom) > secs(r.validUntil)) throw bad('validFrom is after validUntil');
+    // Registrations form a chain: each names the one it replaces, so of two made from the
+    // same predecessor only the first to be sequenced is accepted, and an old one cannot return.
+    const current = this.participants.get(r.id);
+    if (current?.registration !== undefined && r.replaces !== current.registration) {
+      throw new AttestError('REGISTRATION_CONFLICT', `${r.id} is already registered; a new registration must name the current one in replaces (${current.registration})`, '/predicate/replaces');
+    }
+    if (current === undefined && r.replaces !== undefined) {
+      throw new AttestError('REGISTRATION_CONFLICT', `${r.id} has no registration to replace`, '/predicate/replaces');
+    }
+    if (current?.issuedAt !== undefined && r.issuedAt !== undefined && Date.parse(r.issuedAt) < current.issuedAt) {
+      throw new AttestError('STATEMENT_OUTDATED', `this registration of ${r.id} was issued before the current one (${new Date(current.issuedAt).toISOString()})`, '/predicate/issuedAt');
+    }
   }
 
   checkRevocation(r: RevocationPredicate, now: number): void {
@@ -196,8 +231,11 @@ export class TrustRegistry {
     }
   }
 
-  applyRegistration(r: RegistrationPredicate, logIndex: number, integratedTime: number): void {
+  applyRegistration(r: RegistrationPredicate, logIndex: number, integratedTime: number, digest?: string): void {
     let p = this.participants.get(r.id);
+    const issuedAt = r.issuedAt === undefined ? undefined : Date.parse(r.issuedAt);
+    // Signed order decides: a registration issued before the current one changes nothing.
+    if (p?.issuedAt !== undefined && issuedAt !== undefined && issuedAt < p.issuedAt) return;
     const action = p ? 'updated' : 'registered';
     if (!p) {
       p = { id: r.id, organisation: r.organisation, roles: [], keys: [], history: [] };
@@ -205,6 +243,8 @@ export class TrustRegistry {
     }
     p.organisation = r.organisation;
     p.roles = [...r.roles];
+    p.issuedAt = issuedAt;
+    p.registration = digest;
     p.validFrom = r.validFrom ? secs(r.validFrom) : undefined;
     p.validUntil = r.validUntil ? secs(r.validUntil) : undefined;
     const wanted = new Set((r.publicKeys ?? []).map((pem) => keyIdOfPem(pem)));

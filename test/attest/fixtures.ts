@@ -26,12 +26,13 @@ export function registration(p: Party, roles: Role[], extra: Record<string, unkn
     organisation: `${p.id} Ltd`,
     roles,
     publicKeys: [spkiPem(p.publicKey)],
+    issuedAt: new Date().toISOString(),
     ...extra,
   });
 }
 
 export function revocation(participantId: string, predicate: Record<string, unknown>) {
-  return statement([{ name: `participant:${participantId}`, digest: { participant: participantId } }], REVOCATION_URI, { participantId, ...predicate });
+  return statement([{ name: `participant:${participantId}`, digest: { participant: participantId } }], REVOCATION_URI, { participantId, issuedAt: new Date().toISOString(), ...predicate });
 }
 
 export function componentStatement(supplier: string, part: string, serials: string[], extra: Record<string, unknown> = {}) {

@@ -91,7 +91,7 @@ describe('device verification findings', () => {
   });
 
   it('COMPONENT_SUPPLIER_MISMATCH: attested by a supplier other than the one the assembly names', async () => {
-    expectFinding(await run({ componentSigner: 'other-supplier' }), 'COMPONENT_SUPPLIER_MISMATCH', 'FAIL');
+    expectFinding(await run({ assemblyNamesOtherSupplier: true }), 'COMPONENT_SUPPLIER_MISMATCH', 'FAIL');
   });
 
   it('TEST_FAILED: a failed test run', async () => {

@@ -14,8 +14,8 @@ export interface ScenarioOptions {
   skip?: Step[];
   testResult?: 'PASSED' | 'FAILED';
   releaseResult?: 'PASSED' | 'FAILED';
-  /** Who attests the serialised component (default the supplier the assembly names). */
-  componentSigner?: 'supplier' | 'other-supplier';
+  /** The assembly names another supplier than the one that owns and attests the serialised part. */
+  assemblyNamesOtherSupplier?: boolean;
   /** Revoke the supplier's key as compromised from this ISO time, after its attestations. */
   compromiseSupplierFrom?: string;
   advisory?: { kind: 'recall' | 'advisory'; severity: 'low' | 'medium' | 'high' | 'critical'; on: 'lot' | 'partSerial' | 'firmware' | 'device' };
@@ -54,8 +54,7 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
     lot: 'sup-a:VALVE:L1',
     parties,
   };
-  const componentSigner = o.componentSigner === 'other-supplier' ? parties.other : parties.supplier;
-  if (!skip.has('component')) await submit(statement([{ digest: { partSerial: s.partSerial } }], t('component'), { partNumber: 'PS-100', componentType: 'pressure-sensor' }), componentSigner);
+  if (!skip.has('component')) await submit(statement([{ digest: { partSerial: s.partSerial } }], t('component'), { partNumber: 'PS-100', componentType: 'pressure-sensor' }), parties.supplier);
   if (!skip.has('lot')) await submit(statement([{ digest: { lot: s.lot } }], t('component'), { partNumber: 'VALVE', componentType: 'valve', lot: 'L1' }), parties.supplier);
   const fwSubject = [{ name: 'fw.bin', digest: { sha256: s.fw } }];
   if (!skip.has('firmware')) await submit(statement(fwSubject, t('firmware'), { name: 'fw', version: '1.0' }), parties.maker);
@@ -67,8 +66,9 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
     await submit(
       statement(device, t('device-assembly'), {
         model: 'Pump',
+        assembledAt: '2026-10-30T00:00:00Z',
         components: [
-          { componentType: 'pressure-sensor', supplier: 'sup-a', partSerial: s.partSerial },
+          { componentType: 'pressure-sensor', supplier: o.assemblyNamesOtherSupplier ? 'sup-b' : 'sup-a', partSerial: s.partSerial },
           { componentType: 'valve', supplier: 'sup-a', lot: s.lot },
         ],
         firmware: [{ name: 'fw', version: '1.0', digest: { sha256: s.fw } }],

@@ -16,6 +16,10 @@ const Subject = builder.objectRef<SubjectRef>('Subject').implement({
 export const Attestation = builder.objectRef<AttestationRecord>('Attestation').implement({
   description: 'A signed in-toto attestation recorded in the log.',
   fields: (t) => ({
+    attestationId: t.string({
+      description: 'The identity of the attestation: SHA-256 over what its signature covers and the signing key (see attestations/README.md). Resubmitting the same signed statement in any form returns this entry.',
+      resolve: (r) => r.id,
+    }),
     logIndex: t.exposeInt('logIndex'),
     integratedTime: t.exposeInt('integratedTime', { description: 'Seconds since the epoch.' }),
     signer: t.exposeString('signer', { description: 'Participant id of the signer.' }),
@@ -36,7 +40,7 @@ const SubmitPayload = builder.objectRef<SubmitResult>('SubmitAttestationPayload'
   fields: (t) => ({
     attestation: t.field({ type: Attestation, resolve: (r) => r.record }),
     bundle: t.field({ type: 'JSON', description: 'The completed bundle to hand to customers and verifiers.', resolve: (r) => r.bundle }),
-    duplicate: t.exposeBoolean('duplicate', { description: 'True when this envelope was already in the log.' }),
+    duplicate: t.exposeBoolean('duplicate', { description: 'True when this signed statement, by this key, was already in the log: the existing entry is returned and nothing was written.' }),
   }),
 });
 

@@ -39,6 +39,12 @@ const ParticipantRef = builder.objectRef<Participant>('Participant').implement({
     validFrom: t.string({ nullable: true, resolve: (p) => iso(p.validFrom) }),
     validUntil: t.string({ nullable: true, resolve: (p) => iso(p.validUntil) }),
     revocation: t.field({ type: RevocationRef, nullable: true, resolve: (p) => p.revocation ?? null }),
+    issuedAt: t.string({ nullable: true, description: 'When the administrator issued the current registration (signed).', resolve: (p) => (p.issuedAt === undefined ? null : new Date(p.issuedAt).toISOString()) }),
+    registration: t.string({
+      nullable: true,
+      description: "SHA-256 (hex) of the current registration's statement. A new registration of this participant must name it in `replaces`.",
+      resolve: (p) => p.registration ?? null,
+    }),
     keys: t.field({ type: [Key], resolve: (p) => p.keys }),
     history: t.field({ type: [History], description: 'Every logged change, oldest first.', resolve: (p) => p.history }),
   }),
