@@ -87,7 +87,7 @@ describe('evidence packages', () => {
 
   it('carry a consistency proof from a checkpoint the client trusts', async () => {
     const earlier = parseCheckpoint(parseNote(pkg.checkpoint).text);
-    await node.attestations.submit(await signStatement(componentStatement('sup-a', 'PS-200', ['SN9']), s.parties.supplier!.privateKey)); // grow the log
+    await node.attestations.submit(await signStatement(componentStatement('sup-b', 'PS-200', ['SN9']), s.parties.other!.privateKey)); // grow the log
     const fresh = await node.devices.evidence(s.udi, defaultPolicy(), earlier.size);
     const r = verifyEvidence(fresh, root, { trustedCheckpoint: { size: earlier.size, root: earlier.root } });
     expect(r.treeSize).toBeGreaterThan(earlier.size);
