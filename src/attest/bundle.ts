@@ -49,6 +49,22 @@ export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
   if (mediaType !== BUNDLE_V03_MEDIA_TYPE && mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
     throw new AttestError('UNSUPPORTED_MEDIA_TYPE', `bundle mediaType must be ${BUNDLE_V03_MEDIA_TYPE}`, '/mediaType');
   }
+  // Sigstore bundles carry one DSSE signature; an envelope with more (DSSE allows it) is read
+  // as one bundle per signature, and the signer's own is found when verifying.
+  const sigs = (value as { dsseEnvelope?: { signatures?: unknown } }).dsseEnvelope?.signatures;
+  let extra: Buffer[] = [];
+  if (Array.isArray(sigs) && sigs.length > 1) {
+    if (sigs.length > MAX_SIGNATURES) throw new AttestError('BUNDLE_INVALID', `the DSSE envelope must carry 1 to ${MAX_SIGNATURES} signatures`, '/dsseEnvelope/signatures');
+    extra = sigs.slice(1).map((x: unknown, i) => {
+      const sig = (x as { sig?: unknown } | null)?.sig;
+      if (typeof sig !== 'string' || sig.length > 1024 || !/^[A-Za-z0-9+/]*={0,2}$/.test(sig)) {
+        throw new AttestError('BUNDLE_INVALID', 'a DSSE signature must be base64', `/dsseEnvelope/signatures/${i + 1}/sig`);
+      }
+      return Buffer.from(sig, 'base64');
+    });
+    const v = value as { dsseEnvelope: Record<string, unknown> };
+    value = { ...v, dsseEnvelope: { ...v.dsseEnvelope, signatures: [sigs[0]] } };
+  }
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(value);
@@ -59,9 +75,7 @@ export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
     throw new AttestError('NOT_DSSE', 'Pedigree records DSSE envelopes (in-toto attestations), not message signatures', '/messageSignature');
   }
   const env = bundle.content.dsseEnvelope;
-  if (env.signatures.length === 0 || env.signatures.length > MAX_SIGNATURES) {
-    throw new AttestError('BUNDLE_INVALID', `the DSSE envelope must carry 1 to ${MAX_SIGNATURES} signatures`, '/dsseEnvelope/signatures');
-  }
+  if (env.signatures.length !== 1) throw new AttestError('BUNDLE_INVALID', 'the DSSE envelope must carry a signature', '/dsseEnvelope/signatures');
   if (env.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new AttestError('UNSUPPORTED_PAYLOAD_TYPE', `payloadType must be ${IN_TOTO_PAYLOAD_TYPE}`, '/dsseEnvelope/payloadType');
   }
@@ -71,7 +85,7 @@ export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
   else if (vm.$case === 'x509CertificateChain') key = { $case: 'x509', chain: vm.x509CertificateChain.certificates.map((c) => c.rawBytes) };
   else key = { $case: 'x509', chain: [vm.certificate.rawBytes] };
   const json = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } });
-  const signatures = env.signatures.map((s) => s.sig);
+  const signatures = [env.signatures[0]!.sig, ...extra];
   return { bundle, json, payload: env.payload, payloadType: env.payloadType, signature: signatures[0]!, signatures, key };
 }
 

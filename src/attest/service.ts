@@ -95,13 +95,18 @@ export interface AttestationServiceOptions {
   readonly clock?: () => number;
 }
 
-interface Checked {
+interface Authenticated {
+  /** The bundle rebuilt from its signed parts. */
   readonly parsed: ParsedBundle;
+  readonly participant: string;
+  readonly keyId: string;
+  readonly verifierPem: string;
+}
+
+interface Checked extends Authenticated {
   readonly statement: Statement;
   readonly typeName: string;
   readonly signer: string;
-  readonly keyId: string;
-  readonly verifierPem: string;
   /** SHA-256 (hex) of the statement bytes; a registration's digest for `replaces`. */
   readonly payloadDigest: string;
 }
@@ -163,15 +168,19 @@ export class AttestationService {
   }
 
   /**
-   * Checks a submission fully without writing anything, and rebuilds the bundle from its signed
-   * parts (bundle.ts `normalise`), so what is stored and logged depends on nothing unsigned.
+   * Who signed it: the registered key behind the bundle's hint (revoked or not, so that a
+   * logged statement is still recognised) and the one signature that verifies with that key.
+   * The bundle is rebuilt from its signed parts (bundle.ts `normalise`), so what is stored and
+   * logged depends on nothing unsigned.
    */
-  private check(input: unknown, now: number): Checked {
+  private authenticate(input: unknown): Authenticated {
     const submitted = readBundle(input, this.maxBundleBytes);
     if (submitted.key.$case !== 'publicKey') {
       throw new AttestError('SIGNER_UNKNOWN', 'certificate-signed bundles are not accepted yet; sign with a registered key (publicKey hint)');
     }
-    const { participant, key } = this.registry.checkSigner(submitted.key.hint, now);
+    const found = this.registry.lookup(submitted.key.hint);
+    if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${submitted.key.hint.slice(0, 16)}…`);
+    const { participant, key } = found;
     const trust: TrustMaterial = {
       certificateAuthorities: [],
       timestampAuthorities: [],
@@ -181,18 +190,22 @@ export class AttestationService {
     };
     const verifier = new Verifier(trust, { tlogThreshold: 0, timestampThreshold: 0, ctlogThreshold: 0 });
     // Other signatures on the envelope are not the signer's; keep the first one that is.
-    let parsed: ParsedBundle | undefined;
     for (const sig of submitted.signatures) {
       const candidate = normalise(submitted, key.keyId, sig);
       try {
         verifier.verify(toSignedEntity(candidate.bundle));
-        parsed = candidate;
-        break;
+        return { parsed: candidate, participant: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
       } catch (e) {
         if (!(e instanceof VerificationError)) throw e;
       }
     }
-    if (!parsed) throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
+    throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
+  }
+
+  /** Checks an authenticated submission fully without writing anything. */
+  private check(a: Authenticated, now: number): Checked {
+    const { parsed } = a;
+    const { participant } = this.registry.checkSigner(a.keyId, now);
     const statement = parseStatement(parsed.payload);
     const type = predicateType(statement.predicateType);
     if (!participant.roles.some((r) => type.roles.includes(r))) {
@@ -213,12 +226,10 @@ export class AttestationService {
       for (const pem of (statement.predicate as unknown as RegistrationPredicate).publicKeys ?? []) checkSigningKey(pem);
     }
     const checked: Checked = {
-      parsed,
+      ...a,
       statement,
       typeName: type.name,
       signer: participant.id,
-      keyId: key.keyId,
-      verifierPem: key.publicKeyPem,
       payloadDigest: toHex(sha256(parsed.payload)),
     };
     this.checkRegistryRules(checked, now);
@@ -262,10 +273,16 @@ export class AttestationService {
   }
 
   async submit(input: unknown): Promise<SubmitResult> {
-    const c = this.check(input, Math.floor(this.clock() / 1000));
+    const now = Math.floor(this.clock() / 1000);
+    const a = this.authenticate(input);
+    const id = attestationId(a.parsed.payloadType, a.parsed.payload, a.keyId);
+    // The same signed statement by the same key is the same attestation, however it is wrapped
+    // and whatever has happened since: answer with the entry already in the log.
+    const existing = await this.ledger.findIdentity(id);
+    if (existing !== undefined) return this.existing(existing);
+    const c = this.check(a, now);
     const { parsed, statement, signer, keyId } = c;
     const body = dsseBody(parsed, c.verifierPem);
-    const id = attestationId(parsed.payloadType, parsed.payload, keyId);
     const bundleBytes = encode(parsed.json);
     const bundleHash = toHex(sha256(bundleBytes));
     const subjects = subjectRefs(statement);
@@ -302,11 +319,16 @@ export class AttestationService {
         if (undo) this.registry.restore(undo);
       },
     });
-    const record = appended.duplicate ? await this.record(appended.index) : fresh;
-    if (!record) throw new AttestError('ENTRY_NOT_FOUND', `entry ${appended.index} holds no attestation`);
+    if (appended.duplicate) return this.existing(appended.index);
+    if (!fresh) throw new AttestError('ENTRY_NOT_FOUND', `entry ${appended.index} holds no attestation`);
     // A fresh entry's bundle and body are in hand; only the proof needs the log.
-    const completed = appended.duplicate ? await this.completedBundle(record) : await this.complete(record, parsed.json, body);
-    return { record, bundle: completed, duplicate: appended.duplicate };
+    return { record: fresh, bundle: await this.complete(fresh, parsed.json, body), duplicate: false };
+  }
+
+  private async existing(logIndex: number): Promise<SubmitResult> {
+    const record = await this.record(logIndex);
+    if (!record) throw new AttestError('ENTRY_NOT_FOUND', `entry ${logIndex} holds no attestation`);
+    return { record, bundle: await this.completedBundle(record), duplicate: true };
   }
 
   /** Each bundle is checked and appended independently; results keep the input order. */

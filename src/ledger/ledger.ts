@@ -251,7 +251,13 @@ export class Ledger {
     return this.store.readEntries(start, Math.min(end, this.size));
   }
 
-  /** A record written with an entry (see AppendRequest.records). */
+  /** The index of the entry appended with this identity (AppendRequest.identity), if any. */
+  async findIdentity(identity: string): Promise<number | undefined> {
+    const bytes = await this.store.readRecord(SPACE_IDENTITY, identity);
+    return bytes ? Number(Buffer.from(bytes).toString('utf8')) : undefined;
+  }
+
+  /** A record written with an entry (see AppendRequest.admit). */
   readRecord(space: string, key: string): Promise<Uint8Array | undefined> {
     return this.store.readRecord(space, key);
   }

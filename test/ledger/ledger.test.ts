@@ -97,6 +97,63 @@ describe('ledger appends', () => {
     await ledger.close();
   });
 
+  it('admits entries in log order inside the sequencer: a refusal drops only that entry, and its index goes to the next', async () => {
+    const store = new MemoryLogStore();
+    const ledger = await Ledger.open({ store, signer: logKeys().signer, sequencer: { maxBatch: 10, maxDelayMs: 5 } });
+    const seen: number[] = [];
+    const admit = (name: string, refuse = false) => (index: number, _time: number, scope: Map<string, unknown>) => {
+      seen.push(index);
+      // The first entry of a name wins; a later one in the same batch is refused.
+      if (refuse || scope.has(name)) throw new Error(`refused ${name}`);
+      scope.set(name, index);
+      return [{ space: 'names', key: name, value: Buffer.from(String(index)) }];
+    };
+    const results = await Promise.allSettled([
+      ledger.append({ data: entry(1), admit: admit('a') }),
+      ledger.append({ data: entry(2), admit: admit('a') }),
+      ledger.append({ data: entry(3), admit: admit('b', true) }),
+      ledger.append({ data: entry(4), admit: admit('c') }),
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value.index : (r.reason as Error).message))).toEqual([0, 'refused a', 'refused b', 1]);
+    expect(seen).toEqual([0, 1, 1, 1]);
+    expect(ledger.size).toBe(2);
+    expect(await store.readRecord('names', 'a')).toEqual(Buffer.from('0'));
+    expect(await store.readRecord('names', 'c')).toEqual(Buffer.from('1'));
+    expect(await store.findLeaves([leafHash(entry(2)), leafHash(entry(3))])).toEqual([undefined, undefined]);
+    await ledger.close();
+  });
+
+  it('dedups on an identity other than the leaf, in the log and within a batch', async () => {
+    const store = new MemoryLogStore();
+    const ledger = await Ledger.open({ store, signer: logKeys().signer });
+    const first = await ledger.append({ data: entry(1), identity: 'same' });
+    const [again, twin] = await Promise.all([ledger.append({ data: entry(2), identity: 'same' }), ledger.append({ data: entry(3), identity: 'other' })]);
+    const [x, y] = await Promise.all([ledger.append({ data: entry(4), identity: 'new' }), ledger.append({ data: entry(5), identity: 'new' })]);
+    expect(again).toMatchObject({ index: first.index, duplicate: true });
+    expect(twin).toMatchObject({ index: 1, duplicate: false });
+    expect(x).toMatchObject({ index: 2, duplicate: false });
+    expect(y).toMatchObject({ index: 2, duplicate: true });
+    expect(ledger.size).toBe(3);
+    expect(await ledger.findIdentity('same')).toBe(0);
+    await ledger.close();
+  });
+
+  it('calls abandon for every admitted entry of a batch whose commit fails', async () => {
+    const store = new MemoryLogStore();
+    const ledger = await Ledger.open({ store, signer: logKeys().signer });
+    store.faults.beforeCommit = () => {
+      throw new Error('disk full');
+    };
+    const abandoned: number[] = [];
+    const failed = await Promise.allSettled(
+      [1, 2].map((i) => ledger.append({ data: entry(i), identity: `id-${i}`, admit: () => [], abandon: () => abandoned.push(i) })),
+    );
+    for (const r of failed) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'STORE_FAILED' } });
+    expect(abandoned).toEqual([2, 1]);
+    expect(await ledger.findIdentity('id-1')).toBeUndefined();
+    await ledger.close();
+  });
+
   it('tells listeners about each durable checkpoint', async () => {
     const t = await levelLedger();
     try {

@@ -19,6 +19,8 @@ export interface ScenarioOptions {
   /** Revoke the supplier's key as compromised from this ISO time, after its attestations. */
   compromiseSupplierFrom?: string;
   advisory?: { kind: 'recall' | 'advisory'; severity: 'low' | 'medium' | 'high' | 'critical'; on: 'lot' | 'partSerial' | 'firmware' | 'device' };
+  /** Another device of an earlier scenario on the same node: reuse its registered parties. */
+  another?: { serial: string; parties: Scenario['parties'] };
 }
 
 export interface Scenario {
@@ -33,7 +35,7 @@ const t = (name: string) => resolvePredicateType(name).uri;
 
 export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Promise<Scenario> {
   const skip = new Set(o.skip ?? []);
-  const parties = {
+  const parties = (o.another?.parties as Record<'supplier' | 'other' | 'maker' | 'ci' | 'qa' | 'dist' | 'hosp', Party> | undefined) ?? {
     supplier: party('sup-a'),
     other: party('sup-b'),
     maker: party('maker'),
@@ -45,10 +47,10 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
   const roles: Record<keyof typeof parties, Role[]> = { supplier: ['supplier'], other: ['supplier'], maker: ['manufacturer'], ci: ['builder'], qa: ['qa'], dist: ['distributor'], hosp: ['hospital'] };
   const submit = async (st: Record<string, unknown>, p: Party) => node.attestations.submit(await signStatement(st, p.privateKey));
   const admin = async (st: Record<string, unknown>) => node.attestations.submit(await signStatement(st, node.adminKey));
-  for (const [k, p] of Object.entries(parties)) await admin(registration(p, roles[k as keyof typeof parties]));
+  if (!o.another) for (const [k, p] of Object.entries(parties)) await admin(registration(p, roles[k as keyof typeof parties]));
 
   const s: Scenario = {
-    udi: udi('DEV-1'),
+    udi: udi(o.another?.serial ?? 'DEV-1'),
     fw: createHash('sha256').update('firmware image').digest('hex'),
     partSerial: 'sup-a:PS-100:SN1',
     lot: 'sup-a:VALVE:L1',
