@@ -119,7 +119,8 @@ beforeAll(async () => {
   node = await startNode();
   s = await buildScenario(node, { advisory: { kind: 'advisory', severity: 'low', on: 'lot' } });
   // One more kind for the replay test: a key revocation (of a supplier that signs nothing here).
-  await node.attestations.submit(await signStatement(revocation('sup-b', { reason: 'retired' }), node.adminKey));
+  await node.attestations.submit(await signStatement(registration(party('retiree'), ['supplier']), node.adminKey));
+  await node.attestations.submit(await signStatement(revocation('retiree', { reason: 'retired' }), node.adminKey));
 }, 60_000);
 
 afterAll(() => node.cleanup());
@@ -212,5 +213,121 @@ describe('signed order, not log position', () => {
     );
     expect(await refusedWith(future)).toBe('STATEMENT_TIME_INVALID');
     expect(await treeSize()).toBe(before);
+  });
+});
+
+describe('a registered participant overstepping its role', () => {
+  it('cannot attest part serials or lots in another supplier’s namespace', async () => {
+    const before = await treeSize();
+    const other = s.parties.other!; // sup-b
+    expect(await refusedWith(await signStatement(componentStatement('sup-a', 'PS-100', ['FAKE1']), other.privateKey))).toBe('NAMESPACE_NOT_OWNED');
+    expect(await refusedWith(await signStatement(statement([{ digest: { lot: s.lot } }], t('component'), { partNumber: 'VALVE', componentType: 'valve', lot: 'L1' }), other.privateKey))).toBe('NAMESPACE_NOT_OWNED');
+    expect(await refusedWith(await signStatement(statement([{ digest: { lot: s.lot } }], 'https://cyclonedx.org/bom', { bomFormat: 'CycloneDX', specVersion: '1.5' }), other.privateKey))).toBe('NAMESPACE_NOT_OWNED');
+    expect(await treeSize()).toBe(before);
+    expect((await verdict(s.udi)).verdict).toBe('PASS');
+  });
+
+  it('cannot write registrations or revocations', async () => {
+    const before = await treeSize();
+    const supplier = s.parties.supplier!;
+    expect(await refusedWith(await signStatement(registration(party('sneaky'), ['manufacturer']), supplier.privateKey))).toBe('ROLE_NOT_ALLOWED');
+    expect(await refusedWith(await signStatement(revocation('sup-b', { reason: 'compromise', effectiveTime: '2026-01-01T00:00:00Z' }), supplier.privateKey))).toBe('ROLE_NOT_ALLOWED');
+    expect(await treeSize()).toBe(before);
+  });
+
+  it('can log a recall of a device or lot it has no part in, but it cannot fail the device', async () => {
+    const was = await verdict(s.udi);
+    const rival = party('rival-maker');
+    await submitBundle(node.url, await signStatement(registration(rival, ['manufacturer']), node.adminKey));
+    const recall = (id: string, subject: Record<string, string>, affects: Record<string, string[]>) =>
+      statement([{ digest: subject }], t('advisory'), { id, kind: 'recall', severity: 'critical', title: 'Not yours to recall', issuedAt: new Date().toISOString(), affects });
+    const before = await treeSize();
+    // another supplier on someone else's lot, another supplier on the device, another manufacturer on the device
+    expect((await submitBundle(node.url, await signStatement(recall('X-1', { lot: s.lot }, { lots: [s.lot] }), s.parties.other!.privateKey))).duplicate).toBe(false);
+    expect((await submitBundle(node.url, await signStatement(recall('X-2', { udi: s.udi }, { udis: [s.udi] }), s.parties.other!.privateKey))).duplicate).toBe(false);
+    expect((await submitBundle(node.url, await signStatement(recall('X-3', { udi: s.udi }, { udis: [s.udi] }), rival.privateKey))).duplicate).toBe(false);
+    expect(await treeSize()).toBe(before + 3); // logged and shown ...
+    const now = await verdict(s.udi);
+    expect(now.verdict).toBe(was.verdict); // ... but not counted
+    expect(now.codes.filter((c) => c === 'ADVISORY_NOT_AUTHORISED')).toHaveLength(3);
+    expect(now.codes).not.toContain('RECALLED');
+  });
+
+  it('a recall does count from a regulator and from the device’s manufacturer (a supplier's recall of its own lot: findings tests)', async () => {
+    const regulator = party('regulator');
+    await submitBundle(node.url, await signStatement(registration(regulator, ['regulator']), node.adminKey));
+    const cases: Array<[string, Party, (d: Scenario) => [Record<string, string>, Record<string, string[]>]]> = [
+      ['DEV-R1', regulator, (d) => [{ udi: d.udi }, { udis: [d.udi] }]],
+      ['DEV-R2', s.parties.maker!, (d) => [{ udi: d.udi }, { udis: [d.udi] }]],
+    ];
+    for (const [serial, signer, target] of cases) {
+      const d = await buildScenario(node, { another: { serial, parties: s.parties } });
+      expect((await verdict(d.udi)).verdict).toBe('PASS');
+      const [subject, affects] = target(d);
+      await submitBundle(node.url, await signStatement(statement([{ digest: subject }], t('advisory'), { id: `R-${serial}`, kind: 'recall', severity: 'high', title: 'Recall', issuedAt: new Date().toISOString(), affects }), signer.privateKey));
+      const v = await verdict(d.udi);
+      expect(v.verdict, serial).toBe('FAIL');
+      expect(v.codes).toContain('RECALLED');
+    }
+  }, 60_000);
+});
+
+describe('registrations race and replay', () => {
+  it('an old registration replayed after a key change does not bring the old key back', async () => {
+    const mover = party('mover');
+    const first = await submitBundle(node.url, await signStatement(registration(mover, ['supplier']), node.adminKey));
+    const digest = (await graphql<{ participants: Array<{ id: string; registration: string }> }>(node.url, '{ participants { id registration } }')).participants.find((p) => p.id === 'mover')!.registration;
+    const next = party('mover');
+    await submitBundle(node.url, await signStatement(registration(next, ['supplier'], { replaces: digest }), node.adminKey));
+    const before = await treeSize();
+    for (const [name, vary] of VARIANTS) expect((await submitBatch([vary(first.bundle as Bundle)]))[0], name).toMatchObject({ duplicate: true, attestation: { logIndex: first.logIndex } });
+    expect(await treeSize()).toBe(before);
+    expect(await refusedWith(await signStatement(componentStatement('mover', 'P', ['1']), mover.privateKey))).toBe('SIGNER_REVOKED');
+    expect((await submitBundle(node.url, await signStatement(componentStatement('mover', 'P', ['1']), next.privateKey))).duplicate).toBe(false);
+  });
+
+  it('an old registration replayed after a demotion does not restore the role', async () => {
+    const p = party('demoted');
+    const first = await submitBundle(node.url, await signStatement(registration(p, ['supplier', 'manufacturer']), node.adminKey));
+    const digest = (await graphql<{ participants: Array<{ id: string; registration: string }> }>(node.url, '{ participants { id registration } }')).participants.find((x) => x.id === 'demoted')!.registration;
+    await submitBundle(node.url, await signStatement(registration(p, ['supplier'], { replaces: digest }), node.adminKey));
+    const before = await treeSize();
+    expect((await submitBundle(node.url, first.bundle)).duplicate).toBe(true);
+    // The administrator's own stale update (made from the first registration) is refused too.
+    expect(await refusedWith(await signStatement(registration(p, ['supplier', 'manufacturer'], { replaces: digest }), node.adminKey))).toBe('REGISTRATION_CONFLICT');
+    expect(await treeSize()).toBe(before);
+    const roles = (await graphql<{ participants: Array<{ id: string; roles: string[] }> }>(node.url, '{ participants { id roles } }')).participants.find((x) => x.id === 'demoted')!.roles;
+    expect(roles).toEqual(['supplier']);
+    const release = statement([{ digest: { udi: s.udi } }], t('slsa-vsa'), { verifier: { id: 'x' }, timeVerified: new Date().toISOString(), resourceUri: s.udi, policy: {}, verificationResult: 'PASSED', verifiedLevels: [] });
+    expect(await refusedWith(await signStatement(release, p.privateKey))).toBe('ROLE_NOT_ALLOWED');
+  });
+
+  it('of two concurrent registrations of one key, exactly one is accepted', async () => {
+    const shared = party('twin-a');
+    const before = await treeSize();
+    const results = await submitBatch([
+      await signStatement(registration(shared, ['supplier']), node.adminKey),
+      await signStatement(registration({ ...shared, id: 'twin-b' }, ['supplier']), node.adminKey),
+    ]);
+    expect(results.filter((r) => r.__typename === 'SubmitAttestationPayload' && !r.duplicate)).toHaveLength(1);
+    expect(results.filter((r) => r.__typename === 'SubmissionError')).toEqual([{ __typename: 'SubmissionError', code: 'REGISTRATION_INVALID' }]);
+    expect(await treeSize()).toBe(before + 1);
+    const ids = (await graphql<{ participants: Array<{ id: string }> }>(node.url, '{ participants { id } }')).participants.map((p) => p.id);
+    expect(ids.filter((id) => id.startsWith('twin-'))).toHaveLength(1);
+  });
+
+  it('of two concurrent updates made from the same registration, exactly one is accepted', async () => {
+    const p = party('racer');
+    await submitBundle(node.url, await signStatement(registration(p, ['supplier']), node.adminKey));
+    const digest = (await graphql<{ participants: Array<{ id: string; registration: string }> }>(node.url, '{ participants { id registration } }')).participants.find((x) => x.id === 'racer')!.registration;
+    const before = await treeSize();
+    const results = await submitBatch([
+      await signStatement(registration(p, ['supplier', 'qa'], { replaces: digest }), node.adminKey),
+      await signStatement(registration(p, ['supplier', 'distributor'], { replaces: digest }), node.adminKey),
+      await signStatement(registration(party('newcomer'), ['supplier']), node.adminKey),
+      await signStatement(registration(party('newcomer'), ['hospital']), node.adminKey),
+    ]);
+    expect(results.map((r) => (r.__typename === 'SubmissionError' ? r.code : 'ok'))).toEqual(['ok', 'REGISTRATION_CONFLICT', 'ok', 'REGISTRATION_CONFLICT']);
+    expect(await treeSize()).toBe(before + 2);
   });
 });
