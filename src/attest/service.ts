@@ -61,6 +61,13 @@ export interface AttestationRecord {
   readonly set: string;
 }
 
+/** One row of the search index: an entry that names the key, with its signer and predicate type. */
+export interface IndexRow {
+  readonly logIndex: number;
+  readonly signer?: string;
+  readonly predicateType?: string;
+}
+
 export interface SubmitResult {
   readonly record: AttestationRecord;
   readonly bundle: Record<string, unknown>;
@@ -163,8 +170,21 @@ export class AttestationService {
 
   /** Log indexes of entries that refer to `value` as `kind` (sha256, udi, partSerial, lot, participant, signer, ptype). */
   async indexScan(field: string, value: string, after = -1, limit = -1): Promise<number[]> {
+    return (await this.indexRows(field, value, after, limit)).map((r) => r.logIndex);
+  }
+
+  /**
+   * Like indexScan, with each entry's signer and predicate type from the index itself, so a
+   * caller can pass over entries it cannot use without reading them.
+   */
+  async indexRows(field: string, value: string, after = -1, limit = -1): Promise<IndexRow[]> {
     const rows = await this.ledger.scanRecords(SPACE_INDEX, { gte: idxKey(field, value, after + 1), lt: `${idxKey(field, value)}\uffff`, limit });
-    return rows.map(([k]) => Number.parseInt(k.slice(k.lastIndexOf('\u0000') + 1), 16));
+    return rows.map(([k, v]) => {
+      const logIndex = Number.parseInt(k.slice(k.lastIndexOf('\u0000') + 1), 16);
+      if (v.length === 0) return { logIndex }; // written before index rows carried these
+      const [signer, predicateType] = Buffer.from(v).toString('utf8').split('\u0000') as [string, string];
+      return { logIndex, signer, predicateType };
+    });
   }
 
   /**
@@ -288,6 +308,7 @@ export class AttestationService {
     const subjects = subjectRefs(statement);
     const refs = indexRefs(statement);
     const isRegistry = statement.predicateType === PARTICIPANT_URI || statement.predicateType === REVOCATION_URI;
+    const row = Buffer.from(`${signer}\u0000${statement.predicateType}`);
     let fresh: AttestationRecord | undefined;
     let undo: Participant[] | undefined;
     const appended = await this.ledger.append({
@@ -309,10 +330,10 @@ export class AttestationService {
           ...order.records,
           { space: SPACE_ATTESTATION, key: indexKey(logIndex), value: encode(fresh) },
           { space: SPACE_BUNDLE, key: bundleHash, value: bundleBytes },
-          { space: SPACE_INDEX, key: idxKey('signer', signer, logIndex), value: new Uint8Array() },
-          { space: SPACE_INDEX, key: idxKey('ptype', statement.predicateType, logIndex), value: new Uint8Array() },
+          { space: SPACE_INDEX, key: idxKey('signer', signer, logIndex), value: row },
+          { space: SPACE_INDEX, key: idxKey('ptype', statement.predicateType, logIndex), value: row },
         ];
-        for (const r of refs) out.push({ space: SPACE_INDEX, key: idxKey(r.kind, r.value, logIndex), value: new Uint8Array() });
+        for (const r of refs) out.push({ space: SPACE_INDEX, key: idxKey(r.kind, r.value, logIndex), value: row });
         return out;
       },
       abandon: () => {

@@ -253,7 +253,7 @@ describe('a registered participant overstepping its role', () => {
     expect(now.codes).not.toContain('RECALLED');
   });
 
-  it('a recall does count from a regulator and from the device’s manufacturer (a supplier's recall of its own lot: findings tests)', async () => {
+  it('a recall does count from a regulator and from the device’s manufacturer (a supplier’s recall of its own lot: findings tests)', async () => {
     const regulator = party('regulator');
     await submitBundle(node.url, await signStatement(registration(regulator, ['regulator']), node.adminKey));
     const cases: Array<[string, Party, (d: Scenario) => [Record<string, string>, Record<string, string[]>]]> = [
