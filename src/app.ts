@@ -19,6 +19,8 @@ export interface OpenedLedger {
 export interface OpenOptions {
   readonly sequencer?: Partial<SequencerOptions>;
   readonly maxBundleBytes?: number;
+  /** Overrides how many usable entries one device query may gather (tests). */
+  readonly maxDeviceEntries?: number;
 }
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
@@ -34,7 +36,13 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
       createdAt: dataDir.config.createdAt,
       ...(options.maxBundleBytes ? { maxBundleBytes: options.maxBundleBytes } : {}),
     });
-    const devices = new DeviceService({ attestations, ledger, logSigner: signer, adminPublicKeyPem: dataDir.config.adminPublicKey });
+    const devices = new DeviceService({
+      attestations,
+      ledger,
+      logSigner: signer,
+      adminPublicKeyPem: dataDir.config.adminPublicKey,
+      ...(options.maxDeviceEntries ? { maxDeviceEntries: options.maxDeviceEntries } : {}),
+    });
     return { dataDir, ledger, attestations, devices };
   } catch (e) {
     await store.close();

@@ -2,7 +2,9 @@
  * Online provenance: gathers a device's attestations from the log, evaluates a policy against
  * them, builds evidence packages, and answers "which devices contain X".
  */
-import type { AttestationRecord, AttestationService } from '../attest/service.js';
+import type { AttestationRecord, AttestationService, IndexRow } from '../attest/service.js';
+import { bySignedOrder } from '../attest/order.js';
+import { namespaceOf } from '../trust/authority.js';
 import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -14,8 +16,22 @@ import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evide
 import type { NoteSigner } from '../log/index.js';
 import { TrustRegistry } from '../trust/registry.js';
 
-/** Bounds the work one device query can cause. */
+/**
+ * Bounds the work one device query can cause. Only entries a verdict can use count toward
+ * `MAX_DEVICE_ENTRIES`: an advisory from a signer without authority over what it touches
+ * (trust/authority.ts) cannot change a verdict, so at most `MAX_UNAUTHORISED_SHOWN` of those
+ * are gathered (to be shown) and the rest are passed over without being read. Strangers cannot
+ * add entries at all, and a resubmission is the entry already there, so what remains is what
+ * registered, accountable participants signed within their authority.
+ */
 export const MAX_DEVICE_ENTRIES = 20_000;
+export const MAX_UNAUTHORISED_SHOWN = 50;
+/** Index rows one device query may read, usable or not. */
+export const MAX_DEVICE_SCAN = 1_000_000;
+const PAGE = 1024;
+const ADVISORY_URI = resolvePredicateType('advisory').uri;
+const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
+const FIRMWARE_URI = resolvePredicateType('firmware').uri;
 
 export class ProvenanceError extends Error {
   constructor(
@@ -41,6 +57,8 @@ export interface DeviceServiceOptions {
   readonly logSigner: NoteSigner;
   readonly adminPublicKeyPem: string;
   readonly clock?: () => number;
+  /** Overrides MAX_DEVICE_ENTRIES (tests). */
+  readonly maxDeviceEntries?: number;
 }
 
 export class DeviceService {
@@ -49,6 +67,7 @@ export class DeviceService {
   private readonly logSigner: NoteSigner;
   private readonly adminPublicKeyPem: string;
   private readonly clock: () => number;
+  private readonly maxEntries: number;
   /** The log's signed statement of who the administrator is (see declaration.ts). */
   readonly declaration: string;
 
@@ -58,6 +77,7 @@ export class DeviceService {
     this.logSigner = options.logSigner;
     this.adminPublicKeyPem = options.adminPublicKeyPem;
     this.clock = options.clock ?? Date.now;
+    this.maxEntries = options.maxDeviceEntries ?? MAX_DEVICE_ENTRIES;
     this.declaration = declareAdministrator(this.logSigner, this.adminPublicKeyPem);
   }
 
@@ -78,22 +98,66 @@ export class DeviceService {
     return n;
   }
 
-  private async about(kind: string, value: string, below: number, cache: Map<number, AttNode>): Promise<AttNode[]> {
-    const indexes = (await this.attestations.indexScan(kind, value, -1, MAX_DEVICE_ENTRIES + 1)).filter((i) => i < below);
-    if (indexes.length > MAX_DEVICE_ENTRIES) throw new ProvenanceError('DEVICE_TOO_LARGE', `more than ${MAX_DEVICE_ENTRIES} entries refer to ${kind} ${value}`);
-    const records = await Promise.all(indexes.map((i) => this.attestations.record(i)));
+  /** Index rows naming `value` as `kind`, below tree size `below`, counted against the scan bound. */
+  private async rows(kind: string, value: string, below: number, budget: { scanned: number }): Promise<IndexRow[]> {
+    const out: IndexRow[] = [];
+    let after = -1;
+    for (;;) {
+      const page = await this.attestations.indexRows(kind, value, after, PAGE);
+      budget.scanned += page.length;
+      if (budget.scanned > MAX_DEVICE_SCAN) throw new ProvenanceError('DEVICE_TOO_LARGE', `more than ${MAX_DEVICE_SCAN} index entries refer to this device and its parts`);
+      for (const r of page) if (r.logIndex < below) out.push(r);
+      if (page.length < PAGE) return out;
+      after = page[page.length - 1]!.logIndex;
+    }
+  }
+
+  /** Fills in the signer and type of rows written before the index carried them. */
+  private async described(rows: IndexRow[]): Promise<Array<Required<IndexRow>>> {
+    return Promise.all(
+      rows.map(async (r) => {
+        if (r.signer !== undefined && r.predicateType !== undefined) return r as Required<IndexRow>;
+        const rec = await this.attestations.record(r.logIndex);
+        return { logIndex: r.logIndex, signer: rec?.signer ?? '', predicateType: rec?.predicateType ?? '' };
+      }),
+    );
+  }
+
+  private async nodes(indexes: Iterable<number>, cache: Map<number, AttNode>): Promise<AttNode[]> {
+    const records = await Promise.all([...indexes].map((i) => this.attestations.record(i)));
     return Promise.all(records.filter((r): r is AttestationRecord => r !== undefined).map((r) => this.node(r, cache)));
   }
 
-  /** Every attestation the device's provenance graph may use, up to tree size `below`. */
+  /**
+   * Every attestation the device's provenance graph may use, up to tree size `below`: entries
+   * about the device, about each part serial, lot and firmware digest its assembly records
+   * name, and the advisories touching any of them that a verdict can count (see
+   * MAX_DEVICE_ENTRIES), plus a few that it cannot, to show.
+   */
   async collect(udiInput: string, below = this.ledger.size): Promise<{ udi: string; nodes: AttNode[] }> {
     const udi = normaliseDeviceUdi(udiInput);
     const cache = new Map<number, AttNode>();
-    const device = await this.about('udi', udi, below, cache);
-    const assemblyUri = resolvePredicateType('device-assembly').uri;
+    const budget = { scanned: 0 };
+    const usable = new Set<number>();
+    const unauthorised = new Set<number>();
+    const regulators = new Set(this.attestations.registry.list().filter((p) => p.roles.includes('regulator')).map((p) => p.id));
+    const consider = (rows: ReadonlyArray<Required<IndexRow>>, authorised: (signer: string) => boolean) => {
+      for (const r of rows) {
+        if (r.predicateType !== ADVISORY_URI || regulators.has(r.signer) || authorised(r.signer)) usable.add(r.logIndex);
+        else unauthorised.add(r.logIndex);
+      }
+      if (usable.size > this.maxEntries) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${this.maxEntries} entries`);
+    };
+
+    // The device's own entries first: its assembly records say who made it and what is in it.
+    const deviceRows = await this.described(await this.rows('udi', udi, below, budget));
+    consider(deviceRows.filter((r) => r.predicateType !== ADVISORY_URI), () => true);
+    const assemblies = await this.nodes(deviceRows.filter((r) => r.predicateType === ASSEMBLY_URI).map((r) => r.logIndex), cache);
+    const manufacturer = [...assemblies].sort(bySignedOrder).at(-1)?.signer ?? undefined;
+    consider(deviceRows.filter((r) => r.predicateType === ADVISORY_URI), (signer) => signer === manufacturer);
+
     const refs = new Set<string>();
-    for (const n of device) {
-      if (n.predicateType !== assemblyUri) continue;
+    for (const n of assemblies) {
       const p = n.statement.predicate as { components?: Array<{ partSerial?: string; lot?: string }>; firmware?: Array<{ digest?: { sha256?: string } }> };
       for (const c of p.components ?? []) {
         if (c.partSerial) refs.add(`partSerial\u0000${c.partSerial}`);
@@ -101,14 +165,23 @@ export class DeviceService {
       }
       for (const f of p.firmware ?? []) if (f.digest?.sha256) refs.add(`sha256\u0000${f.digest.sha256}`);
     }
-    await Promise.all(
-      [...refs].map((r) => {
-        const [kind, value] = r.split('\u0000') as [string, string];
-        return this.about(kind, value, below, cache);
-      }),
-    );
-    if (cache.size > MAX_DEVICE_ENTRIES) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${MAX_DEVICE_ENTRIES} entries`);
-    return { udi, nodes: [...cache.values()].sort((a, b) => a.logIndex - b.logIndex) };
+    for (const ref of refs) {
+      const [kind, value] = ref.split('\u0000') as [string, string];
+      const rows = await this.described(await this.rows(kind, value, below, budget));
+      // Who may speak about this part besides the manufacturer and regulators: its supplier
+      // (the owner of its namespace), or for firmware whoever attested the image.
+      const owners = new Set(kind === 'sha256' ? rows.filter((r) => r.predicateType === FIRMWARE_URI).map((r) => r.signer) : [namespaceOf(value)]);
+      consider(rows, (signer) => signer === manufacturer || owners.has(signer));
+    }
+    const shown = [...unauthorised].filter((i) => !usable.has(i)).sort((a, b) => a - b).slice(0, MAX_UNAUTHORISED_SHOWN);
+    const nodes = await this.nodes([...usable, ...shown], cache);
+    return { udi, nodes: nodes.sort((a, b) => a.logIndex - b.logIndex) };
+  }
+
+  /** Entries naming `value` as `kind` and of predicate type `type`, below `below`. */
+  async ofTypeAbout(kind: string, value: string, type: string, below: number, cache: Map<number, AttNode>): Promise<AttNode[]> {
+    const rows = await this.described(await this.rows(kind, value, below, { scanned: 0 }));
+    return this.nodes(rows.filter((r) => r.predicateType === type).map((r) => r.logIndex), cache);
   }
 
   async graph(udi: string): Promise<DeviceGraph> {
@@ -204,12 +277,13 @@ export class DeviceService {
     if (kind === 'sha256' && !/^[0-9a-f]{64}$/.test(value)) throw new ProvenanceError('INVALID_ARGUMENT', 'firmwareDigest must be 64 lowercase hex digits');
     const cache = new Map<number, AttNode>();
     const below = this.ledger.size;
-    const assemblyUri = resolvePredicateType('device-assembly').uri;
-    const assemblies = (await this.about(kind, value, below, cache)).filter((n) => n.predicateType === assemblyUri);
+    const assemblies = await this.ofTypeAbout(kind, value, ASSEMBLY_URI, below, cache);
     const udis = new Set(assemblies.flatMap((n) => n.statement.subject.map((s) => s.digest.udi).filter((u): u is string => typeof u === 'string')));
     const out: InstalledDevice[] = [];
+    const wanted = new Set([ASSEMBLY_URI, resolvePredicateType('installation').uri, resolvePredicateType('custody-transfer').uri]);
     for (const udi of [...udis].sort()) {
-      const about = await this.about('udi', udi, below, cache);
+      const rows = await this.described(await this.rows('udi', udi, below, { scanned: 0 }));
+      const about = await this.nodes(rows.filter((r) => wanted.has(r.predicateType)).map((r) => r.logIndex), cache);
       const graph = buildGraph(udi, about);
       // Only the device's latest assembly says what it contains now.
       if (!graph.assembly || !assemblies.some((a) => a.logIndex === graph.assembly!.logIndex)) continue;

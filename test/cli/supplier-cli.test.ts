@@ -56,7 +56,11 @@ describe('supplier CLI', () => {
 
     const revoke = await pedigree(['participant', 'revoke', '--server', node.url, '--admin-key', adminKeyPath(node.dir), '--id', 'sup', '--reason', 'compromise']);
     expect(revoke.code, revoke.stderr).toBe(0);
-    const after = await pedigree([...attest.slice(0, -1), 'c.json']);
+    // The statement already logged is still that entry; a new one by the revoked key is refused.
+    const again = await pedigree([...attest.slice(0, -1), 'c.json', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ duplicate: true });
+    const after = await pedigree(attest.map((a) => (a === 'sup:P1:S1' ? 'sup:P1:S2' : a === 'b.json' ? 'd.json' : a)));
     expect(after.stderr).toMatch(/SIGNER_REVOKED/);
     const list = await pedigree(['participant', 'list', '--server', node.url]);
     expect(list.stdout).toMatch(/^sup\tsupplier\trevoked \(compromise\)/m);

@@ -1,0 +1,77 @@
+/**
+ * Bounded growth per subject: what others submit about a device must not make it impossible to
+ * verify. Duplicates are the entry already there; advisories from participants without
+ * authority are logged and a few are shown, but they do not count toward the device's limit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePredicateType } from '../../src/attest/predicates.js';
+import { signStatement, statement } from '../../src/attest/sign.js';
+import { graphql, submitBundle } from '../../src/client/graphql.js';
+import { MAX_UNAUTHORISED_SHOWN } from '../../src/provenance/device.js';
+import { verifyEvidence, type EvidencePackage } from '../../src/provenance/evidence.js';
+import { startNode, type TestNode } from '../helpers.js';
+import { buildScenario, type Scenario } from '../provenance/scenario.js';
+import { party, registration } from '../attest/fixtures.js';
+
+let node: TestNode;
+let s: Scenario;
+const LIMIT = 40;
+
+beforeAll(async () => {
+  node = await startNode({ maxDeviceEntries: LIMIT });
+  s = await buildScenario(node, {});
+}, 60_000);
+afterAll(() => node.cleanup());
+
+async function verify(udi: string): Promise<{ verdict: string; codes: string[] }> {
+  const d = await graphql<{ device: { verify: { verdict: string; findings: Array<{ code: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { verdict findings { code } } } }', { u: udi });
+  return { verdict: d.device.verify.verdict, codes: d.device.verify.findings.map((f) => f.code) };
+}
+
+describe('a device stays verifiable whatever others submit about it', () => {
+  it('unauthorised advisories beyond the device limit are logged, a few shown, and the verdict stands', async () => {
+    const rival = party('rival');
+    await submitBundle(node.url, await signStatement(registration(rival, ['supplier']), node.adminKey));
+    const spam = await Promise.all(
+      Array.from({ length: 3 * LIMIT }, (_, i) =>
+        signStatement(
+          statement([{ digest: { lot: s.lot } }], resolvePredicateType('advisory').uri, { id: `SPAM-${i}`, kind: 'recall', severity: 'critical', title: 'spam', issuedAt: new Date().toISOString(), affects: { lots: [s.lot], udis: [s.udi] } }),
+          rival.privateKey,
+        ),
+      ),
+    );
+    const before = node.ledger.size;
+    for (let i = 0; i < spam.length; i += 40) {
+      const d = await graphql<{ submitAttestations: Array<{ __typename: string }> }>(node.url, 'mutation ($b: [JSON!]!) { submitAttestations(bundles: $b) { __typename } }', { b: spam.slice(i, i + 40) });
+      expect(d.submitAttestations.every((r) => r.__typename === 'SubmitAttestationPayload')).toBe(true);
+    }
+    expect(node.ledger.size).toBe(before + 3 * LIMIT);
+    const v = await verify(s.udi);
+    expect(v.verdict).toBe('PASS');
+    expect(v.codes.filter((c) => c === 'ADVISORY_NOT_AUTHORISED')).toHaveLength(MAX_UNAUTHORISED_SHOWN);
+    // The evidence package verifies and says the same.
+    const e = await graphql<{ device: { evidence: EvidencePackage } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: s.udi });
+    const root = await (await fetch(`${node.url}/trusted_root.json`)).json();
+    const offline = verifyEvidence(e.device.evidence, root);
+    expect(offline.evaluation.verdict).toBe('PASS');
+    expect(offline.evaluation.findings.filter((f) => f.code === 'ADVISORY_NOT_AUTHORISED')).toHaveLength(MAX_UNAUTHORISED_SHOWN);
+  }, 60_000);
+
+  it('entries a verdict can use still count, and past the limit the device says so with DEVICE_TOO_LARGE', async () => {
+    // The lot's own supplier may issue as many advisories about its lot as it likes; each one counts.
+    const supplier = s.parties.supplier!;
+    for (let i = 0; i < LIMIT; i++) {
+      await submitBundle(
+        node.url,
+        await signStatement(statement([{ digest: { lot: s.lot } }], resolvePredicateType('advisory').uri, { id: `OWN-${i}`, kind: 'advisory', severity: 'low', title: 'notice', issuedAt: new Date().toISOString(), affects: { lots: [s.lot] } }), supplier.privateKey),
+      );
+    }
+    const r = await fetch(`${node.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query ($u: String!) { device(udi: $u) { verify { verdict } } }', variables: { u: s.udi } }),
+    });
+    const body = (await r.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+    expect(body.errors?.[0]?.extensions?.code).toBe('DEVICE_TOO_LARGE');
+  }, 60_000);
+});
