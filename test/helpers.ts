@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger, type LedgerOptions } from '../src/ledger/ledger.js';
-import { ed25519NoteSigner, ed25519NoteVerifier, type NoteSigner, type NoteVerifier } from '../src/log/index.js';
+import { type NoteSigner, type NoteVerifier } from '../src/log/index.js';
+import { ed25519NoteSigner, ed25519NoteVerifier } from '../src/crypto/node.js';
 import { LevelLogStore } from '../src/store/level.js';
 import type { LogStore } from '../src/store/store.js';
 

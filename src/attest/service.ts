@@ -8,7 +8,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { ed25519KeyHash, ed25519Raw, sha256, toHex } from '../log/index.js';
+import { ed25519KeyHash, sha256, toHex } from '../log/index.js';
+import { ed25519Raw } from '../crypto/node.js';
 import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
 import { TrustRegistry, type Participant, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';

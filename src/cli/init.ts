@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { verifierKeyString } from '../log/index.js';
+import { verifierKeyString } from '../crypto/node.js';
 import { createPublicKey } from 'node:crypto';
 import { adminKeyPath, initDataDir } from '../config/datadir.js';
 import { printJson } from './util.js';

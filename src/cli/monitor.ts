@@ -7,7 +7,8 @@ import { createPublicKey } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
-import { ed25519NoteVerifier, openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
+import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
+import { ed25519NoteVerifier } from '../crypto/node.js';
 import { loadTrustedRoot } from './attest.js';
 import { CliError, parsePositive, printJson } from './util.js';
 

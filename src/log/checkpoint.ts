@@ -3,7 +3,8 @@
  * non-empty extension lines.
  */
 import { LogError } from './errors.js';
-import { HASH_SIZE, toBase64 } from './hash.js';
+import { fromBase64, toBase64 } from './bytes.js';
+import { HASH_SIZE } from './hash.js';
 import { openNote, signNote, type NoteSigner, type NoteVerifier } from './note.js';
 
 export interface Checkpoint {
@@ -31,10 +32,15 @@ export function parseCheckpoint(text: string): Checkpoint {
   const [origin, sizeText, rootText, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin.length === 0) throw bad('empty origin');
   if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw bad('bad tree size');
-  const root = Buffer.from(rootText, 'base64');
-  if (root.length !== HASH_SIZE || root.toString('base64') !== rootText) throw bad('root must be 32 bytes in base64');
+  let root: Uint8Array;
+  try {
+    root = fromBase64(rootText);
+  } catch {
+    throw bad('root must be 32 bytes in base64');
+  }
+  if (root.length !== HASH_SIZE) throw bad('root must be 32 bytes in base64');
   if (extensions.some((l) => l.length === 0)) throw bad('empty extension line');
-  return { origin, size: Number(sizeText), root: new Uint8Array(root), extensions };
+  return { origin, size: Number(sizeText), root, extensions };
 }
 
 export function signCheckpoint(c: Checkpoint, signer: NoteSigner): string {

@@ -2,17 +2,33 @@
  * RFC 9162 section 2.1.1 hashing: leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || l || r),
  * and the hash of the empty tree is SHA-256 of the empty string.
  */
-import { createHash } from 'node:crypto';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 
 export const HASH_SIZE = 32;
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
 
-export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
+/** An incremental SHA-256: what the log needs of a hash function. */
+export type Sha256 = (parts: readonly Uint8Array[]) => Uint8Array;
+
+const portable: Sha256 = (parts) => {
+  const h = nobleSha256.create();
   for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  return h.digest();
+};
+let impl: Sha256 = portable;
+
+/**
+ * The log core runs anywhere with a portable SHA-256; a host with a faster one (Node's
+ * native crypto) hands it in once at start-up. Both give the same bytes.
+ */
+export function useSha256(hash: Sha256): void {
+  impl = hash;
+}
+
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  return impl(parts);
 }
 
 export function leafHash(entry: Uint8Array): Uint8Array {
@@ -40,17 +56,4 @@ export function rootFromLeafHashes(leaves: readonly Uint8Array[]): Uint8Array {
   return level[0]!;
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
-export function toBase64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
-}
-
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
+export { bytesEqual, toBase64, toHex } from './bytes.js';

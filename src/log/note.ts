@@ -2,7 +2,8 @@
  * C2SP signed-note: a UTF-8 text ending in a newline, a blank line, then signature lines
  * "— <name> <base64(key ID || signature)>\n". Ed25519 keys only (signature type 0x01).
  */
-import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesEqual, concat, fromBase64, toBase64, toHex, utf8 } from './bytes.js';
 import { LogError } from './errors.js';
 import { sha256 } from './hash.js';
 
@@ -41,57 +42,59 @@ function checkName(name: string): void {
   }
 }
 
-/** Raw 32-byte Ed25519 public key from a KeyObject. */
-export function ed25519Raw(key: KeyObject): Uint8Array {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const jwk = pub.export({ format: 'jwk' });
-  if (jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new LogError('INVALID_ARGUMENT', 'not an Ed25519 key');
-  return new Uint8Array(Buffer.from(jwk.x, 'base64url'));
-}
-
 /** Key ID = first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key). */
 export function ed25519KeyId(name: string, rawPublicKey: Uint8Array): Uint8Array {
-  return sha256(Buffer.from(`${name}\n`, 'utf8'), Uint8Array.of(ED25519_TYPE), rawPublicKey).subarray(0, 4);
+  return ed25519KeyHash(name, rawPublicKey).subarray(0, 4);
 }
 
 /** Full SHA-256(name || 0x0A || 0x01 || public key); its first 4 bytes are the key ID. */
 export function ed25519KeyHash(name: string, rawPublicKey: Uint8Array): Uint8Array {
-  return sha256(Buffer.from(`${name}\n`, 'utf8'), Uint8Array.of(ED25519_TYPE), rawPublicKey);
+  return sha256(utf8(`${name}\n`), Uint8Array.of(ED25519_TYPE), rawPublicKey);
 }
 
-export function ed25519NoteSigner(name: string, privateKey: KeyObject): NoteSigner {
+/** A signer over any Ed25519 signing function (the host's key store decides how). */
+export function ed25519Signer(name: string, rawPublicKey: Uint8Array, sign: (message: Uint8Array) => Uint8Array): NoteSigner {
   checkName(name);
-  const keyId = ed25519KeyId(name, ed25519Raw(privateKey));
-  return { name, keyId, sign: (m) => new Uint8Array(cryptoSign(null, m, privateKey)) };
+  return { name, keyId: ed25519KeyId(name, rawPublicKey), sign };
 }
 
-export function ed25519NoteVerifier(name: string, publicKey: KeyObject): NoteVerifier {
+/** A verifier for a raw 32-byte Ed25519 public key (RFC 8032, strict). */
+export function ed25519Verifier(name: string, rawPublicKey: Uint8Array): NoteVerifier {
   checkName(name);
-  const raw = ed25519Raw(publicKey);
-  const keyId = ed25519KeyId(name, raw);
+  if (rawPublicKey.length !== 32) throw new LogError('INVALID_ARGUMENT', 'an Ed25519 public key is 32 bytes');
+  const keyId = ed25519KeyId(name, rawPublicKey);
   return {
     name,
     keyId,
-    verify: (m, s) => s.length === 64 && cryptoVerify(null, m, publicKey, s),
+    verify: (m, s) => {
+      if (s.length !== 64) return false;
+      try {
+        return ed25519.verify(s, m, rawPublicKey, { zip215: false });
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
 /** The verifier key string "<name>+<hex key ID>+<base64(0x01 || public key)>". */
-export function verifierKeyString(name: string, publicKey: KeyObject): string {
-  const raw = ed25519Raw(publicKey);
-  const hex = Buffer.from(ed25519KeyId(name, raw)).toString('hex');
-  return `${name}+${hex}+${Buffer.from([ED25519_TYPE, ...raw]).toString('base64')}`;
+export function verifierKeyString(name: string, rawPublicKey: Uint8Array): string {
+  return `${name}+${toHex(ed25519KeyId(name, rawPublicKey))}+${toBase64(concat(Uint8Array.of(ED25519_TYPE), rawPublicKey))}`;
 }
 
 export function parseVerifierKey(vkey: string): NoteVerifier {
   const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
   if (!m) throw new LogError('INVALID_ARGUMENT', 'verifier key must be <name>+<hex8>+<base64>');
   const [, name, hex, b64] = m as unknown as [string, string, string, string];
-  const bytes = Buffer.from(b64, 'base64');
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(b64);
+  } catch {
+    throw new LogError('INVALID_ARGUMENT', 'verifier key must be <name>+<hex8>+<base64>');
+  }
   if (bytes.length !== 33 || bytes[0] !== ED25519_TYPE) throw new LogError('INVALID_ARGUMENT', 'only Ed25519 verifier keys are supported');
-  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: bytes.subarray(1).toString('base64url') }, format: 'jwk' });
-  const v = ed25519NoteVerifier(name, key);
-  if (Buffer.from(v.keyId).toString('hex') !== hex) throw new LogError('INVALID_ARGUMENT', 'verifier key ID does not match its key');
+  const v = ed25519Verifier(name, bytes.subarray(1));
+  if (toHex(v.keyId) !== hex) throw new LogError('INVALID_ARGUMENT', 'verifier key ID does not match its key');
   return v;
 }
 
@@ -102,16 +105,16 @@ function checkText(text: string): void {
 
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
   checkText(text);
-  const message = Buffer.from(text, 'utf8');
+  const message = utf8(text);
   const lines = signers.map((s) => {
-    const sig = Buffer.concat([s.keyId, s.sign(message)]).toString('base64');
+    const sig = toBase64(concat(s.keyId, s.sign(message)));
     return `${EM_DASH} ${s.name} ${sig}\n`;
   });
   return `${text}\n${lines.join('')}`;
 }
 
 export function parseNote(note: string): Note {
-  if (Buffer.byteLength(note, 'utf8') > MAX_NOTE_BYTES) throw new LogError('NOTE_MALFORMED', 'note is too large');
+  if (note.length > MAX_NOTE_BYTES || utf8(note).length > MAX_NOTE_BYTES) throw new LogError('NOTE_MALFORMED', 'note is too large');
   if (note.includes('\uFFFD')) throw new LogError('NOTE_MALFORMED', 'note is not valid UTF-8');
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw new LogError('NOTE_MALFORMED', 'note has no signature block');
@@ -124,9 +127,14 @@ export function parseNote(note: string): Note {
   const signatures = lines.map((line) => {
     const m = /^\u2014 ([^\s+]+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line);
     if (!m) throw new LogError('NOTE_MALFORMED', 'malformed signature line');
-    const bytes = Buffer.from(m[2]!, 'base64');
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64(m[2]!);
+    } catch {
+      throw new LogError('NOTE_MALFORMED', 'malformed signature line');
+    }
     if (bytes.length < 5) throw new LogError('NOTE_MALFORMED', 'signature is too short');
-    return { name: m[1]!, keyId: new Uint8Array(bytes.subarray(0, 4)), signature: new Uint8Array(bytes.subarray(4)) };
+    return { name: m[1]!, keyId: bytes.slice(0, 4), signature: bytes.slice(4) };
   });
   return { text, signatures };
 }
@@ -138,10 +146,10 @@ export function parseNote(note: string): Note {
  */
 export function openNote(note: string, verifiers: readonly NoteVerifier[]): Note & { verifiedBy: string[] } {
   const parsed = parseNote(note);
-  const message = Buffer.from(parsed.text, 'utf8');
+  const message = utf8(parsed.text);
   const verifiedBy: string[] = [];
   for (const sig of parsed.signatures) {
-    const v = verifiers.find((k) => k.name === sig.name && Buffer.compare(Buffer.from(k.keyId), Buffer.from(sig.keyId)) === 0);
+    const v = verifiers.find((k) => k.name === sig.name && bytesEqual(k.keyId, sig.keyId));
     if (!v) continue;
     if (!v.verify(message, sig.signature)) throw new LogError('NOTE_UNVERIFIED', `invalid signature by ${sig.name}`);
     if (!verifiedBy.includes(v.name)) verifiedBy.push(v.name);

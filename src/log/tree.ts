@@ -3,6 +3,7 @@
  * compact range) and new leaf hashes, compute the new state and every tile the new leaves
  * touch. Tile reads are a parameter, so this file does no I/O of its own.
  */
+import { concat } from './bytes.js';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './hash.js';
 import { LogError } from './errors.js';
 import { TILE_HEIGHT, TILE_WIDTH, nodeTileRef, type NodeTileRef } from './tile.js';
@@ -96,7 +97,7 @@ export async function integrate(
     heights.push(height);
     size++;
   }
-  for (const [key, t] of pending) tiles.set(key, Buffer.concat(t.hashes));
+  for (const [key, t] of pending) tiles.set(key, concat(...t.hashes));
   return { state: { size, root: rootOfFrontier(frontier), frontier }, tiles };
 }
 

@@ -9,16 +9,8 @@ import { json } from '@sigstore/core';
 import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import { verifyBundle } from '../attest/verify.js';
-import {
-  ed25519NoteVerifier,
-  openCheckpoint,
-  openNote,
-  sha256,
-  signNote,
-  toHex,
-  verifyConsistency,
-  type NoteSigner,
-} from '../log/index.js';
+import { openCheckpoint, openNote, sha256, signNote, toHex, verifyConsistency, type NoteSigner } from '../log/index.js';
+import { ed25519NoteVerifier } from '../crypto/node.js';
 import { TrustRegistry } from '../trust/registry.js';
 import { openDeclaration } from './declaration.js';
 import { buildGraph, type AttNode } from './graph.js';

@@ -89,7 +89,7 @@ describe('pedigree serve', () => {
       expect(health).toMatchObject({ status: 'ok', treeSize: 0 });
       const config = JSON.parse(readFileSync(join(dir.path, 'ledger.json'), 'utf8')) as { logPublicKey: string; origin: string };
       const { createPublicKey } = await import('node:crypto');
-      const { ed25519NoteVerifier } = await import('../../src/log/index.js');
+      const { ed25519NoteVerifier } = await import('../../src/crypto/node.js');
       const cp = openCheckpoint(await (await fetch(`${url}/checkpoint`)).text(), ed25519NoteVerifier(config.origin, createPublicKey(config.logPublicKey)));
       expect(cp.size).toBe(0);
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

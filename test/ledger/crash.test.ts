@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { ed25519NoteSigner, ed25519NoteVerifier, leafHash, openCheckpoint, rootFromLeafHashes, verifyConsistency } from '../../src/log/index.js';
+import { leafHash, openCheckpoint, rootFromLeafHashes, verifyConsistency } from '../../src/log/index.js';
+import { ed25519NoteSigner, ed25519NoteVerifier } from '../../src/crypto/node.js';
 import { LevelLogStore } from '../../src/store/level.js';
 import { tempDir } from '../helpers.js';
 

@@ -1,19 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  EMPTY_ROOT,
-  ed25519NoteSigner,
-  ed25519NoteVerifier,
-  formatCheckpoint,
-  openCheckpoint,
-  openNote,
-  parseCheckpoint,
-  parseVerifierKey,
-  sha256,
-  signCheckpoint,
-  signNote,
-  verifierKeyString,
-} from '../../src/log/index.js';
+import { EMPTY_ROOT, formatCheckpoint, openCheckpoint, openNote, parseCheckpoint, parseVerifierKey, sha256, signCheckpoint, signNote } from '../../src/log/index.js';
+import { ed25519NoteSigner, ed25519NoteVerifier, verifierKeyString } from '../../src/crypto/node.js';
 
 function keyPair(name: string) {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
