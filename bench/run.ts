@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Ledger } from '../src/ledger/ledger.js';
-import { ed25519NoteSigner, useNativeSha256 } from '../src/crypto/node.js';
+import { ed25519NoteSigner, useNativeCrypto } from '../src/crypto/node.js';
 import { LevelLogStore } from '../src/store/level.js';
 import type { LogStore } from '../src/store/store.js';
 import { tempDir } from '../test/helpers.js';
@@ -31,7 +31,7 @@ function log(msg: string): void {
 results.p256VerifyPerSec = p256VerifyRate();
 log(`raw P-256 verify: ${results.p256VerifyPerSec}/s`);
 
-useNativeSha256();
+useNativeCrypto();
 const dir = await tempDir('pedigree-bench-');
 const { privateKey } = generateKeyPairSync('ed25519');
 const signer = ed25519NoteSigner('bench.pedigree.local/log', privateKey);

@@ -2,7 +2,7 @@
  * Composition root: wires the data directory, the LevelDB store, the log signer and the ledger.
  */
 import { Ledger } from './ledger/ledger.js';
-import { ed25519NoteSigner, useNativeSha256 } from './crypto/node.js';
+import { ed25519NoteSigner, useNativeCrypto } from './crypto/node.js';
 import { LevelLogStore } from './store/level.js';
 import { loadDataDir, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
@@ -24,7 +24,7 @@ export interface OpenOptions {
 }
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
-  useNativeSha256();
+  useNativeCrypto();
   const dataDir = await loadDataDir(dir);
   const store = await LevelLogStore.open(dataDir.dbPath);
   try {

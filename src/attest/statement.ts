@@ -4,6 +4,7 @@
  * identifiers as in-toto allows: udi (canonical "(01)<GTIN>(21)<serial>"), partSerial
  * ("<supplier>:<part>:<serial>"), lot ("<supplier>:<part>:<lot>") and participant (an id).
  */
+import { fromUtf8 } from '../log/bytes.js';
 import { UdiError, normaliseDeviceUdi } from '../udi/udi.js';
 import { AttestError } from './errors.js';
 import type { SubjectKind } from './predicates.js';
@@ -48,7 +49,7 @@ export function checkTripleId(value: string, what: string, field: string): void 
 export function parseStatement(payload: Uint8Array): Statement {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(payload).toString('utf8'));
+    value = JSON.parse(fromUtf8(payload));
   } catch {
     throw bad('the DSSE payload is not JSON', '/');
   }

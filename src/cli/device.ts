@@ -2,14 +2,18 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
 import { parseCheckpoint, parseNote } from '../log/index.js';
-import { EvidenceError, verifyEvidence, type EvidencePackage } from '../provenance/evidence.js';
-import { type Evaluation, type Verdict } from '../provenance/policy.js';
-import { parsePolicy } from '../provenance/policy-io.js';
+import type { EvidencePackage } from '../provenance/evidence.js';
+import type { Outcome } from '../provenance/outcome.js';
+import type { Policy } from '../provenance/policy.js';
+import { defaultPolicy, parsePolicy } from '../provenance/policy-io.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
+import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
+import { verifyEvidence, type VerifiedDevice } from '../verify/evidence.js';
 import { loadTrustedRoot } from './attest.js';
-import { CliError, EXIT_ERROR, printJson } from './util.js';
+import { CliError, EXIT_ERROR, printJson, terminalSafe } from './util.js';
 
-export const VERDICT_EXIT: Record<Verdict, number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2 };
+/** Exit codes of verify-device and verify-evidence; anything but 0 must stop a release. */
+export const OUTCOME_EXIT: Record<Outcome | 'NOT_VERIFIED', number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2, RECALLED: 4, UNKNOWN: 5, NOT_VERIFIED: 6 };
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch(() => {
@@ -22,14 +26,34 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   }
 }
 
-function printEvaluation(udi: string, e: Evaluation, extra: string[]): void {
-  const lines = [`${e.verdict}  ${udi}  (policy: ${e.policy})`];
-  for (const f of e.findings) lines.push(`  ${f.severity.toUpperCase().padEnd(10)} ${f.code}: ${f.message}${f.entries.length ? ` [entries ${f.entries.join(', ')}]` : ''}`);
-  if (e.findings.length === 0) lines.push('  every required step is present, signed by allowed participants, and nothing blocks it');
-  process.stdout.write(`${[...lines, ...extra].join('\n')}\n`);
+/** The caller's policy: the file given, or the release policy shipped with the program. */
+async function callerPolicy(path: string | undefined): Promise<Policy> {
+  if (!path) return defaultPolicy();
+  const value = await readJsonFile(path, '--policy');
+  try {
+    return parsePolicy(value);
+  } catch (e) {
+    throw new CliError(`--policy ${path}: ${(e as Error).message}`);
+  }
 }
 
-async function trustedCheckpointOf(path: string | undefined): Promise<{ size: number; root: Uint8Array } | undefined> {
+function callerUdi(udi: string): string {
+  try {
+    return normaliseDeviceUdi(udi);
+  } catch (e) {
+    throw new CliError(`--udi ${terminalSafe(udi)}: ${(e as Error).message}`);
+  }
+}
+
+/** "90", "90s", "30m", "24h", "7d" → seconds. */
+export function parseDuration(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^([0-9]{1,9})([smhd]?)$/.exec(text);
+  if (!m) throw new CliError(`${name} must be a duration such as 90s, 30m, 24h or 7d, got "${terminalSafe(text)}"`);
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+async function newestSeen(path: string | undefined): Promise<{ size: number; root: Uint8Array } | undefined> {
   if (!path) return undefined;
   const text = await readFile(path, 'utf8').catch(() => {
     throw new CliError(`cannot read --trusted-checkpoint ${path}`);
@@ -38,8 +62,60 @@ async function trustedCheckpointOf(path: string | undefined): Promise<{ size: nu
     const c = parseCheckpoint(parseNote(text).text);
     return { size: c.size, root: c.root };
   } catch (e) {
-    throw new CliError(`--trusted-checkpoint: ${(e as Error).message}`);
+    throw new CliError(`--trusted-checkpoint ${path}: ${(e as Error).message}`);
   }
+}
+
+const HEADLINE: Record<Outcome, string> = {
+  PASS: 'PASS — the whole chain verifies under your policy',
+  FAIL: 'FAIL — do not deploy',
+  INCOMPLETE: 'INCOMPLETE — required evidence is missing; do not deploy yet',
+  RECALLED: 'RECALLED — do not use',
+  UNKNOWN: 'UNKNOWN — this ledger has no record of this device; check the label',
+};
+
+/** What was verified, in words; every line comes from the verified bundles. */
+function printVerified(r: VerifiedDevice, extra: string[]): void {
+  const t = terminalSafe;
+  const lines = [`${HEADLINE[r.outcome]}`, `  device     ${r.udi}`];
+  for (const rc of r.recalls) lines.push(`  recall     ${t(rc.id)}: ${t(rc.title)}${rc.action ? ` — ${t(rc.action)}` : ''}`);
+  const g = r.graph;
+  if (g.assembly) {
+    const a = g.assembly.statement.predicate as { model?: string };
+    lines.push(`  model      ${t(String(a.model ?? ''))}, assembled by ${t(g.assembly.signer ?? 'an unregistered key')}`);
+    for (const c of g.components) lines.push(`  component  ${t(c.componentType)} ${t(c.partSerial ?? c.lot ?? '')}: ${c.attestations.length ? `attested by ${t(c.attestations.map((n) => n.signer ?? '?').join(', '))}` : 'not attested'}`);
+    for (const f of g.firmware) lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')} sha256:${f.sha256.slice(0, 12)}…`);
+  }
+  const release = g.releases.at(-1);
+  if (release) lines.push(`  release    ${t(String((release.statement.predicate as { verificationResult?: string }).verificationResult))} by ${t(release.signer ?? '?')}`);
+  const inst = g.installations.at(-1);
+  if (inst) lines.push(`  installed  ${t(String(((inst.statement.predicate as { site?: { name?: string } }).site?.name) ?? ''))}`);
+  for (const f of r.evaluation.findings) lines.push(`  ${f.severity.toUpperCase().padEnd(10)} ${f.code}: ${t(f.message)}${f.entries.length ? ` [entries ${f.entries.join(', ')}]` : ''}`);
+  if (r.evaluation.findings.length === 0 && r.outcome === 'PASS') lines.push('  every required step is present, signed by allowed participants, and nothing blocks it');
+  lines.push(`  policy     ${t(r.policy.name)} (sha256 ${r.policy.digest.slice(0, 16)}…)`, `  checked    against checkpoint ${r.checkpoint.size} of ${t(r.checkpoint.origin)}, ${r.bundles} bundles verified`);
+  process.stdout.write(`${[...lines, ...extra].join('\n')}\n`);
+}
+
+function verifiedJson(r: VerifiedDevice): Record<string, unknown> {
+  return {
+    verified: true,
+    outcome: r.outcome,
+    udi: r.udi,
+    verdict: r.evaluation.verdict,
+    findings: r.evaluation.findings,
+    recalls: r.recalls,
+    policy: r.policy,
+    checkpoint: { origin: r.checkpoint.origin, size: r.checkpoint.size, root: r.checkpoint.root },
+    issuedAt: r.issuedAt,
+    bundles: r.bundles,
+    provenance: r.tree,
+  };
+}
+
+function notVerified(e: EvidenceError, json: boolean | undefined): void {
+  if (json) printJson({ verified: false, outcome: 'NOT_VERIFIED', code: e.code, reason: PLAIN_WORDS[e.code], message: e.message });
+  else process.stdout.write(`NOT VERIFIED — do not deploy\n  ${PLAIN_WORDS[e.code]}\n  ${terminalSafe(e.message)} (${e.code})\n`);
+  process.exitCode = OUTCOME_EXIT.NOT_VERIFIED;
 }
 
 export interface VerifyDeviceOptions {
@@ -49,74 +125,69 @@ export interface VerifyDeviceOptions {
   evidence?: string;
   trustedRoot?: string;
   trustedCheckpoint?: string;
+  maxAge?: string;
   json?: boolean;
 }
 
 /**
- * The release gate: fetches the device's evidence package and re-derives the verdict locally,
- * proofs and signatures included, so the answer does not rest on trusting the server.
- * Exit 0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error.
+ * The release gate: fetches the device's evidence package and verifies it locally against what
+ * the caller expects — this device, this policy, now, at least the checkpoint the caller has
+ * seen — so the answer does not rest on trusting the server.
  */
 export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<void> {
-  let udi: string;
-  try {
-    udi = normaliseDeviceUdi(opts.udi);
-  } catch (e) {
-    throw new CliError(`--udi: ${(e as Error).message}`);
+  const udi = callerUdi(opts.udi);
+  const policy = await callerPolicy(opts.policy);
+  const maxAgeSeconds = parseDuration('--max-age', opts.maxAge);
+  const seen = await newestSeen(opts.trustedCheckpoint);
+  if (!opts.trustedRoot) {
+    process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', opts.server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
   }
-  const policy = opts.policy ? (() => {
-    return readJsonFile(opts.policy!, '--policy').then((p) => {
-      try {
-        return parsePolicy(p);
-      } catch (e) {
-        throw new CliError(`--policy: ${(e as Error).message}`);
-      }
-    });
-  })() : Promise.resolve(undefined);
-  const trusted = await trustedCheckpointOf(opts.trustedCheckpoint);
   const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', opts.server).toString());
   const data = await graphql<{ device: { evidence: EvidencePackage } }>(
     opts.server,
     'query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }',
-    { u: udi, p: (await policy) ?? null, f: trusted?.size ?? null },
+    { u: udi, p: policy, f: seen?.size ?? null },
   );
   const pkg = data.device.evidence;
-  if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
-  let result;
+  let result: VerifiedDevice;
   try {
-    result = verifyEvidence(pkg, root, trusted ? { trustedCheckpoint: trusted } : {});
+    result = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });
   } catch (e) {
-    if (e instanceof EvidenceError) throw new CliError(`the server's evidence does not verify: ${e.message} (${e.code})`, EXIT_ERROR);
+    if (e instanceof EvidenceError) return notVerified(e, opts.json);
     throw e;
   }
-  const extra = [`  verified locally: ${result.bundles} bundles against checkpoint of size ${result.treeSize}`];
-  if (opts.evidence) extra.push(`  evidence package written to ${resolve(opts.evidence)}`);
-  if (opts.json) printJson({ udi, ...result.evaluation, treeSize: result.treeSize, bundles: result.bundles });
-  else printEvaluation(udi, result.evaluation, extra);
-  process.exitCode = VERDICT_EXIT[result.evaluation.verdict];
+  // Only evidence that verified is ever written.
+  if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
+  if (opts.json) printJson({ ...verifiedJson(result), ...(opts.evidence && { evidence: resolve(opts.evidence) }) });
+  else printVerified(result, opts.evidence ? [`  evidence package written to ${resolve(opts.evidence)}`] : []);
+  process.exitCode = OUTCOME_EXIT[result.outcome];
 }
 
 export interface VerifyEvidenceOptions {
+  udi: string;
   trustedRoot: string;
+  policy?: string;
   trustedCheckpoint?: string;
+  maxAge?: string;
   json?: boolean;
 }
 
-/** Offline: exit 0 PASS, 1 FAIL, 2 INCOMPLETE; 3 when the package does not verify. */
+/** Offline: the same verification as verify-device, from a saved package. */
 export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOptions): Promise<void> {
+  const udi = callerUdi(opts.udi);
+  const policy = await callerPolicy(opts.policy);
+  const maxAgeSeconds = parseDuration('--max-age', opts.maxAge);
+  const seen = await newestSeen(opts.trustedCheckpoint);
   const pkg = await readJsonFile(file, 'evidence');
   const root = await loadTrustedRoot(opts.trustedRoot);
-  const trusted = await trustedCheckpointOf(opts.trustedCheckpoint);
   try {
-    const r = verifyEvidence(pkg, root, trusted ? { trustedCheckpoint: trusted } : {});
-    if (opts.json) printJson({ valid: true, udi: r.udi, ...r.evaluation, treeSize: r.treeSize, bundles: r.bundles });
-    else printEvaluation(r.udi, r.evaluation, [`  evidence verified offline: ${r.bundles} bundles against checkpoint of size ${r.treeSize}`]);
-    process.exitCode = VERDICT_EXIT[r.evaluation.verdict];
+    const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });
+    if (opts.json) printJson(verifiedJson(r));
+    else printVerified(r, []);
+    process.exitCode = OUTCOME_EXIT[r.outcome];
   } catch (e) {
-    if (!(e instanceof EvidenceError)) throw e;
-    if (opts.json) printJson({ valid: false, code: e.code, message: e.message });
-    else process.stdout.write(`INVALID EVIDENCE: ${e.message} (${e.code})\n`);
-    process.exitCode = EXIT_ERROR;
+    if (e instanceof EvidenceError) return notVerified(e, opts.json);
+    throw e;
   }
 }
 
@@ -130,6 +201,6 @@ export async function affectedCommand(opts: { server: string; lot?: string; part
   process.stdout.write(`${data.affectedDevices.length} device(s) affected\n`);
   for (const d of data.affectedDevices) {
     const site = d.installations[d.installations.length - 1]?.summary.site;
-    process.stdout.write(`  ${d.udi}\t${site ? `${site.name}${site.department ? `, ${site.department}` : ''}` : 'not installed'}\n`);
+    process.stdout.write(`  ${terminalSafe(d.udi)}\t${site ? terminalSafe(`${site.name}${site.department ? `, ${site.department}` : ''}`) : 'not installed'}\n`);
   }
 }

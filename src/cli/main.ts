@@ -2,6 +2,7 @@
  * The `pedigree` command line. Exit codes: 0 success, 3 error (bad usage, unreadable input,
  * unreachable server). Commands that verify document their own 1 and 2.
  */
+import { useNativeCrypto } from '../crypto/node.js';
 import { Command, CommanderError, Option } from 'commander';
 import { initCommand } from './init.js';
 import { serveCommand } from './serve.js';
@@ -112,22 +113,26 @@ export function buildProgram(): Command {
 
   program
     .command('verify-device')
-    .description('release gate: fetch the device evidence, verify it locally and apply the policy (exit 0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error)')
+    .description(`release gate: fetch the device's evidence, verify it locally against your policy and apply it (exit ${EXIT_CODES_TEXT})`)
     .addOption(serverOption())
-    .requiredOption('--udi <udi>', 'the device UDI, any GS1 form')
-    .option('--policy <file>', 'policy JSON (default: the release policy, attestations/policies/release.json)')
-    .option('--evidence <out>', 'also write the evidence package here')
-    .option('--trusted-root <file|url>', "the ledger's trusted root (default: SERVER/trusted_root.json; pin a file in production)")
-    .option('--trusted-checkpoint <file>', 'a checkpoint you already trust; the log must prove it is consistent with it')
+    .requiredOption('--udi <udi>', 'the device you are checking (any UDI form)')
+    .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree, attestations/policies/release.json)')
+    .option('--evidence <out>', 'also write the evidence package here, once it has verified')
+    .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
+    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it')
+    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d)')
     .option('--json', 'machine-readable output')
     .action(verifyDeviceCommand);
 
   program
     .command('verify-evidence')
-    .description('verify an evidence package offline and re-derive its verdict (exit 0 PASS, 1 FAIL, 2 INCOMPLETE, 3 invalid)')
+    .description(`verify a saved evidence package offline against your expectations and re-derive the verdict (exit ${EXIT_CODES_TEXT})`)
     .argument('<file>', 'evidence package (from verify-device --evidence or the web page)')
+    .requiredOption('--udi <udi>', 'the device you are checking (any UDI form); evidence about another device is refused')
     .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json")
-    .option('--trusted-checkpoint <file>', 'a checkpoint you already trust')
+    .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree)')
+    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen')
+    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d)')
     .option('--json', 'machine-readable output')
     .action(verifyEvidenceCommand);
 
@@ -155,7 +160,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+const EXIT_CODES_TEXT = '0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error, 4 RECALLED, 5 UNKNOWN, 6 NOT VERIFIED';
+
 export async function main(argv: string[]): Promise<number> {
+  useNativeCrypto();
   const program = buildProgram();
   program.exitOverride();
   try {

@@ -27,3 +27,8 @@ export function parsePositive(name: string, text: string): number {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** Text from elsewhere (a server, a statement), made safe to print: no terminal control sequences. */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\u241a');
+}

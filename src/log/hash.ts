@@ -56,4 +56,3 @@ export function rootFromLeafHashes(leaves: readonly Uint8Array[]): Uint8Array {
   return level[0]!;
 }
 
-export { bytesEqual, toBase64, toHex } from './bytes.js';

@@ -2,10 +2,10 @@
  * C2SP signed-note: a UTF-8 text ending in a newline, a blank line, then signature lines
  * "— <name> <base64(key ID || signature)>\n". Ed25519 keys only (signature type 0x01).
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesEqual, concat, fromBase64, toBase64, toHex, utf8 } from './bytes.js';
 import { LogError } from './errors.js';
 import { sha256 } from './hash.js';
+import { verifyEd25519 } from './signatures.js';
 
 const EM_DASH = '\u2014';
 const ED25519_TYPE = 0x01;
@@ -66,14 +66,7 @@ export function ed25519Verifier(name: string, rawPublicKey: Uint8Array): NoteVer
   return {
     name,
     keyId,
-    verify: (m, s) => {
-      if (s.length !== 64) return false;
-      try {
-        return ed25519.verify(s, m, rawPublicKey, { zip215: false });
-      } catch {
-        return false;
-      }
-    },
+    verify: (m, s) => verifyEd25519(rawPublicKey, s, m),
   };
 }
 

@@ -5,7 +5,8 @@
  * from fetching their hashes, so a store can serve each range from tiles and the algorithms can
  * be tested without any storage at all.
  */
-import { HASH_SIZE, bytesEqual, nodeHash } from './hash.js';
+import { bytesEqual } from './bytes.js';
+import { HASH_SIZE, nodeHash } from './hash.js';
 import { LogError } from './errors.js';
 
 /** A half-open range of leaves [start, end) whose Merkle tree hash (MTH) a proof needs. */

@@ -8,7 +8,9 @@ import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { graphql, submitBundle } from '../../src/client/graphql.js';
 import { MAX_UNAUTHORISED_SHOWN } from '../../src/provenance/device.js';
-import { verifyEvidence, type EvidencePackage } from '../../src/provenance/evidence.js';
+import type { EvidencePackage } from '../../src/provenance/evidence.js';
+import { verifyEvidence } from '../../src/verify/evidence.js';
+import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { startNode, type TestNode } from '../helpers.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { party, registration } from '../attest/fixtures.js';
@@ -52,7 +54,7 @@ describe('a device stays verifiable whatever others submit about it', () => {
     // The evidence package verifies and says the same.
     const e = await graphql<{ device: { evidence: EvidencePackage } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: s.udi });
     const root = await (await fetch(`${node.url}/trusted_root.json`)).json();
-    const offline = verifyEvidence(e.device.evidence, root);
+    const offline = verifyEvidence(e.device.evidence, root, { udi: s.udi, policy: defaultPolicy(), now: Math.floor(Date.now() / 1000) });
     expect(offline.evaluation.verdict).toBe('PASS');
     expect(offline.evaluation.findings.filter((f) => f.code === 'ADVISORY_NOT_AUTHORISED')).toHaveLength(MAX_UNAUTHORISED_SHOWN);
   }, 60_000);

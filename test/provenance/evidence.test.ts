@@ -3,7 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpoint, parseNote } from '../../src/log/index.js';
-import { verifyEvidence, type EvidencePackage } from '../../src/provenance/evidence.js';
+import type { EvidencePackage } from '../../src/provenance/evidence.js';
+import { verifyEvidence } from '../../src/verify/evidence.js';
 import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { graphql } from '../../src/client/graphql.js';
 import { startNode, type TestNode } from '../helpers.js';
@@ -15,6 +16,7 @@ let node: TestNode;
 let s: Scenario;
 let pkg: EvidencePackage;
 let root: unknown;
+const ex = () => ({ udi: s.udi, policy: defaultPolicy(), now: Math.floor(Date.now() / 1000) });
 
 beforeAll(async () => {
   node = await startNode();
@@ -28,7 +30,7 @@ afterAll(() => node.cleanup());
 
 describe('evidence packages', () => {
   it('verify offline and re-derive the server verdict', () => {
-    const r = verifyEvidence(pkg, root);
+    const r = verifyEvidence(pkg, root, ex());
     expect(r.evaluation.verdict).toBe('FAIL');
     expect(r.evaluation.findings.map((f) => f.code)).toEqual(pkg.verdict.findings.map((f) => f.code));
     expect(r.evaluation.findings.map((f) => f.code)).toContain('SIGNER_REVOKED');
@@ -60,7 +62,7 @@ describe('evidence packages', () => {
         checked++;
         continue; // no longer JSON: verify-evidence refuses to read it at all
       }
-      expect(() => verifyEvidence(changed, root), `byte ${p} (${JSON.stringify(text.slice(p - 10, p + 10))})`).toThrow();
+      expect(() => verifyEvidence(changed, root, ex()), `byte ${p} (${JSON.stringify(text.slice(p - 10, p + 10))})`).toThrow();
       checked++;
     }
     expect(checked).toBe(positions.size);
@@ -69,17 +71,17 @@ describe('evidence packages', () => {
   it('fail when a bundle is dropped, or the verdict or policy is edited', () => {
     const drop = structuredClone(pkg);
     drop.bundles.pop();
-    expect(() => verifyEvidence(drop, root)).toThrow(expect.objectContaining({ code: 'EVIDENCE_TAMPERED' }));
+    expect(() => verifyEvidence(drop, root, ex())).toThrow(expect.objectContaining({ code: 'EVIDENCE_TAMPERED' }));
     const lie = structuredClone(pkg);
     lie.verdict = { verdict: 'PASS', findings: [] };
-    expect(() => verifyEvidence(lie, root)).toThrow(expect.objectContaining({ code: 'EVIDENCE_TAMPERED' }));
+    expect(() => verifyEvidence(lie, root, ex())).toThrow(expect.objectContaining({ code: 'EVIDENCE_TAMPERED' }));
   });
 
   it("fail against another ledger's trusted root", async () => {
     const other = await startNode();
     try {
       const otherRoot = await (await fetch(`${other.url}/trusted_root.json`)).json();
-      expect(() => verifyEvidence(pkg, otherRoot)).toThrow();
+      expect(() => verifyEvidence(pkg, otherRoot, ex())).toThrow();
     } finally {
       await other.cleanup();
     }
@@ -89,9 +91,9 @@ describe('evidence packages', () => {
     const earlier = parseCheckpoint(parseNote(pkg.checkpoint).text);
     await node.attestations.submit(await signStatement(componentStatement('sup-b', 'PS-200', ['SN9']), s.parties.other!.privateKey)); // grow the log
     const fresh = await node.devices.evidence(s.udi, defaultPolicy(), earlier.size);
-    const r = verifyEvidence(fresh, root, { trustedCheckpoint: { size: earlier.size, root: earlier.root } });
-    expect(r.treeSize).toBeGreaterThan(earlier.size);
+    const r = verifyEvidence(fresh, root, { ...ex(), newestSeen: { size: earlier.size, root: earlier.root } });
+    expect(r.checkpoint.size).toBeGreaterThan(earlier.size);
     const forged = { size: earlier.size, root: new Uint8Array(32) };
-    expect(() => verifyEvidence(fresh, root, { trustedCheckpoint: forged })).toThrow(expect.objectContaining({ code: 'CONSISTENCY_INVALID' }));
+    expect(() => verifyEvidence(fresh, root, { ...ex(), newestSeen: forged })).toThrow(expect.objectContaining({ code: 'CONSISTENCY_INVALID' }));
   });
 });

@@ -1,0 +1,207 @@
+/**
+ * The one evidence verifier. The CLI (`verify-device`, `verify-evidence`) and the web page call
+ * this function and nothing else to decide whether a device may be used.
+ *
+ * It checks what its caller expects, never what the package says about itself:
+ * - the device the caller asked about (any UDI form, normalised);
+ * - the caller's policy (a file, or the release policy shipped with the program or the page) —
+ *   the package's own policy and verdict are ignored;
+ * - the caller's clock (the verdict is re-derived as of `now`);
+ * - the newest checkpoint the caller has seen: the package must be at or beyond it and prove
+ *   the log consistent with it;
+ * - optionally, a maximum age of the package.
+ * Then everything in the package is verified against the trusted log key: the package and the
+ * checkpoint signatures, the administrator declaration, and every bundle (verify/bundle.ts).
+ * The provenance graph, the verdict and the tree shown to people are derived from the verified
+ * bundles only. Pure and synchronous: no I/O and no Node APIs.
+ */
+import { bytesEqual, fromBase64, openCheckpoint, openNote, sha256, toHex, utf8, verifyConsistency } from '../log/index.js';
+import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
+import { openDeclaration as declarationKey } from '../provenance/declaration.js';
+import { TrustRegistry, derToPem } from '../trust/registry.js';
+import { normaliseDeviceUdi } from '../udi/udi.js';
+import { buildGraph, type AttNode, type DeviceGraph } from '../provenance/graph.js';
+import { outcomeOf, type DeviceOutcome } from '../provenance/outcome.js';
+import { evaluate, type Evaluation, type Policy } from '../provenance/policy.js';
+import { parsePolicy, policyDigest } from '../provenance/policy-io.js';
+import { graphView } from '../provenance/view.js';
+import { bundleClaim, verifyLoggedBundle } from './bundle.js';
+import { canonicalJson } from './canonical.js';
+import { EvidenceError } from './errors.js';
+import { trustedLog } from './trust.js';
+
+export const EVIDENCE_MEDIA_TYPE = 'application/vnd.pedigree.evidence.v1+json';
+export const EVIDENCE_SIGNATURE_HEADER = 'pedigree evidence v1';
+/** More bundles than any device's evidence holds; bounds the work a package can cause. */
+export const MAX_EVIDENCE_BUNDLES = 25_000;
+
+export interface CallerExpectations {
+  /** The device the caller asked about, in any UDI form. */
+  readonly udi: string;
+  /** The caller's policy. */
+  readonly policy: Policy;
+  /** The caller's clock, seconds since the epoch. */
+  readonly now: number;
+  /** The newest checkpoint the caller has seen from this log (verified by the caller). */
+  readonly newestSeen?: { readonly size: number; readonly root: Uint8Array };
+  /** The oldest package the caller accepts, in seconds before `now`. */
+  readonly maxAgeSeconds?: number;
+}
+
+export interface VerifiedDevice extends DeviceOutcome {
+  readonly udi: string;
+  readonly evaluation: Evaluation;
+  readonly graph: DeviceGraph;
+  /** The provenance tree for people, derived from verified bundles only. */
+  readonly tree: Record<string, unknown>;
+  readonly policy: { readonly name: string; readonly digest: string };
+  readonly checkpoint: { readonly origin: string; readonly size: number; readonly root: string; readonly note: string };
+  /** When the ledger issued the package (seconds since the epoch, signed with the package). */
+  readonly issuedAt: number;
+  readonly bundles: number;
+}
+
+interface PackageJson {
+  mediaType?: unknown;
+  udi?: unknown;
+  evaluatedAt?: unknown;
+  checkpoint?: unknown;
+  administrator?: { declaration?: unknown };
+  consistency?: { fromSize?: unknown; toSize?: unknown; hashes?: unknown };
+  bundles?: unknown;
+  signature?: unknown;
+}
+
+/** SHA-256 (hex) of the canonical JSON of the package without its signature: what the log signs. */
+export function evidenceDigest(pkg: object): string {
+  const { signature: _omit, ...rest } = pkg as { signature?: unknown };
+  return toHex(sha256(utf8(canonicalJson(rest))));
+}
+
+export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: CallerExpectations): VerifiedDevice {
+  const fail = (code: ConstructorParameters<typeof EvidenceError>[0], message: string): never => {
+    throw new EvidenceError(code, message);
+  };
+  const pkg = input as PackageJson | null;
+  if (typeof pkg !== 'object' || pkg === null || pkg.mediaType !== EVIDENCE_MEDIA_TYPE) fail('EVIDENCE_INVALID', `not a ${EVIDENCE_MEDIA_TYPE} document`);
+  if (typeof pkg!.checkpoint !== 'string') fail('EVIDENCE_INVALID', 'the package has no checkpoint');
+  const note = pkg!.checkpoint as string;
+  const origin = note.split('\n', 1)[0]!;
+  const log = trustedLog(trustedRoot, origin);
+
+  // 1. The package as a whole is what the trusted log issued.
+  try {
+    const sig = openNote(String(pkg!.signature), [log.verifier]).text.split('\n');
+    if (sig[0] !== EVIDENCE_SIGNATURE_HEADER || sig[1] !== origin || sig[2] !== evidenceDigest(pkg!)) fail('EVIDENCE_TAMPERED', 'the package does not match the ledger signature');
+  } catch (e) {
+    if (e instanceof EvidenceError) throw e;
+    fail('EVIDENCE_TAMPERED', `the package signature does not verify: ${(e as Error).message}`);
+  }
+
+  // 2. One checkpoint, signed by the log.
+  let cp: { size: number; root: Uint8Array };
+  try {
+    cp = openCheckpoint(note, log.verifier);
+  } catch (e) {
+    return fail('CHECKPOINT_INVALID', (e as Error).message);
+  }
+
+  // 3. The device the caller asked about.
+  let udi: string;
+  try {
+    udi = normaliseDeviceUdi(expect.udi);
+  } catch (e) {
+    return fail('EVIDENCE_WRONG_DEVICE', `the device asked about is not a valid UDI: ${(e as Error).message}`);
+  }
+  let stated: string | undefined;
+  try {
+    stated = normaliseDeviceUdi(String(pkg!.udi));
+  } catch {
+    stated = undefined;
+  }
+  if (stated !== udi) fail('EVIDENCE_WRONG_DEVICE', `you asked about ${udi}, but the evidence is about ${String(pkg!.udi)}`);
+
+  // 4. Fresh: at or beyond the newest checkpoint the caller has seen, consistent with it, and young enough.
+  const seen = expect.newestSeen;
+  if (seen && seen.size > 0) {
+    if (seen.size > cp.size) fail('EVIDENCE_STALE', `the evidence is at tree size ${cp.size}, older than the checkpoint of size ${seen.size} you have already seen`);
+    if (seen.size === cp.size) {
+      if (!bytesEqual(seen.root, cp.root)) fail('LOG_FORKED', `the checkpoint of size ${cp.size} differs from the one of the same size you saw before`);
+    } else {
+      const c = pkg!.consistency;
+      if (!c || c.fromSize !== seen.size || c.toSize !== cp.size || !Array.isArray(c.hashes)) fail('CONSISTENCY_MISSING', `the evidence has no consistency proof from the checkpoint of size ${seen.size} you saw before`);
+      try {
+        verifyConsistency(seen.size, cp.size, (c!.hashes as unknown[]).map((h) => fromBase64(String(h))), seen.root, cp.root);
+      } catch (e) {
+        fail('CONSISTENCY_INVALID', `the log is not consistent with the checkpoint of size ${seen.size} you saw before: ${(e as Error).message}`);
+      }
+    }
+  }
+  const issuedAt = Number(pkg!.evaluatedAt);
+  if (!Number.isSafeInteger(issuedAt) || issuedAt < 0) fail('EVIDENCE_INVALID', 'the package has no issue time');
+  if (expect.maxAgeSeconds !== undefined && expect.now - issuedAt > expect.maxAgeSeconds) {
+    fail('EVIDENCE_EXPIRED', `the evidence was issued ${Math.floor((expect.now - issuedAt) / 60)} minutes ago, more than the ${Math.floor(expect.maxAgeSeconds / 60)} minutes you allow`);
+  }
+
+  // 5. Who the administrator is, then the registry and the device's entries, each verified.
+  let adminSpki: Uint8Array;
+  try {
+    adminSpki = declarationKey(String(pkg!.administrator?.declaration), log.verifier);
+  } catch (e) {
+    return fail('EVIDENCE_INVALID', `administrator declaration: ${(e as Error).message}`);
+  }
+  const registry = new TrustRegistry(derToPem(adminSpki));
+  if (!Array.isArray(pkg!.bundles)) fail('EVIDENCE_INVALID', 'the package has no bundles');
+  const bundles = pkg!.bundles as unknown[];
+  if (bundles.length > MAX_EVIDENCE_BUNDLES) fail('EVIDENCE_INVALID', `more than ${MAX_EVIDENCE_BUNDLES} bundles`);
+  const items = bundles.map((b, i) => {
+    try {
+      return { bundle: b, claim: bundleClaim(b) };
+    } catch (e) {
+      return fail('BUNDLE_INVALID', `bundle ${i}: ${(e as Error).message}`);
+    }
+  });
+  items.sort((a, b) => a.claim.logIndex - b.claim.logIndex);
+  const nodes: AttNode[] = [];
+  let last = -1;
+  for (const { bundle, claim } of items) {
+    if (claim.logIndex === last) fail('EVIDENCE_INVALID', `entry ${claim.logIndex} appears twice`);
+    last = claim.logIndex;
+    const isRegistry = claim.predicateType === PARTICIPANT_URI || claim.predicateType === REVOCATION_URI;
+    const spki = isRegistry ? adminSpki : registry.lookup(claim.keyId)?.key.der;
+    if (!spki) fail('SIGNER_UNKNOWN', `entry ${claim.logIndex} is signed by a key the evidence never registers`);
+    let entry;
+    try {
+      entry = verifyLoggedBundle(bundle, log, { note, size: cp.size, root: cp.root }, spki!);
+    } catch (e) {
+      return fail('BUNDLE_INVALID', `entry ${claim.logIndex}: ${(e as Error).message}`);
+    }
+    if ((entry.statement.predicateType === PARTICIPANT_URI || entry.statement.predicateType === REVOCATION_URI) !== isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its type is not what it claimed`);
+    if (!registry.apply(entry.statement, entry.logIndex, entry.integratedTime, entry.payloadDigest)) {
+      nodes.push({
+        logIndex: entry.logIndex,
+        integratedTime: entry.integratedTime,
+        keyId: entry.keyId,
+        signer: registry.lookup(entry.keyId)?.participant.id ?? null,
+        predicateType: entry.statement.predicateType,
+        statement: entry.statement,
+      });
+    }
+  }
+
+  // 6. The verdict under the caller's policy, as of the caller's time, from verified entries only.
+  const policy = parsePolicy(expect.policy);
+  const graph = buildGraph(udi, nodes);
+  const evaluation = evaluate(graph, policy, { now: expect.now, signer: (keyId) => registry.signerInfo(keyId) });
+  return {
+    udi,
+    ...outcomeOf(graph, evaluation),
+    evaluation,
+    graph,
+    tree: graphView(graph),
+    policy: { name: policy.name, digest: policyDigest(policy) },
+    checkpoint: { origin, size: cp.size, root: toHex(cp.root), note },
+    issuedAt,
+    bundles: items.length,
+  };
+}
