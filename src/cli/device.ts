@@ -66,18 +66,18 @@ async function newestSeen(path: string | undefined): Promise<{ size: number; roo
   }
 }
 
-const HEADLINE: Record<Outcome, string> = {
-  PASS: 'PASS — the whole chain verifies under your policy',
-  FAIL: 'FAIL — do not deploy',
-  INCOMPLETE: 'INCOMPLETE — required evidence is missing; do not deploy yet',
-  RECALLED: 'RECALLED — do not use',
-  UNKNOWN: 'UNKNOWN — this ledger has no record of this device; check the label',
+const MEANING: Record<Outcome, string> = {
+  PASS: 'the whole chain verifies under your policy',
+  FAIL: 'do not deploy',
+  INCOMPLETE: 'required evidence is missing; do not deploy yet',
+  RECALLED: 'do not use',
+  UNKNOWN: 'this ledger has no record of this device; check the label',
 };
 
 /** What was verified, in words; every line comes from the verified bundles. */
 function printVerified(r: VerifiedDevice, extra: string[]): void {
   const t = terminalSafe;
-  const lines = [`${HEADLINE[r.outcome]}`, `  device     ${r.udi}`];
+  const lines = [`${r.outcome}  ${r.udi}  — ${MEANING[r.outcome]}`];
   for (const rc of r.recalls) lines.push(`  recall     ${t(rc.id)}: ${t(rc.title)}${rc.action ? ` — ${t(rc.action)}` : ''}`);
   const g = r.graph;
   if (g.assembly) {
@@ -183,7 +183,7 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   try {
     const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });
     if (opts.json) printJson(verifiedJson(r));
-    else printVerified(r, []);
+    else printVerified(r, ['  evidence verified offline']);
     process.exitCode = OUTCOME_EXIT[r.outcome];
   } catch (e) {
     if (e instanceof EvidenceError) return notVerified(e, opts.json);

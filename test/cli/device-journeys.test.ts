@@ -20,8 +20,9 @@ describe('README device journeys', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^PASS {2}\(01\)09506000134352\(21\)IP-000007/m);
-    expect(r.stdout).toMatch(/RECALLED/);
-    expect(r.stdout).toMatch(/do not deploy, exit code 1/);
+    expect(r.stdout).toMatch(/^RECALLED {2}\(01\)09506000134352\(21\)IP-000021/m);
+    expect(r.stdout).toMatch(/recall {5}RC-2026-07: VALVE-7 seal may degrade/);
+    expect(r.stdout).toMatch(/do not deploy, exit code 4/);
     expect(r.stdout).toMatch(/evidence verified offline/);
   }, 180_000);
 });
