@@ -19,6 +19,8 @@ export interface OpenedLedger {
 export interface OpenOptions {
   readonly sequencer?: Partial<SequencerOptions>;
   readonly maxBundleBytes?: number;
+  /** Overrides how many statements one signer may make about one subject (tests). */
+  readonly maxPerSubject?: number;
   /** Overrides how many usable entries one device query may gather (tests). */
   readonly maxDeviceEntries?: number;
 }
@@ -36,6 +38,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
       adminPublicKeyPem: dataDir.config.adminPublicKey,
       createdAt: dataDir.config.createdAt,
       ...(options.maxBundleBytes ? { maxBundleBytes: options.maxBundleBytes } : {}),
+      ...(options.maxPerSubject ? { maxPerSubject: options.maxPerSubject } : {}),
     });
     const devices = new DeviceService({
       attestations,

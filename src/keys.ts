@@ -15,9 +15,11 @@ export function privatePem(key: KeyObject): string {
   return key.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
+/** SPKI PEM in one canonical encoding (an EC point uncompressed, whatever form it was read in). */
 export function publicPem(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return pub.export({ format: 'pem', type: 'spki' }).toString();
+  const canonical = pub.asymmetricKeyType === 'ec' ? createPublicKey({ key: pub.export({ format: 'jwk' }), format: 'jwk' }) : pub;
+  return canonical.export({ format: 'pem', type: 'spki' }).toString();
 }
 
 /** Writes a file that must not exist yet, with the given mode from the first byte on. */

@@ -29,13 +29,14 @@ const subjectsOf = (kinds: readonly string[]) => (s: OrderedStatement) =>
   s.subject.flatMap((sub) => Object.entries(sub.digest).filter(([k]) => kinds.includes(k)).map(([k, v]) => `${k}:${v}`));
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
+// Device-level scopes are per signer too: one participant's statements never block another's.
 const RULES = new Map<string, OrderRule>([
   [PARTICIPANT_URI, { field: 'issuedAt', scopes: (s) => [`participant/${str(s.predicate.id)}`] }],
   [REVOCATION_URI, { field: 'issuedAt', scopes: (s) => [`revocation/${str(s.predicate.participantId)}/${str(s.predicate.keyId) || '*'}`] }],
-  [resolvePredicateType('device-assembly').uri, { field: 'assembledAt', scopes: (s) => subjectsOf(['udi'])(s).map((k) => `assembly/${k}`) }],
-  [resolvePredicateType('slsa-vsa').uri, { field: 'timeVerified', scopes: (s) => subjectsOf(['udi', 'sha256'])(s).map((k) => `release/${k}`) }],
-  [resolvePredicateType('custody-transfer').uri, { field: 'transferredAt', scopes: (s) => subjectsOf(['udi'])(s).map((k) => `custody/${k}`) }],
-  [resolvePredicateType('installation').uri, { field: 'installedAt', scopes: (s) => subjectsOf(['udi'])(s).map((k) => `installation/${k}`) }],
+  [resolvePredicateType('device-assembly').uri, { field: 'assembledAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `assembly/${signer}/${k}`) }],
+  [resolvePredicateType('slsa-vsa').uri, { field: 'timeVerified', scopes: (s, signer) => subjectsOf(['udi', 'sha256'])(s).map((k) => `release/${signer}/${k}`) }],
+  [resolvePredicateType('custody-transfer').uri, { field: 'transferredAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `custody/${signer}/${k}`) }],
+  [resolvePredicateType('installation').uri, { field: 'installedAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `installation/${signer}/${k}`) }],
   // An advisory's versions are those its own signer issues under one id.
   [resolvePredicateType('advisory').uri, { field: 'issuedAt', scopes: (s, signer) => [`advisory/${signer}/${str(s.predicate.id)}`] }],
 ]);

@@ -8,11 +8,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { ed25519KeyHash, sha256, toHex } from '../log/index.js';
+import { ed25519KeyHash, p256Point, sha256, toHex } from '../log/index.js';
 import { ed25519Raw } from '../crypto/node.js';
 import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
-import { TrustRegistry, type Participant, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+import { TrustRegistry, pemToDer, registryTimesReadable, type Participant, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { checkSubjectAuthority } from '../trust/authority.js';
 import { normalise, readBundle, type ParsedBundle } from './bundle.js';
@@ -25,15 +25,21 @@ import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
 /** Participants sign with ECDSA P-256 (what Sigstore's local-key signers use). */
+/**
+ * Participants sign with ECDSA P-256 (what Sigstore's local-key signers use), registered in the
+ * one canonical encoding: SPKI with the uncompressed point. A key's ID is the hash of those
+ * bytes, so a second encoding of the same key (compressed, hybrid) would be a second identity.
+ */
 function checkSigningKey(pem: string): void {
-  let key: KeyObject;
+  let der: Uint8Array;
   try {
-    key = createPublicKey(pem);
+    der = pemToDer(pem);
+    createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
   } catch {
     throw new AttestError('REGISTRATION_INVALID', 'a public key is not a valid PEM SPKI key', '/predicate/publicKeys');
   }
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new AttestError('REGISTRATION_INVALID', 'participant keys must be ECDSA P-256', '/predicate/publicKeys');
+  if (p256Point(der)?.[0] !== 0x04) {
+    throw new AttestError('REGISTRATION_INVALID', 'participant keys must be ECDSA P-256 in SPKI form with an uncompressed point', '/predicate/publicKeys');
   }
 }
 
@@ -45,6 +51,9 @@ const SPACE_BUNDLE = 'bundle';
 const SPACE_INDEX = 'idx';
 /** The latest signed time per supersession scope (see order.ts). */
 const SPACE_LATEST = 'latest';
+/** Statements per signer and subject (see quotaRecords). */
+const SPACE_QUOTA = 'quota';
+export const MAX_PER_SUBJECT = 1000;
 
 export interface AttestationRecord {
   /** The attestation's identity: what its signature covers and the key that signed it (identity.ts). */
@@ -100,6 +109,8 @@ export interface AttestationServiceOptions {
   /** When the ledger was created (ISO time); the trusted root's key validity starts then. */
   readonly createdAt: string;
   readonly maxBundleBytes?: number;
+  /** Overrides MAX_PER_SUBJECT (tests). */
+  readonly maxPerSubject?: number;
   readonly clock?: () => number;
 }
 
@@ -135,6 +146,7 @@ export class AttestationService {
   private readonly ledger: Ledger;
   private readonly logKey: KeyObject;
   private readonly maxBundleBytes: number;
+  private readonly maxPerSubject: number;
   private readonly clock: () => number;
   private readonly createdAt: string;
 
@@ -142,6 +154,7 @@ export class AttestationService {
     this.ledger = options.ledger;
     this.logKey = options.logKey;
     this.maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    this.maxPerSubject = options.maxPerSubject ?? MAX_PER_SUBJECT;
     this.clock = options.clock ?? Date.now;
     this.createdAt = options.createdAt;
     const createdSecs = Math.floor(Date.parse(options.createdAt) / 1000);
@@ -234,7 +247,7 @@ export class AttestationService {
     }
     checkSubjectKinds(statement, type.subjects, type.name);
     validatePredicate(type.uri, statement.predicate);
-    checkSubjectAuthority(statement, participant.id);
+    checkSubjectAuthority(statement, participant);
     const field = signedTimeField(type.uri);
     if (field !== undefined) {
       const t = signedTime(statement);
@@ -242,6 +255,10 @@ export class AttestationService {
       if (t > (now + MAX_CLOCK_SKEW_SECONDS) * 1000) {
         throw new AttestError('STATEMENT_TIME_INVALID', `${field} ${new Date(t).toISOString()} is in the future (the ledger's time is ${new Date(now * 1000).toISOString()})`, `/predicate/${field}`);
       }
+    }
+    if (type.uri === PARTICIPANT_URI || type.uri === REVOCATION_URI) {
+      const unreadable = registryTimesReadable(statement.predicate);
+      if (unreadable) throw new AttestError('REGISTRATION_INVALID', `${unreadable} is not a time this ledger can order (leap seconds are not accepted)`, `/predicate/${unreadable}`);
     }
     if (type.uri === PARTICIPANT_URI) {
       for (const pem of (statement.predicate as unknown as RegistrationPredicate).publicKeys ?? []) checkSigningKey(pem);
@@ -293,6 +310,30 @@ export class AttestationService {
     return { records, memo };
   }
 
+  /**
+   * Bounded growth per subject: one participant may sign at most MAX_PER_SUBJECT statements
+   * about any one device, part serial, lot or digest, so no single signer can bury a device's
+   * evidence under its own entries (see provenance/device.ts for what counts toward a device).
+   */
+  private async quotaRecords(c: Checked, scope: BatchScope): Promise<{ records: StoredRecord[]; memo: Array<[string, number]> }> {
+    const keys = [...new Set(subjectRefs(c.statement).filter((r) => r.kind !== 'other' && r.kind !== 'participant').map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
+    const counts = await Promise.all(
+      keys.map(async (k) => (scope.get(`quota:${k}`) as number | undefined) ?? Number((await this.ledger.readRecord(SPACE_QUOTA, k).then((b) => (b ? Buffer.from(b).toString('utf8') : '0'))) || 0)),
+    );
+    const records: StoredRecord[] = [];
+    const memo: Array<[string, number]> = [];
+    keys.forEach((k, i) => {
+      const n = counts[i]! + 1;
+      if (n > this.maxPerSubject) {
+        const [, kind, value] = k.split('\u0000');
+        throw new AttestError('SUBJECT_QUOTA_EXCEEDED', `${c.signer} has already made ${this.maxPerSubject} statements about ${kind} ${value}`);
+      }
+      records.push({ space: SPACE_QUOTA, key: k, value: Buffer.from(String(n)) });
+      memo.push([`quota:${k}`, n]);
+    });
+    return { records, memo };
+  }
+
   async submit(input: unknown): Promise<SubmitResult> {
     const now = Math.floor(this.clock() / 1000);
     const a = this.authenticate(input);
@@ -320,15 +361,23 @@ export class AttestationService {
         this.registry.checkSigner(keyId, integratedTime);
         this.checkRegistryRules(c, integratedTime);
         const order = await this.orderRecords(c, logIndex, scope);
-        for (const [k, v] of order.memo) scope.set(k, v);
+        const quota = await this.quotaRecords(c, scope);
+        for (const [k, v] of [...order.memo, ...quota.memo]) scope.set(k, v);
         if (isRegistry) {
-          undo = this.registry.snapshot();
-          this.registry.apply(statement, logIndex, integratedTime, c.payloadDigest);
+          const saved = this.registry.snapshot();
+          try {
+            this.registry.apply(statement, logIndex, integratedTime, c.payloadDigest);
+          } catch (e) {
+            this.registry.restore(saved);
+            throw e;
+          }
+          undo = saved;
         }
         const set = signEntryTimestamp(this.logKey, this.logId, body, logIndex, integratedTime).toString('base64');
         fresh = { id, logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, refs, bundleHash, set };
         const out: StoredRecord[] = [
           ...order.records,
+          ...quota.records,
           { space: SPACE_ATTESTATION, key: indexKey(logIndex), value: encode(fresh) },
           { space: SPACE_BUNDLE, key: bundleHash, value: bundleBytes },
           { space: SPACE_INDEX, key: idxKey('signer', signer, logIndex), value: row },
@@ -353,18 +402,28 @@ export class AttestationService {
     return { record, bundle: await this.completedBundle(record), duplicate: true };
   }
 
-  /** Each bundle is checked and appended independently; results keep the input order. */
-  async submitMany(inputs: readonly unknown[]): Promise<Array<SubmitResult | { error: AttestError }>> {
+  /**
+   * Each bundle is checked and appended independently; results keep the input order. Every
+   * failure is that bundle's alone: an unexpected one becomes SUBMISSION_FAILED for it, so the
+   * answer never says a batch failed while some of it was written.
+   */
+  async submitMany(inputs: readonly unknown[]): Promise<Array<SubmitResult | { error: { code: string; message: string; field?: string } }>> {
     if (inputs.length > MAX_BATCH) throw new AttestError('BATCH_TOO_LARGE', `at most ${MAX_BATCH} bundles per batch`);
     return Promise.all(
       inputs.map((b) =>
         this.submit(b).catch((e: unknown) => {
-          if (e instanceof AttestError) return { error: e };
-          throw e;
+          if (e instanceof AttestError) return { error: { code: e.code, message: e.message, ...(e.field !== undefined && { field: e.field }) } };
+          const code = (e as { code?: unknown }).code;
+          if (e instanceof Error && e.name === 'LedgerError' && typeof code === 'string') return { error: { code, message: e.message } };
+          this.onUnexpected(e);
+          return { error: { code: 'SUBMISSION_FAILED', message: 'this bundle could not be recorded; nothing of it was written' } };
         }),
       ),
     );
   }
+
+  /** Where unexpected errors go (the server logs them); set by the composition root. */
+  onUnexpected: (e: unknown) => void = () => undefined;
 
   private readonly keyObjects = new Map<string, KeyObject>();
 

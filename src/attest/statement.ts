@@ -73,7 +73,7 @@ export function parseStatement(payload: Uint8Array): Statement {
     for (const [alg, v] of Object.entries(digest as Record<string, unknown>)) {
       const f = `${at}/digest/${alg}`;
       if (typeof v !== 'string' || v.length > 512) throw bad('digest values must be strings', f);
-      if (alg in HEX && !HEX[alg as keyof typeof HEX].test(v)) throw bad(`${alg} must be lowercase hex of the right length`, f);
+      if (Object.hasOwn(HEX, alg) && !HEX[alg as keyof typeof HEX].test(v)) throw bad(`${alg} must be lowercase hex of the right length`, f);
       if (alg === 'udi') {
         let canonical: string;
         try {

@@ -62,6 +62,7 @@ export function buildProgram(): Command {
     .option('--id <id>', 'participant id (default: derived from the name)')
     .requiredOption('--role <role>', 'supplier, manufacturer, builder, qa, distributor, hospital or regulator (repeat or comma-separate)', collect, [])
     .requiredOption('--public-key <file>', "the participant's PEM public key (repeatable)", collect, [])
+    .option('--product <gtin>', 'for a manufacturer: a device model it makes, as a GTIN-14, +<LIC><PCN><U/M> (HIBCC) or =/<PPIC> (ICCBBA) (repeatable)', collect, [])
     .option('--valid-from <time>', 'ISO 8601 start of validity')
     .option('--valid-until <time>', 'ISO 8601 end of validity')
     .option('--json', 'machine-readable output')

@@ -32,6 +32,7 @@ export interface AddOptions {
   id?: string;
   role: string[];
   publicKey: string[];
+  product: string[];
   validFrom?: string;
   validUntil?: string;
   json?: boolean;
@@ -42,7 +43,10 @@ export async function participantAddCommand(opts: AddOptions): Promise<void> {
   const id = opts.id ?? slug(opts.name);
   // Re-encoded from the parsed key, so nothing but the public key itself is ever sent.
   const publicKeys = (await Promise.all(opts.publicKey.map((f) => readPublicKey(f)))).map((k) => publicPem(k));
-  const predicate: Record<string, unknown> = { id, organisation: opts.name, roles: parseRoles(opts.role), publicKeys, issuedAt: new Date().toISOString() };
+  for (const g of opts.product) {
+    if (!/^([0-9]{14}|\+[A-Z][A-Z0-9]{3}[A-Z0-9]{1,18}[0-9]|=\/[A-Z0-9]{16})$/.test(g)) throw new CliError(`--product must be a GTIN-14 (14 digits), +<LIC><PCN><U/M> (HIBCC) or =/<PPIC> (ICCBBA), got "${g}"`);
+  }
+  const predicate: Record<string, unknown> = { id, organisation: opts.name, roles: parseRoles(opts.role), publicKeys, ...(opts.product.length > 0 && { products: opts.product }), issuedAt: new Date().toISOString() };
   // Updating a participant names the registration it replaces, so that of two updates made
   // from the same one only the first is accepted and an old one can never come back.
   const current = await graphql<{ participants: Array<{ id: string; registration: string | null }> }>(opts.server, '{ participants { id registration } }');

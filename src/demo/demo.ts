@@ -62,7 +62,8 @@ export async function loadDemo(attestations: AttestationService, adminKey: KeyOb
   const register = (p: DemoSpec['participants'][number], pems: string[]) => {
     // A re-registration names the registration it replaces (see attestations/README.md).
     const replaces = attestations.registry.get(p.id)?.registration;
-    const predicate = { id: p.id, organisation: p.organisation, roles: p.roles, publicKeys: pems, issuedAt: new Date().toISOString(), ...(replaces && { replaces }) };
+    const products = p.roles.includes('manufacturer') ? { products: [spec.gtin] } : {};
+    const predicate = { id: p.id, organisation: p.organisation, roles: p.roles, publicKeys: pems, ...products, issuedAt: new Date().toISOString(), ...(replaces && { replaces }) };
     return submit(statement([{ name: `participant:${p.id}`, digest: { participant: p.id } }], PARTICIPANT_URI, predicate), adminKey);
   };
 

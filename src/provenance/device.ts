@@ -31,7 +31,6 @@ export const MAX_DEVICE_SCAN = 1_000_000;
 const PAGE = 1024;
 const ADVISORY_URI = resolvePredicateType('advisory').uri;
 const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
-const FIRMWARE_URI = resolvePredicateType('firmware').uri;
 
 export class ProvenanceError extends Error {
   constructor(
@@ -167,11 +166,12 @@ export class DeviceService {
     }
     for (const ref of refs) {
       const [kind, value] = ref.split('\u0000') as [string, string];
-      const rows = await this.described(await this.rows(kind, value, below, budget));
-      // Who may speak about this part besides the manufacturer and regulators: its supplier
-      // (the owner of its namespace), or for firmware whoever attested the image.
-      const owners = new Set(kind === 'sha256' ? rows.filter((r) => r.predicateType === FIRMWARE_URI).map((r) => r.signer) : [namespaceOf(value)]);
-      consider(rows, (signer) => signer === manufacturer || owners.has(signer));
+      // Other devices' assembly records name this part too; they are not this device's.
+      const rows = (await this.described(await this.rows(kind, value, below, budget))).filter((r) => r.predicateType !== ASSEMBLY_URI);
+      // Who may speak about this part besides the manufacturer and regulators: the supplier
+      // that owns its namespace (authority.ts).
+      const owner = kind === 'sha256' ? undefined : namespaceOf(value);
+      consider(rows, (signer) => signer === manufacturer || signer === owner);
     }
     const shown = [...unauthorised].filter((i) => !usable.has(i)).sort((a, b) => a - b).slice(0, MAX_UNAUTHORISED_SHOWN);
     const nodes = await this.nodes([...usable, ...shown], cache);

@@ -5,7 +5,7 @@
  */
 import { resolvePredicateType, type Role } from '../attest/predicates.js';
 import { bySignedOrder } from '../attest/order.js';
-import { advisoryNotAuthorised, namespaceOf, ownsNamespace, type AdvisoryTarget } from '../trust/authority.js';
+import { advisoryNotAuthorised, deviceNotOwned, namespaceOf, ownsNamespace, type AdvisoryTarget } from '../trust/authority.js';
 import type { SignerInfo } from '../trust/registry.js';
 import type { AttNode, DeviceGraph } from './graph.js';
 
@@ -97,6 +97,7 @@ export interface EvaluationContext {
 const DAY = 86_400;
 
 export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationContext): Evaluation {
+  const g = graph;
   const findings: Finding[] = [];
   const add = (code: FindingCode, severity: FindingSeverity, step: Finding['step'], message: string, entries: AttNode[] = []) =>
     findings.push({ code, severity, step, message, entries: entries.map((n) => n.logIndex) });
@@ -107,37 +108,39 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
    * The nodes that count for a step: known, unrevoked, allowed and fresh signers. `authority`
    * adds a rule of authority.ts: the reason a signer may not speak about this thing, if any.
    */
-  const judge = (step: StepName, nodes: readonly AttNode[], what: string, authority?: (signer: string) => string | undefined): AttNode[] => {
+  const judge = (step: StepName, nodes: readonly AttNode[], what: string, authority?: (signer: SignerInfo) => string | undefined): AttNode[] => {
     const r = rule(step);
     const roles = r.roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
     const valid: AttNode[] = [];
     for (const n of nodes) {
-      const once = (code: FindingCode, message: string) => {
+      const once = (code: FindingCode, severity: FindingSeverity, message: string) => {
         const key = `${code}/${n.logIndex}`;
-        if (!reported.has(key)) add(code, 'error', step, message, [n]);
+        if (!reported.has(key)) add(code, severity, step, message, [n]);
         reported.add(key);
       };
       const info = ctx.signer(n.keyId);
       if (!info) {
-        once('SIGNER_UNKNOWN', `${what}: entry ${n.logIndex} is signed by a key no registered participant holds`);
+        once('SIGNER_UNKNOWN', 'error', `${what}: entry ${n.logIndex} is signed by a key no registered participant holds`);
+        continue;
+      }
+      // Someone who may not speak for this step is not counted, and cannot fail the device by
+      // speaking: the finding is a warning, and the step stands or is missing without it.
+      if ((r.participants && !r.participants.includes(info.participant)) || !info.roles.some((x) => roles.includes(x))) {
+        once('SIGNER_NOT_ALLOWED', 'warning', `${what}: ${info.participant} (${info.roles.join(', ')}) may not sign the ${step} step under this policy; not counted`);
+        continue;
+      }
+      const refused = authority?.(info);
+      if (refused) {
+        once('SIGNER_NOT_ALLOWED', 'warning', `${what}: entry ${n.logIndex}: ${refused}; not counted`);
         continue;
       }
       const rev = info.revocations.find((x) => x.effectiveTime <= n.integratedTime);
       if (rev) {
-        once('SIGNER_REVOKED', `${what}: entry ${n.logIndex} was signed by ${info.participant} after its key was revoked (${rev.reason}, effective ${new Date(rev.effectiveTime * 1000).toISOString()})`);
-        continue;
-      }
-      if ((r.participants && !r.participants.includes(info.participant)) || !info.roles.some((x) => roles.includes(x))) {
-        once('SIGNER_NOT_ALLOWED', `${what}: ${info.participant} (${info.roles.join(', ')}) may not sign the ${step} step under this policy`);
-        continue;
-      }
-      const refused = authority?.(info.participant);
-      if (refused) {
-        once('SIGNER_NOT_ALLOWED', `${what}: entry ${n.logIndex}: ${refused}`);
+        once('SIGNER_REVOKED', 'error', `${what}: entry ${n.logIndex} was signed by ${info.participant} after its key was revoked (${rev.reason}, effective ${new Date(rev.effectiveTime * 1000).toISOString()})`);
         continue;
       }
       if (r.maxAgeDays !== undefined && ctx.now - n.integratedTime > r.maxAgeDays * DAY) {
-        once('EVIDENCE_TOO_OLD', `${what}: entry ${n.logIndex} is older than ${r.maxAgeDays} days`);
+        once('EVIDENCE_TOO_OLD', 'error', `${what}: entry ${n.logIndex} is older than ${r.maxAgeDays} days`);
         continue;
       }
       valid.push(n);
@@ -151,12 +154,11 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   };
 
   const missing = (step: StepName, code: FindingCode, what: string, nodes: readonly AttNode[], valid: readonly AttNode[]) => {
-    // Nodes that exist but do not count have already produced an error finding.
-    if (rule(step).required && nodes.length === 0 && valid.length === 0) add(code, 'incomplete', step, `${what}: no attestation`);
+    if (rule(step).required && valid.length === 0) add(code, 'incomplete', step, `${what}: ${nodes.length === 0 ? 'no attestation' : 'no attestation that counts'}`);
   };
+  const ownsDevice = (info: SignerInfo) => deviceNotOwned(info, g.udi);
 
-  const g = graph;
-  const assemblies = judge('assembly', g.assembly ? [g.assembly] : [], `device ${g.udi}`);
+  const assemblies = judge('assembly', g.assembly ? [g.assembly] : [], `device ${g.udi}`, ownsDevice);
   if (!g.assembly) {
     if (rule('assembly').required !== false) add('ASSEMBLY_MISSING', 'incomplete', 'assembly', `device ${g.udi}: no assembly record, so its components and firmware are unknown`);
   }
@@ -166,7 +168,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   for (const c of g.components) {
     const what = `component ${c.componentType} ${c.partSerial ?? c.lot ?? ''}`.trim();
     const id = c.partSerial ?? c.lot;
-    const owner = (signer: string) => (id === undefined || ownsNamespace(signer, id) ? undefined : `${signer} does not own ${id} (its supplier is ${namespaceOf(id)})`);
+    const owner = ({ participant }: SignerInfo) => (id === undefined || ownsNamespace(participant, id) ? undefined : `${participant} does not own ${id} (its supplier is ${namespaceOf(id)})`);
     const valid = judge('component', c.attestations, what, owner);
     missing('component', 'COMPONENT_UNATTESTED', what, c.attestations, valid);
     if (policy.requireSupplierMatch !== false && c.supplier !== undefined) {
@@ -178,11 +180,9 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
     checkTests(c.tests, what);
   }
 
-  const firmwareAttesters = new Map<string, string[]>();
   for (const f of g.firmware) {
     const what = `firmware ${f.name}${f.version ? ` ${f.version}` : ''} (sha256 ${f.sha256.slice(0, 12)}…)`;
-    const images = judge('firmware', f.images, what);
-    firmwareAttesters.set(f.sha256, images.map((n) => ctx.signer(n.keyId)!.participant));
+    const images = judge('firmware', f.images, what, ({ participant }) => (participant === manufacturer ? undefined : `${participant} is not the device's manufacturer`));
     missing('firmware', 'FIRMWARE_UNATTESTED', what, f.images, images);
     missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, judge('build', f.builds, `${what} build provenance`));
     missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`));
@@ -191,7 +191,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   }
   checkTests(g.tests, `device ${g.udi}`);
 
-  const releases = judge('release', g.releases, `device ${g.udi} release`);
+  const releases = judge('release', g.releases, `device ${g.udi} release`, ownsDevice);
   missing('release', 'RELEASE_MISSING', `device ${g.udi} release decision`, g.releases, releases);
   const latestRelease = releases[releases.length - 1];
   if (latestRelease && (latestRelease.statement.predicate as { verificationResult?: string }).verificationResult === 'FAILED') {
@@ -218,7 +218,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
     const id = c.partSerial ?? c.lot;
     for (const n of c.advisories) touch(n, `component ${id}`, { manufacturer, owners: id === undefined ? [] : [namespaceOf(id)] });
   }
-  for (const f of g.firmware) for (const n of f.advisories) touch(n, `firmware ${f.name}`, { manufacturer, owners: firmwareAttesters.get(f.sha256) ?? [] });
+  for (const f of g.firmware) for (const n of f.advisories) touch(n, `firmware ${f.name}`, { manufacturer, owners: [] });
   const latest = new Map<string, { node: AttNode; on: string[] }>();
   for (const { node, on, targets } of [...advisories.values()].sort((a, b) => bySignedOrder(a.node, b.node))) {
     const info = ctx.signer(node.keyId);

@@ -63,6 +63,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
   const { ledger, attestations, devices } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logError = options.logError ?? ((m, e) => console.error(m, e));
+  attestations.onUnexpected = (e) => logError('unexpected error recording a bundle', e);
   const yoga = createYoga({
     schema,
     context: ({ request }) => ({ ledger, attestations, devices, signal: request.signal }),

@@ -10,10 +10,14 @@
  *    revocation's the participant it revokes; only the administrator role may sign either.
  * 3. Advisories and recalls. Anyone in a role that may issue advisories can log one, but it
  *    counts against a device only when its signer is the device's manufacturer, the owner of
- *    the affected part serial or lot, the attester of the affected firmware, or a regulator.
+ *    the affected part serial or lot, or a regulator.
+ * 4. Devices. A manufacturer's registration lists the GTIN-14s of its device models
+ *    (`products`). Only the manufacturer of a device's model may sign its assembly record and
+ *    release decisions, and only the device's manufacturer attests its firmware.
  */
 import { AttestError } from '../attest/errors.js';
 import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType, type Role } from '../attest/predicates.js';
+import { productOfDeviceKey } from '../udi/udi.js';
 
 /** The supplier that owns a "<supplier>:<part>:<id>" part serial or lot. */
 export function namespaceOf(tripleId: string): string {
@@ -28,8 +32,33 @@ interface Signed {
 
 const NAMESPACED_TYPES = new Set([resolvePredicateType('component').uri, resolvePredicateType('cyclonedx').uri]);
 
-/** Rules 1 and 2 at ingestion: throws NAMESPACE_NOT_OWNED or REGISTRATION_INVALID. */
-export function checkSubjectAuthority(statement: Signed, signer: string): void {
+/**
+ * The device model a canonical UDI belongs to: its GTIN-14 (GS1), `+<LIC><PCN><U/M>` (HIBCC)
+ * or `=/<PPIC>` (ICCBBA), as a manufacturer registers it in `products`.
+ */
+export function productOf(udi: string): string | undefined {
+  return productOfDeviceKey(udi);
+}
+
+const DEVICE_TYPES = new Set([resolvePredicateType('device-assembly').uri, resolvePredicateType('slsa-vsa').uri]);
+
+/** Rule 4: undefined when `signer` makes the model of `udi`, otherwise why not. */
+export function deviceNotOwned(signer: { participant: string; products: readonly string[] }, udi: string): string | undefined {
+  const product = productOf(udi);
+  if (product !== undefined && signer.products.includes(product)) return undefined;
+  return `${signer.participant} is not registered as the manufacturer of ${product ? `model ${product}` : udi}`;
+}
+
+/** Rules 1, 2 and 4 at ingestion: throws NAMESPACE_NOT_OWNED, DEVICE_NOT_OWNED or REGISTRATION_INVALID. */
+export function checkSubjectAuthority(statement: Signed, participant: { id: string; products?: readonly string[] }): void {
+  const signer = participant.id;
+  if (DEVICE_TYPES.has(statement.predicateType)) {
+    statement.subject.forEach((s, i) => {
+      const udi = s.digest.udi;
+      const why = udi === undefined ? undefined : deviceNotOwned({ participant: signer, products: participant.products ?? [] }, udi);
+      if (why) throw new AttestError('DEVICE_NOT_OWNED', why, `/subject/${i}/digest/udi`);
+    });
+  }
   if (NAMESPACED_TYPES.has(statement.predicateType)) {
     statement.subject.forEach((s, i) => {
       for (const kind of ['partSerial', 'lot'] as const) {

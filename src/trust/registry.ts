@@ -30,6 +30,8 @@ export interface ParticipantKey {
 export interface SignerInfo {
   readonly participant: string;
   readonly roles: readonly Role[];
+  /** For a manufacturer: the GTIN-14s of the device models it makes. */
+  readonly products: readonly string[];
   /** Revocations of the key or of its participant. */
   readonly revocations: readonly Revocation[];
 }
@@ -69,6 +71,7 @@ export interface Participant {
   readonly id: string;
   organisation: string;
   roles: Role[];
+  products?: string[];
   keys: ParticipantKey[];
   validFrom?: number;
   validUntil?: number;
@@ -85,6 +88,7 @@ export interface RegistrationPredicate {
   organisation: string;
   roles: Role[];
   publicKeys?: string[];
+  products?: string[];
   validFrom?: string;
   validUntil?: string;
   /** When the administrator issued it; registrations are ordered by this, not by log position. */
@@ -102,6 +106,17 @@ export interface RevocationPredicate {
 }
 
 const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+/** ISO text for a time in seconds, or a placeholder when it is not a time (never throws). */
+const isoOf = (s: number) => (Number.isFinite(s) && Math.abs(s) < 8.64e12 ? new Date(s * 1000).toISOString() : 'an unreadable time');
+
+/** Whether every time a registry statement names can be read (RFC 3339 leap seconds cannot). */
+export function registryTimesReadable(predicate: Record<string, unknown>): string | undefined {
+  for (const f of ['issuedAt', 'validFrom', 'validUntil', 'effectiveTime']) {
+    const v = predicate[f];
+    if (v !== undefined && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) return f;
+  }
+  return undefined;
+}
 
 /** The earliest revocation wins; at the same time a compromise outranks a routine retirement. */
 function supersedes(next: Revocation, current: Revocation | undefined): boolean {
@@ -159,7 +174,7 @@ export class TrustRegistry {
     const f = this.keys.get(keyId);
     if (!f) return undefined;
     const revocations = [f.key.revocation, f.participant.revocation].filter((r): r is Revocation => r !== undefined);
-    return { participant: f.participant.id, roles: f.participant.roles, revocations };
+    return { participant: f.participant.id, roles: f.participant.roles, products: f.participant.products ?? [], revocations };
   }
 
   /** Applies a registration or revocation statement; false for any other predicate type. */
@@ -182,9 +197,9 @@ export class TrustRegistry {
     if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${keyId.slice(0, 16)}…`);
     const { participant: p, key } = found;
     const rev = [key.revocation, p.revocation].filter((r): r is Revocation => r !== undefined).find((r) => r.effectiveTime <= at);
-    if (rev) throw new AttestError('SIGNER_REVOKED', `the key of ${p.id} was revoked (${rev.reason}) from ${new Date(rev.effectiveTime * 1000).toISOString()}`);
+    if (rev) throw new AttestError('SIGNER_REVOKED', `the key of ${p.id} was revoked (${rev.reason}) from ${isoOf(rev.effectiveTime)}`);
     if ((p.validFrom !== undefined && at < p.validFrom) || (p.validUntil !== undefined && at > p.validUntil)) {
-      throw new AttestError('SIGNER_NOT_VALID', `participant ${p.id} is not valid at ${new Date(at * 1000).toISOString()}`);
+      throw new AttestError('SIGNER_NOT_VALID', `participant ${p.id} is not valid at ${isoOf(at)}`);
     }
     return found;
   }
@@ -243,6 +258,7 @@ export class TrustRegistry {
     }
     p.organisation = r.organisation;
     p.roles = [...r.roles];
+    p.products = [...(r.products ?? [])];
     p.issuedAt = issuedAt;
     p.registration = digest;
     p.validFrom = r.validFrom ? secs(r.validFrom) : undefined;
@@ -267,10 +283,10 @@ export class TrustRegistry {
     if (r.keyId) {
       const k = p.keys.find((x) => x.keyId === r.keyId);
       if (k && supersedes(rev, k.revocation)) k.revocation = rev;
-      p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `key ${r.keyId.slice(0, 16)}… ${r.reason} from ${new Date(rev.effectiveTime * 1000).toISOString()}` });
+      p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `key ${r.keyId.slice(0, 16)}… ${r.reason} from ${isoOf(rev.effectiveTime)}` });
     } else {
       if (supersedes(rev, p.revocation)) p.revocation = rev;
-      p.history.push({ logIndex, integratedTime, action: 'revoked', detail: `${r.reason} from ${new Date(rev.effectiveTime * 1000).toISOString()}` });
+      p.history.push({ logIndex, integratedTime, action: 'revoked', detail: `${r.reason} from ${isoOf(rev.effectiveTime)}` });
     }
   }
 }

@@ -96,6 +96,7 @@ export interface IsbtUdi {
   readonly serial?: string;
   /** Donation Identification Number without its flag characters (13). */
   readonly din?: string;
+  /** The DIN's two flag characters when they are not the default "00". */
   readonly dinFlags?: string;
   /** cyyjjj, or cyyjjjhhmm when the label carries a time. */
   readonly expiryDate?: string;
@@ -288,7 +289,8 @@ function parseHumanReadable(input: string): Gs1Udi {
   // Labels often print a space between element strings; GS1 values never contain spaces.
   const text = input.replace(/\((\d{2,4})\)\s+/g, '($1)').replace(/\s+\((?=\d{2,4}\))/g, '(');
   const fields: Fields = new Map();
-  const re = /\(([0-9]{2,4})\)([^(]*)/gy;
+  // "(" and ")" are in CSET 82: a "(" starts the next element string only when an AI in brackets follows.
+  const re = /\(([0-9]{2,4})\)((?:[^(]|\((?![0-9]{2,4}\)))*)/gy;
   let m: RegExpExecArray | null;
   let consumed = 0;
   while ((m = re.exec(text)) !== null) {
@@ -561,7 +563,8 @@ function readHibcSymbol(data: string, p: HibcParts): void {
   const check = data[data.length - 1]!;
   const want = hibcCheckCharacter(data.slice(0, -1));
   if (check !== want) {
-    throw new UdiError('UDI_CHECK_DIGIT', `HIBC check character is "${check}", expected "${want}" (modulo 43 over "${data.slice(0, -1)}")`);
+    const hint = data.indexOf('+', 1) > 0 ? '; if two HIBC symbols were read back to back, give each its own line' : '';
+    throw new UdiError('UDI_CHECK_DIGIT', `HIBC check character is "${check}", expected "${want}" (modulo 43 over "${data.slice(0, -1)}")${hint}`);
   }
   const body = data.slice(1, -1);
   if (/^[$0-9]/.test(body)) {
@@ -615,14 +618,16 @@ function parseHibc(raw: string): HibcUdi {
 }
 
 /**
- * One scanned or typed HIBC line as symbol data. A space is a valid check character, so one
- * trailing space is kept when it is the right check character, and dropped as stray white space
- * otherwise. Captions are printed between asterisks, with "_" for a space check character.
+ * One scanned or typed HIBC line as symbol data. A space is a valid check character, so a
+ * trailing space is taken as the check character when the line is valid only that way; trailing
+ * white space is otherwise insignificant. Captions are printed between asterisks, with "_" for a
+ * space check character.
  */
 function hibcLine(rawLine: string): string {
   const line = rawLine.replace(/^\s+/, '').replace(SYMBOLOGY_ID, '');
   const trimmed = line.replace(/\s+$/, '');
-  const spaceIsCheck = trimmed !== line && [...trimmed].every((ch) => HIBC_CHARS.includes(ch)) && hibcCheckCharacter(trimmed) === ' ';
+  const checks = (d: string) => d.length > 1 && [...d].every((ch) => HIBC_CHARS.includes(ch)) && hibcCheckCharacter(d.slice(0, -1)) === d[d.length - 1];
+  const spaceIsCheck = trimmed !== line && !checks(trimmed) && checks(`${trimmed} `);
   return (spaceIsCheck ? `${trimmed} ` : trimmed).replace(/^\*(.*)\*$/, '$1').replace(/_/g, ' ');
 }
 
@@ -692,8 +697,8 @@ const HHMM = '(?:[01][0-9]|2[0-3])[0-5][0-9]';
 const ISBT: Record<string, IsbtStructure> = {
   // DS034 §2.4.34: FIN(P) + processor's product code (6) + product description code (letter + 4 digits).
   '=/': { field: 'ppic', name: 'Processor Product Identification Code', length: 16, pattern: new RegExp(`^${FIN}[A-Z0-9]{6}[A-Z][0-9]{4}$`) },
-  // DS032 §2.4.32 Product Divisions, the serial number of a device.
-  '=,': { field: 'serial', name: 'Product Divisions (serial number)', length: 6, pattern: /^[A-Z0-9]{6}$/ },
+  // DS032 §2.4.32 Product Divisions, the serial number of a device (kept as encoded, case included).
+  '=,': { field: 'serial', name: 'Product Divisions (serial number)', length: 6, pattern: /^[A-Za-z0-9]{6}$/ },
   // DS004 §2.4.4 / DS005 §2.4.5: expiry cyyjjj / cyyjjjhhmm.
   '=>': { field: 'expiry', name: 'Expiration Date', length: 6, pattern: new RegExp(`^${JULIAN}$`) },
   '&>': { field: 'expiry', name: 'Expiration Date and Time', length: 10, pattern: new RegExp(`^${JULIAN}${HHMM}$`) },
@@ -744,8 +749,10 @@ function parseIsbt(raw: string): IsbtUdi {
         `"${di}" at position ${i + 1} is not an ISBT 128 data identifier used in device UDIs; ${ISBT_FORM}`,
       );
     }
-    const value = s.slice(start, start + st.length);
+    let value = s.slice(start, start + st.length);
     const next = start + st.length;
+    const early = value.search(/[=&]/);
+    if (early >= 0) value = value.slice(0, early); // the next data structure starts too soon
     if (value.length !== st.length) throw new UdiError('UDI_MALFORMED', `ISBT 128 ${st.name} (${di}) needs ${st.length} characters, got ${value.length}`);
     if (!st.pattern.test(value)) {
       const dated = st.field === 'expiry' || st.field === 'production';
@@ -778,13 +785,14 @@ function parseIsbt(raw: string): IsbtUdi {
   const din = found.get('din');
   if (din !== undefined) {
     out.din = din.slice(0, 13);
-    out.dinFlags = din.slice(13);
+    const dinFlags = din.slice(13);
+    if (dinFlags !== '00') out.dinFlags = dinFlags;
     // Flag characters 60-96 carry the ISO/IEC 7064 modulo 37-2 check of the DIN as 60 + value (ST-001 §2.4.1).
-    const flags = Number(out.dinFlags);
-    if (/^[0-9]{2}$/.test(out.dinFlags) && flags >= 60 && flags <= 96) {
+    const flags = Number(dinFlags);
+    if (/^[0-9]{2}$/.test(dinFlags) && flags >= 60 && flags <= 96) {
       const want = isbtCheckValue(out.din);
       if (flags - 60 !== want) {
-        throw new UdiError('UDI_CHECK_DIGIT', `DIN ${out.din} has check flags ${out.dinFlags}, expected ${60 + want} (ISO/IEC 7064 modulo 37-2, check character ${isbtCheckCharacter(want)})`);
+        throw new UdiError('UDI_CHECK_DIGIT', `DIN ${out.din} has check flags ${dinFlags}, expected ${60 + want} (ISO/IEC 7064 modulo 37-2, check character ${isbtCheckCharacter(want)})`);
       }
     }
   }
@@ -804,7 +812,7 @@ function formatIsbt(u: IsbtUdi): string {
   return s;
 }
 
-const ISBT_KEY = new RegExp(`^(${FIN}[A-Z0-9]{6}[A-Z][0-9]{4})(?:/(${FIN}[0-9]{8}))?(?:/([A-Z0-9]{6}))?$`);
+const ISBT_KEY = new RegExp(`^(${FIN}[A-Z0-9]{6}[A-Z][0-9]{4})(?:/(${FIN}[0-9]{8}))?(?:/([A-Za-z0-9]{6}))?$`);
 
 function parseIsbtKey(body: string): IsbtUdi {
   const m = ISBT_KEY.exec(body);
@@ -878,4 +886,25 @@ export function deviceKey(u: Udi): string {
 
 export function normaliseDeviceUdi(input: string): string {
   return deviceKey(parseUdi(input));
+}
+
+/**
+ * The device identifier (UDI-DI, the product or model) of a UDI, in the agency's own notation:
+ * a GTIN-14 for GS1, "+<LIC><PCN><U/M>" for HIBCC, "=/<PPIC>" for ICCBBA. The three never collide.
+ */
+export function productOf(u: Udi): string {
+  if (u.issuer === 'HIBCC') return `+${u.lic}${u.pcn}${u.unitOfMeasure}`;
+  if (u.issuer === 'ICCBBA') return `=/${u.ppic}`;
+  return u.gtin;
+}
+
+/** `productOf` for a canonical device key (as `deviceKey` returns it); undefined for anything else. */
+export function productOfDeviceKey(key: string): string | undefined {
+  try {
+    const u = parseUdi(key);
+    return deviceKey(u) === key ? productOf(u) : undefined;
+  } catch (e) {
+    if (e instanceof UdiError) return undefined;
+    throw e;
+  }
 }

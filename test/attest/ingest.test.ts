@@ -6,7 +6,7 @@ import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { ClientError, graphql, submitBundle } from '../../src/client/graphql.js';
 import { startNode, type TestNode } from '../helpers.js';
-import { componentStatement, party, register, revocation, udi } from './fixtures.js';
+import { GTIN, componentStatement, party, register, revocation, udi } from './fixtures.js';
 
 let node: TestNode;
 const supplier = party('acme-sensors');
@@ -19,7 +19,7 @@ const stranger = party('not-registered');
 beforeAll(async () => {
   node = await startNode({ maxBodyBytes: 8 * 1024 * 1024, maxBundleBytes: 4 * 1024 * 1024 });
   await register(node.url, node.adminKey, supplier, ['supplier']);
-  await register(node.url, node.adminKey, manufacturer, ['manufacturer']);
+  await register(node.url, node.adminKey, manufacturer, ['manufacturer'], { products: [GTIN] });
   await register(node.url, node.adminKey, revoked, ['supplier']);
   await submitBundle(node.url, await signStatement(revocation(revoked.id, { reason: 'retired' }), node.adminKey));
   await register(node.url, node.adminKey, expired, ['supplier'], { validFrom: '2020-01-01T00:00:00Z', validUntil: '2021-01-01T00:00:00Z' });

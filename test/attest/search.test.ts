@@ -8,7 +8,7 @@ import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { graphql, submitBundle } from '../../src/client/graphql.js';
 import { startNode, type TestNode } from '../helpers.js';
-import { componentStatement, party, register, udi } from './fixtures.js';
+import { GTIN, componentStatement, party, register, udi } from './fixtures.js';
 
 let node: TestNode;
 const supplierA = party('supplier-a');
@@ -29,7 +29,7 @@ beforeAll(async () => {
   node = await startNode({ maxBodyBytes: 16 * 1024 * 1024 });
   await register(node.url, node.adminKey, supplierA, ['supplier']);
   await register(node.url, node.adminKey, supplierB, ['supplier']);
-  await register(node.url, node.adminKey, maker, ['manufacturer']);
+  await register(node.url, node.adminKey, maker, ['manufacturer'], { products: [GTIN] });
   await register(node.url, node.adminKey, hospital, ['hospital']);
   for (let i = 0; i < 7; i++) {
     const s = supplierA.id;

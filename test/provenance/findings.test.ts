@@ -71,8 +71,11 @@ describe('device verification findings', () => {
     expect(e.verdict).toBe('PASS');
   });
 
-  it('SIGNER_NOT_ALLOWED: the policy names other participants for a step', async () => {
-    expectFinding(await run({}, withSteps({ component: { required: true, participants: ['someone-else'] } })), 'SIGNER_NOT_ALLOWED', 'FAIL');
+  it('SIGNER_NOT_ALLOWED: the policy names other participants for a step (a warning; the step then counts as missing)', async () => {
+    const e = await run({}, withSteps({ component: { required: true, participants: ['someone-else'] } }));
+    expectFinding(e, 'SIGNER_NOT_ALLOWED', 'INCOMPLETE');
+    expect(e.findings.find((f) => f.code === 'SIGNER_NOT_ALLOWED')!.severity).toBe('warning');
+    expect(e.findings.map((f) => f.code)).toContain('COMPONENT_UNATTESTED');
   });
 
   it('SIGNER_UNKNOWN: a key the registry does not know', async () => {

@@ -13,7 +13,7 @@ import { party } from '../attest/fixtures.js';
 const UDI = '(01)09506000134352(21)ORD-1';
 const t = (n: string) => resolvePredicateType(n).uri;
 const policy: Policy = { name: 'release only', steps: { assembly: { required: true }, release: { required: true } } };
-const signer = (keyId: string) => ({ participant: keyId, roles: keyId === 'regulator' ? (['regulator'] as const) : (['manufacturer'] as const), revocations: [] });
+const signer = (keyId: string) => ({ participant: keyId, roles: keyId === 'regulator' ? (['regulator'] as const) : (['manufacturer'] as const), products: ['09506000134352'], revocations: [] });
 
 function node(logIndex: number, type: string, predicate: Record<string, unknown>, keyId = 'maker', subject: Record<string, string> = { udi: UDI }): AttNode {
   return { logIndex, integratedTime: 1_800_000_000, keyId, signer: keyId, predicateType: t(type), statement: { _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: subject }], predicateType: t(type), predicate } };

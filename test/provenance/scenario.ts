@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { resolvePredicateType, type Role } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import type { TestNode } from '../helpers.js';
-import { party, registration, revocation, udi, type Party } from '../attest/fixtures.js';
+import { GTIN, party, registration, revocation, udi, type Party } from '../attest/fixtures.js';
 
 export type Step = 'component' | 'lot' | 'firmware' | 'build' | 'sbom' | 'test' | 'assembly' | 'release' | 'custody' | 'installation';
 
@@ -47,7 +47,7 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
   const roles: Record<keyof typeof parties, Role[]> = { supplier: ['supplier'], other: ['supplier'], maker: ['manufacturer'], ci: ['builder'], qa: ['qa'], dist: ['distributor'], hosp: ['hospital'] };
   const submit = async (st: Record<string, unknown>, p: Party) => node.attestations.submit(await signStatement(st, p.privateKey));
   const admin = async (st: Record<string, unknown>) => node.attestations.submit(await signStatement(st, node.adminKey));
-  if (!o.another) for (const [k, p] of Object.entries(parties)) await admin(registration(p, roles[k as keyof typeof parties]));
+  if (!o.another) for (const [k, p] of Object.entries(parties)) await admin(registration(p, roles[k as keyof typeof parties], k === 'maker' ? { products: [GTIN] } : {}));
 
   const s: Scenario = {
     udi: udi(o.another?.serial ?? 'DEV-1'),

@@ -44,7 +44,7 @@ const SubmitPayload = builder.objectRef<SubmitResult>('SubmitAttestationPayload'
   }),
 });
 
-const SubmissionError = builder.objectRef<{ error: AttestError }>('SubmissionError').implement({
+const SubmissionError = builder.objectRef<{ error: { code: string; message: string; field?: string } }>('SubmissionError').implement({
   description: 'Why one bundle of a batch was refused; nothing was written for it.',
   fields: (t) => ({
     code: t.string({ resolve: ({ error }) => error.code }),

@@ -1,0 +1,136 @@
+/**
+ * Attacks found by trying the first round of defences as a registered participant would; each
+ * against a real ledger over GraphQL, asserting the outcome and the tree size.
+ */
+import { createPublicKey } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePredicateType } from '../../src/attest/predicates.js';
+import { signStatement, statement } from '../../src/attest/sign.js';
+import { ClientError, graphql, submitBundle } from '../../src/client/graphql.js';
+import { publicPem } from '../../src/keys.js';
+import { startNode, type TestNode } from '../helpers.js';
+import { buildScenario, type Scenario } from '../provenance/scenario.js';
+import { componentStatement, party, registration, revocation, type Party } from '../attest/fixtures.js';
+
+let node: TestNode;
+let s: Scenario;
+const t = (n: string) => resolvePredicateType(n).uri;
+const QUOTA = 30;
+
+beforeAll(async () => {
+  node = await startNode({ maxPerSubject: QUOTA });
+  s = await buildScenario(node, {});
+}, 60_000);
+afterAll(() => node.cleanup());
+
+async function verdict(udi: string): Promise<{ verdict: string; codes: string[] }> {
+  const d = await graphql<{ device: { verify: { verdict: string; findings: Array<{ code: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { verdict findings { code } } } }', { u: udi });
+  return { verdict: d.device.verify.verdict, codes: d.device.verify.findings.map((f) => f.code) };
+}
+async function refusedWith(bundle: unknown): Promise<string> {
+  const e = await submitBundle(node.url, bundle).then(() => undefined, (err: unknown) => err);
+  expect(e).toBeInstanceOf(ClientError);
+  return (e as ClientError).code;
+}
+const admin = async (st: Record<string, unknown>) => submitBundle(node.url, await signStatement(st, node.adminKey));
+
+/** The same P-256 key as SPKI with a compressed (0x02/0x03) or hybrid (0x06/0x07) point. */
+function reencoded(p: Party, form: 'compressed' | 'hybrid'): string {
+  const der = p.publicKey.export({ format: 'der', type: 'spki' });
+  const x = der.subarray(der.length - 64, der.length - 32);
+  const y = der.subarray(der.length - 32);
+  const odd = y[31]! & 1;
+  const prefix = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+  const point = form === 'compressed' ? Buffer.concat([Buffer.of(0x02 | odd), x]) : Buffer.concat([Buffer.of(0x06 | odd), x, y]);
+  const spki = form === 'compressed' ? Buffer.concat([prefix, point]) : Buffer.concat([der.subarray(0, der.length - 65), point]);
+  return `-----BEGIN PUBLIC KEY-----\n${spki.toString('base64')}\n-----END PUBLIC KEY-----\n`;
+}
+
+describe('second round', () => {
+  it('a key registered in another encoding is refused: one key, one identity', async () => {
+    const before = node.ledger.size;
+    for (const form of ['compressed', 'hybrid'] as const) {
+      const st = registration(party(`alias-${form}`), ['manufacturer']);
+      (st.predicate as { publicKeys: string[] }).publicKeys = [reencoded(s.parties.maker!, form)];
+      expect(await refusedWith(await signStatement(st, node.adminKey)), form).toBe('REGISTRATION_INVALID');
+    }
+    expect(node.ledger.size).toBe(before);
+    // The CLI's re-encoding of a key read in compressed form is the canonical uncompressed one.
+    const canonical = publicPem(createPublicKey(reencoded(s.parties.maker!, 'compressed')));
+    expect(canonical).toBe(publicPem(s.parties.maker!.publicKey));
+  });
+
+  it('another manufacturer cannot sign a device’s assembly or release decision', async () => {
+    const rival = party('rival-maker');
+    await admin(registration(rival, ['manufacturer'], { products: ['00000000000017'] }));
+    const was = await verdict(s.udi);
+    const before = node.ledger.size;
+    const assembly = statement([{ digest: { udi: s.udi } }], t('device-assembly'), { model: 'X', assembledAt: new Date().toISOString(), components: [{ componentType: 'valve', supplier: 'sup-a', lot: 'sup-a:VALVE:L1' }], firmware: [{ name: 'fw', digest: { sha256: s.fw } }] });
+    expect(await refusedWith(await signStatement(assembly, rival.privateKey))).toBe('DEVICE_NOT_OWNED');
+    const release = statement([{ digest: { udi: s.udi } }], t('slsa-vsa'), { verifier: { id: 'x' }, timeVerified: new Date().toISOString(), resourceUri: s.udi, policy: {}, verificationResult: 'FAILED', verifiedLevels: [] });
+    expect(await refusedWith(await signStatement(release, rival.privateKey))).toBe('DEVICE_NOT_OWNED');
+    expect(node.ledger.size).toBe(before);
+    expect(await verdict(s.udi)).toEqual(was);
+  });
+
+  it('a statement from someone the policy does not allow for a step cannot fail the device', async () => {
+    const was = await verdict(s.udi);
+    expect(was.verdict).toBe('PASS');
+    // The builder is not allowed to sign tests under the release policy.
+    const test = statement([{ digest: { lot: s.lot } }], t('test-result'), { result: 'FAILED', configuration: [] });
+    expect((await submitBundle(node.url, await signStatement(test, s.parties.ci!.privateKey))).duplicate).toBe(false);
+    const now = await verdict(s.udi);
+    expect(now.verdict).toBe('PASS');
+    expect(now.codes).toContain('SIGNER_NOT_ALLOWED');
+  });
+
+  it(`one participant can make at most ${QUOTA} statements about one subject`, async () => {
+    const qa = s.parties.qa!;
+    const lot = 'sup-a:VALVE:L-QUOTA';
+    const bundles = await Promise.all(Array.from({ length: QUOTA + 5 }, (_, i) => signStatement(statement([{ digest: { lot } }], t('test-result'), { result: 'PASSED', configuration: [{ name: `run-${i}` }] }), qa.privateKey)));
+    const before = node.ledger.size;
+    const d = await graphql<{ submitAttestations: Array<{ __typename: string; code?: string }> }>(
+      node.url,
+      'mutation ($b: [JSON!]!) { submitAttestations(bundles: $b) { __typename ... on SubmissionError { code } } }',
+      { b: bundles },
+    );
+    expect(d.submitAttestations.filter((r) => r.__typename === 'SubmitAttestationPayload')).toHaveLength(QUOTA);
+    expect(d.submitAttestations.filter((r) => r.code === 'SUBJECT_QUOTA_EXCEEDED')).toHaveLength(5);
+    expect(node.ledger.size).toBe(before + QUOTA);
+  });
+
+  it('a participant cannot hold a device’s ordering scope to block another participant’s records', async () => {
+    const soon = new Date(Date.now() + 290_000).toISOString();
+    const mine = statement([{ digest: { udi: s.udi } }], t('custody-transfer'), { from: 'a', to: 'b', transferredAt: soon });
+    expect((await submitBundle(node.url, await signStatement(mine, s.parties.dist!.privateKey))).duplicate).toBe(false);
+    const theirs = statement([{ digest: { udi: s.udi } }], t('custody-transfer'), { from: 'b', to: 'hospital', transferredAt: new Date().toISOString() });
+    expect((await submitBundle(node.url, await signStatement(theirs, s.parties.hosp!.privateKey))).duplicate).toBe(false);
+  });
+
+  it('a revocation dated with a leap second is refused and changes nothing; a real one then takes effect', async () => {
+    const victim = party('leap-victim');
+    await admin(registration(victim, ['supplier']));
+    const before = node.ledger.size;
+    const leap = await signStatement(revocation('leap-victim', { reason: 'retired', effectiveTime: '2026-12-31T23:59:60Z' }), node.adminKey);
+    expect(await refusedWith(leap)).toBe('REGISTRATION_INVALID');
+    expect(node.ledger.size).toBe(before);
+    expect(node.attestations.registry.get('leap-victim')!.revocation).toBeUndefined();
+    await admin(revocation('leap-victim', { reason: 'compromise', effectiveTime: '2020-01-01T00:00:00Z' }));
+    expect(await refusedWith(await signStatement(componentStatement('leap-victim', 'P', ['1']), victim.privateKey))).toBe('SIGNER_REVOKED');
+  });
+
+  it('a digest key named like a built-in property is an ordinary key; a batch answers for each bundle alone', async () => {
+    const supplier = s.parties.supplier!;
+    const good = await signStatement(componentStatement('sup-a', 'PS-9', ['G1']), supplier.privateKey);
+    const odd = await signStatement(statement([{ digest: { partSerial: 'sup-a:PS-9:G2', constructor: 'x', __proto__: 'y', toString: 'z' } as Record<string, string> }], t('component'), { partNumber: 'PS-9', componentType: 'c' }), supplier.privateKey);
+    const bad = structuredClone(good) as { dsseEnvelope: { payload: string } };
+    bad.dsseEnvelope.payload = Buffer.from('{"_type":').toString('base64');
+    const d = await graphql<{ submitAttestations: Array<{ __typename: string; code?: string }> }>(
+      node.url,
+      'mutation ($b: [JSON!]!) { submitAttestations(bundles: $b) { __typename ... on SubmissionError { code } } }',
+      { b: [good, odd, bad] },
+    );
+    expect(d.submitAttestations.map((r) => r.code ?? r.__typename)).toEqual(['SubmitAttestationPayload', 'SubmitAttestationPayload', 'SIGNATURE_INVALID']);
+  });
+});
+
