@@ -1,7 +1,13 @@
 import './style.css';
 import { gql, GqlError, subscribe } from './gql.js';
 import { PLAIN } from './plain.js';
-import { verifyEvidenceInBrowser, type BrowserResult } from './verify.js';
+import { fromBase64, fromHex, sha256, toHex } from '../../src/log/index.js';
+import type { AttNode } from '../../src/provenance/graph.js';
+import type { Outcome } from '../../src/provenance/outcome.js';
+import { defaultPolicy, policyDigest } from '../../src/provenance/policy-io.js';
+import { normaliseDeviceUdi } from '../../src/udi/udi.js';
+import { EvidenceError, PLAIN_WORDS } from '../../src/verify/errors.js';
+import { verifyEvidence, type VerifiedDevice } from '../../src/verify/evidence.js';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const GS = '\u001d';
@@ -71,109 +77,203 @@ udiInput.addEventListener('keydown', (e) => {
 });
 $<HTMLFormElement>('#lookup').addEventListener('submit', (e) => {
   e.preventDefault();
-  void check(udiInput.value);
+  void check(udiInput.value, 'push');
 });
 
-const DEVICE_QUERY = `query ($u: String!) { device(udi: $u) { udi provenance evidence } }`;
+/**
+ * The policy this page judges devices by: the release policy shipped inside the page, never
+ * one the server sends. Shown by name and digest on every result.
+ */
+const PAGE_POLICY = defaultPolicy();
+const PAGE_POLICY_DIGEST = policyDigest(PAGE_POLICY);
 
-async function check(raw: string): Promise<void> {
+/** The newest checkpoint this browser has verified from a log, kept between visits. */
+const seenKey = (origin: string) => `pedigree:checkpoint:${origin}`;
+function newestSeen(origin: string): { size: number; root: Uint8Array } | undefined {
+  try {
+    const v = JSON.parse(pins.get(seenKey(origin)) ?? 'null') as { size?: unknown; root?: unknown } | null;
+    if (!v || typeof v.size !== 'number' || typeof v.root !== 'string') return undefined;
+    return { size: v.size, root: fromHex(v.root) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Trust on first use of the log key, loudly when it changes. */
+function pinLogKey(root: unknown): { origin: string; fingerprint: string; pin: 'first-use' | 'match' | 'changed' } {
+  const tlog = ((root as { tlogs?: Array<{ baseUrl?: string; publicKey?: { rawBytes?: string } }> })?.tlogs ?? [])[0];
+  const origin = String(tlog?.baseUrl ?? '').replace(/^https?:\/\//, '');
+  const fingerprint = toHex(sha256(fromBase64(String(tlog?.publicKey?.rawBytes ?? ''))));
+  const key = `pedigree:log-key:${origin}`;
+  const pinned = pins.get(key);
+  if (pinned === null) {
+    pins.set(key, fingerprint);
+    return { origin, fingerprint, pin: 'first-use' };
+  }
+  return { origin, fingerprint, pin: pinned === fingerprint ? 'match' : 'changed' };
+}
+
+let current = '';
+
+async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise<void> {
   const out = $('#result');
   const text = raw.trim();
   if (!text) {
     out.replaceChildren(el('p', { class: 'error', role: 'alert' }, 'Scan or type a UDI first.'));
     return;
   }
-  out.replaceChildren(el('p', { class: 'working' }, 'Fetching the evidence and verifying it in this browser…'));
+  let udi: string;
   try {
-    const [{ device }, root] = await Promise.all([
-      gql<{ device: { udi: string; provenance: any; evidence: any } }>(DEVICE_QUERY, { u: text }),
-      fetch('/trusted_root.json').then((r) => r.json()),
-    ]);
-    const result = await verifyEvidenceInBrowser(device.evidence, root, pins, async (fromSize, toSize) =>
-      (await gql<{ consistencyProof: { hashes: string[] } }>('query ($f: Int!, $t: Int!) { consistencyProof(fromSize: $f, toSize: $t) { hashes } }', { f: fromSize, t: toSize })).consistencyProof,
-    );
-    renderTrust(result);
-    out.replaceChildren(...renderDevice(device.udi, device.provenance, device.evidence, result));
-    $('#result h2')?.focus();
+    udi = normaliseDeviceUdi(text);
+  } catch (e) {
+    out.replaceChildren(el('p', { class: 'error', role: 'alert' }, `That is not a device UDI: ${(e as Error).message}`));
+    return;
+  }
+  // The address bar follows the device shown, so links, reload and back/forward work.
+  const url = `${location.pathname}?udi=${encodeURIComponent(udi)}`;
+  if (history === 'push' && current !== udi) window.history.pushState({ udi }, '', url);
+  else if (history !== 'none') window.history.replaceState({ udi }, '', url);
+  current = udi;
+  udiInput.value = udi;
+  out.replaceChildren(el('p', { class: 'working' }, 'Fetching the evidence and verifying it in this browser…'));
+  let root: unknown;
+  try {
+    root = await fetch('/trusted_root.json').then((r) => r.json());
+  } catch {
+    out.replaceChildren(el('p', { class: 'error', role: 'alert' }, 'The ledger cannot be reached.'));
+    return;
+  }
+  const pin = pinLogKey(root);
+  renderTrust(pin);
+  const seen = newestSeen(pin.origin);
+  let evidence: unknown;
+  try {
+    const { device } = await gql<{ device: { evidence: unknown } }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f: seen?.size ?? null });
+    evidence = device.evidence;
   } catch (e) {
     const msg = e instanceof GqlError ? (e.code.startsWith('UDI_') ? `That is not a valid UDI: ${e.message}` : e.message) : `Something went wrong: ${(e as Error).message}`;
     out.replaceChildren(el('p', { class: 'error', role: 'alert' }, msg));
+    return;
   }
+  if (pin.pin === 'changed') {
+    out.replaceChildren(...notVerified(udi, ['The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.']));
+    $('#result h2')?.focus();
+    return;
+  }
+  let result: VerifiedDevice;
+  try {
+    result = verifyEvidence(evidence, root, { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }) });
+  } catch (e) {
+    const reasons = e instanceof EvidenceError ? [PLAIN_WORDS[e.code], `${e.message} (${e.code})`] : [`The evidence could not be read: ${(e as Error).message}`];
+    out.replaceChildren(...notVerified(udi, reasons));
+    $('#result h2')?.focus();
+    return;
+  }
+  if (!seen || result.checkpoint.size >= seen.size) pins.set(seenKey(pin.origin), JSON.stringify({ size: result.checkpoint.size, root: result.checkpoint.root }));
+  out.replaceChildren(...renderVerified(result, evidence));
+  $('#result h2')?.focus();
 }
 
-function renderTrust(r: BrowserResult): void {
+window.addEventListener('popstate', (e) => {
+  const udi = (e.state as { udi?: string } | null)?.udi ?? new URLSearchParams(location.search).get('udi');
+  if (udi) void check(udi, 'none');
+  else {
+    current = '';
+    udiInput.value = '';
+    $('#result').replaceChildren();
+  }
+});
+
+function renderTrust(p: { origin: string; fingerprint: string; pin: string }): void {
   const t = $('#trust');
-  const fp = r.logKeyFingerprint.slice(0, 16).replace(/(....)/g, '$1 ').trim();
-  if (r.pin === 'changed') {
+  const fp = p.fingerprint.slice(0, 16).replace(/(....)/g, '$1 ').trim();
+  if (p.pin === 'changed') {
     t.className = 'trust alarm';
     t.replaceChildren(el('strong', {}, 'Warning: the ledger’s signing key has changed since this browser first saw it. '), `Now ${fp}… Do not rely on these results; contact the ledger operator.`);
   } else {
     t.className = 'trust';
-    t.replaceChildren(`Log ${r.origin} · key ${fp}… ${r.pin === 'first-use' ? '(pinned now, first use)' : '(pinned)'}`);
+    t.replaceChildren(`Ledger ${p.origin} · key ${fp}… ${p.pin === 'first-use' ? '(pinned now, first use)' : '(pinned)'}`);
   }
 }
 
-const BANNER: Record<string, [string, string]> = {
-  PASS: ['pass', 'PASS — provenance verified, cleared for use'],
-  FAIL: ['fail', 'FAIL — do not deploy'],
-  INCOMPLETE: ['incomplete', 'INCOMPLETE — provenance is not complete; do not deploy yet'],
+/** Nothing from the server is shown: no tree, no findings, no download. */
+function notVerified(udi: string, reasons: string[]): Node[] {
+  return [
+    el('section', { class: 'banner unverified', role: 'alert', 'aria-label': 'Verdict' },
+      el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, '⛔'), ' NOT VERIFIED — do not deploy'),
+      el('p', { class: 'udi' }, udi),
+      el('p', {}, 'This browser could not confirm the ledger’s evidence for this device, so nothing the server said is shown.'),
+    ),
+    el('div', { class: 'problems' }, el('h3', {}, 'Why'), el('ul', {}, ...reasons.map((r) => el('li', {}, r)))),
+  ];
+}
+
+const BANNER: Record<Outcome, [string, string, string]> = {
+  PASS: ['pass', '✅', 'PASS — provenance verified, cleared for use'],
+  FAIL: ['fail', '⛔', 'FAIL — do not deploy'],
+  INCOMPLETE: ['incomplete', '⚠️', 'INCOMPLETE — provenance is not complete; do not deploy yet'],
+  RECALLED: ['fail', '⛔', 'RECALLED — do not use'],
+  UNKNOWN: ['unknown', '❓', 'UNKNOWN — this ledger has no record of this device; check the label'],
 };
 
-function renderDevice(udi: string, g: any, evidence: any, r: BrowserResult): Node[] {
+type Row = { status: 'problem' | 'ok' | 'missing'; title: string; detail: string; nodes: AttNode[] };
+
+function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
+  const [cls, icon, label] = BANNER[r.outcome];
   const nodes: Node[] = [];
-  const verdict = r.verified && r.evaluation ? r.evaluation.verdict : 'UNVERIFIED';
-  const [cls, label] = BANNER[verdict] ?? ['unverified', 'NOT VERIFIED — the evidence did not check out in this browser'];
-  nodes.push(el('section', { class: `banner ${cls}`, role: 'status', 'aria-label': 'Verdict' }, el('h2', { tabindex: '-1' }, label), el('p', { class: 'udi' }, udi)));
-  if (!r.verified) {
-    nodes.push(el('div', { class: 'problems', role: 'alert' }, el('h3', {}, 'Why it is not verified'), el('ul', {}, ...r.problems.map((p) => el('li', {}, p)))));
-  }
-  const checks = el('details', { class: 'checks' }, el('summary', {}, r.verified ? `Verified in this browser: ${r.checks.length} checks passed` : `${r.checks.filter((c) => !c.ok).length} checks failed in this browser`), el('ul', {}, ...r.checks.map((c) => el('li', { class: c.ok ? 'ok' : 'bad' }, `${c.ok ? '✓' : '✗'} ${c.label}`))));
-  nodes.push(checks);
-  const findings = (r.verified && r.evaluation ? r.evaluation.findings : evidence.verdict?.findings) ?? [];
+  const banner = el('section', { class: `banner ${cls}`, role: 'status', 'aria-label': 'Verdict' }, el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, icon), ` ${label}`), el('p', { class: 'udi' }, r.udi));
+  for (const rc of r.recalls) banner.append(el('p', { class: 'recall' }, el('strong', {}, `Recall ${rc.id}: ${rc.title}`), rc.action ? el('span', {}, ` — ${rc.action}`) : null));
+  nodes.push(banner);
+
+  // The device card: what the device is, and what it was checked against.
+  const g = r.graph;
+  const assembly = g.assembly?.statement.predicate as { model?: string } | undefined;
+  const serial = r.udi.replace(/^.*(\(21\)|\/)/, '');
+  nodes.push(el('dl', { class: 'card' },
+    el('dt', {}, 'Model'), el('dd', {}, assembly?.model ?? 'not known'),
+    el('dt', {}, 'Manufacturer'), el('dd', {}, g.assembly?.signer ?? 'not known'),
+    el('dt', {}, 'Serial'), el('dd', {}, serial),
+    el('dt', {}, 'Checked'), el('dd', {}, new Date().toLocaleString()),
+    el('dt', {}, 'Against'), el('dd', {}, `ledger ${r.checkpoint.origin}, checkpoint ${r.checkpoint.size}`),
+    el('dt', {}, 'Policy'), el('dd', {}, `${r.policy.name} `, el('span', { class: 'code' }, `sha256 ${PAGE_POLICY_DIGEST.slice(0, 12)}…`)),
+  ));
+  if (r.outcome === 'UNKNOWN') return nodes;
+
+  const findings = r.evaluation.findings;
   if (findings.length > 0) {
-    nodes.push(
-      el('section', { class: 'findings' }, el('h3', {}, 'Findings'), el('ul', {}, ...findings.map((f: any) =>
-        el('li', { class: `finding ${f.severity}` }, el('strong', {}, PLAIN[f.code] ?? f.code), el('span', { class: 'code' }, ` ${f.code}`), el('p', {}, f.message)),
-      ))),
-    );
+    nodes.push(el('section', { class: 'findings' }, el('h3', {}, 'What was found'), el('ul', {}, ...findings.map((f) =>
+      el('li', { class: `finding ${f.severity}` }, el('span', { class: 'icon', 'aria-hidden': 'true' }, f.severity === 'error' ? '⛔' : f.severity === 'incomplete' || f.severity === 'warning' ? '⚠️' : 'ℹ️'), ' ', el('strong', {}, PLAIN[f.code] ?? f.code),
+        el('details', { class: 'more' }, el('summary', {}, 'details'), el('p', {}, f.message), el('p', { class: 'code' }, `${f.code}${f.entries.length ? ` · entries ${f.entries.join(', ')}` : ''}`)))))));
   }
-  const bundles = new Map<number, any>((evidence.bundles ?? []).map((b: any) => [Number(b.verificationMaterial.tlogEntries[0].logIndex), b]));
-  const entry = (n: any, title: string) => {
-    const b = bundles.get(n.logIndex);
-    const s = Object.entries(n.summary ?? {}).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k}: ${typeof v === 'object' ? Object.values(v as object).join(', ') : v}`);
-    return el('details', { class: 'node' },
-      el('summary', {}, el('span', { class: 'title' }, title), el('span', { class: 'meta' }, ` ${n.signer ?? 'unknown signer'} · ${time(n.integratedTime)} · entry #${n.logIndex}`)),
-      el('ul', { class: 'facts' }, ...s.map((x) => el('li', {}, x)), el('li', {}, `predicate type: ${n.predicateType}`), el('li', {}, `key: ${n.keyId.slice(0, 16)}…`)),
-      b ? button('Download bundle', () => download(`entry-${n.logIndex}.sigstore.json`, b)) : null,
-    );
-  };
-  const group = (title: string, items: any[], name: (n: any) => string) =>
-    el('details', { class: 'group', open: '' }, el('summary', {}, `${title} (${items.length})`), items.length ? el('div', {}, ...items.map((n) => entry(n, name(n)))) : el('p', { class: 'none' }, 'none'));
-  const tree = el('section', { class: 'tree' }, el('h3', {}, 'Provenance'));
-  tree.append(group('Assembly', g.assemblies, (n) => `Assembled: ${n.summary.model ?? ''}`));
-  tree.append(el('details', { class: 'group', open: '' }, el('summary', {}, `Components (${g.components.length})`),
-    ...g.components.map((c: any) => el('details', { class: 'component' },
-      el('summary', {}, `${c.componentType} · ${c.partSerial ?? c.lot} · supplier ${c.supplier ?? '?'} ${c.attestations.length ? '' : '— no attestation'}`),
-      ...c.attestations.map((n: any) => entry(n, `Supplier attestation: ${n.summary.partNumber}`)),
-      ...c.tests.map((n: any) => entry(n, `Test: ${n.summary.result}`)),
-      ...c.advisories.map((n: any) => entry(n, `${n.summary.kind === 'recall' ? 'RECALL' : 'Advisory'}: ${n.summary.title}`)),
-    ))));
-  tree.append(el('details', { class: 'group', open: '' }, el('summary', {}, `Firmware (${g.firmware.length})`),
-    ...g.firmware.map((f: any) => el('details', { class: 'component', open: '' },
-      el('summary', {}, `${f.name} ${f.version ?? ''} · sha256 ${f.sha256.slice(0, 12)}…`),
-      ...f.images.map((n: any) => entry(n, 'Firmware release')),
-      ...f.builds.map((n: any) => entry(n, 'Build provenance (SLSA)')),
-      ...f.sboms.map((n: any) => entry(n, `SBOM (CycloneDX, ${n.summary.components} components)`)),
-      ...f.tests.map((n: any) => entry(n, `Test result: ${n.summary.result}`)),
-      ...f.advisories.map((n: any) => entry(n, `${n.summary.kind === 'recall' ? 'RECALL' : 'Advisory'}: ${n.summary.title}`)),
-    ))));
-  tree.append(group('Release decision', g.releases, (n) => `Release: ${n.summary.verificationResult}`));
-  tree.append(group('Custody', g.custody, (n) => `Custody: ${n.summary.from} → ${n.summary.to}`));
-  tree.append(group('Installation', g.installations, (n) => `Installed: ${n.summary.site?.name ?? ''}`));
-  const recalls = [...g.advisories, ...g.components.flatMap((c: any) => c.advisories), ...g.firmware.flatMap((f: any) => f.advisories)];
-  tree.append(group('Recalls and advisories', recalls, (n) => `${n.summary.kind === 'recall' ? 'RECALL' : 'Advisory'} ${n.summary.id}: ${n.summary.title}`));
-  nodes.push(tree);
-  nodes.push(el('p', {}, button('Download evidence package', () => download(`${udi.replace(/[^A-Za-z0-9-]+/g, '_')}.evidence.json`, evidence)), ' Verify it later, offline, with ', el('code', {}, 'pedigree verify-evidence FILE --trusted-root trusted_root.json'), '.'));
+
+  // The tree, from the verified bundles only; each row with its own status, problems first.
+  const bad = new Set(findings.filter((f) => f.severity === 'error' || f.severity === 'incomplete').flatMap((f) => f.entries));
+  const status = (ns: AttNode[], required = true): Row['status'] => (ns.some((n) => bad.has(n.logIndex)) ? 'problem' : ns.length === 0 ? (required ? 'missing' : 'ok') : 'ok');
+  const rows: Row[] = [];
+  for (const c of g.components) {
+    const ns = [...c.attestations, ...c.tests, ...c.advisories];
+    rows.push({ status: status(ns), title: `${c.componentType}`, detail: `${c.partSerial ?? c.lot ?? ''} · supplier ${c.supplier ?? 'not named'}${c.attestations.length ? ` · attested by ${c.attestations.map((n) => n.signer ?? '?').join(', ')}` : ' · no supplier attestation'}`, nodes: ns });
+  }
+  for (const f of g.firmware) {
+    const ns = [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories];
+    rows.push({ status: status(ns), title: `firmware ${f.name} ${f.version ?? ''}`, detail: `built ${f.builds.length ? 'by an attested build' : '— no build provenance'} · SBOM ${f.sboms.length ? 'present' : 'missing'} · tests ${f.tests.map((n) => (n.statement.predicate as { result?: string }).result).join(', ') || 'none'}`, nodes: ns });
+  }
+  const latest = (ns: AttNode[]) => (ns.length ? [ns[ns.length - 1]!] : []);
+  rows.push({ status: status(latest(g.releases)), title: 'release decision', detail: g.releases.length ? `${(g.releases[g.releases.length - 1]!.statement.predicate as { verificationResult?: string }).verificationResult} by ${g.releases[g.releases.length - 1]!.signer}` : 'none yet', nodes: g.releases });
+  rows.push({ status: status(g.custody, false), title: 'custody', detail: g.custody.map((n) => `${(n.statement.predicate as { from?: string }).from} → ${(n.statement.predicate as { to?: string }).to}`).join(', ') || 'no records', nodes: g.custody });
+  rows.push({ status: status(g.installations, false), title: 'installation', detail: g.installations.map((n) => String((n.statement.predicate as { site?: { name?: string } }).site?.name ?? '')).join(', ') || 'not installed', nodes: g.installations });
+  if (g.advisories.length) rows.push({ status: status(g.advisories), title: 'device advisories', detail: g.advisories.map((n) => String((n.statement.predicate as { title?: string }).title ?? '')).join('; '), nodes: g.advisories });
+  const order = { problem: 0, missing: 1, ok: 2 } as const;
+  rows.sort((a, b) => order[a.status] - order[b.status]);
+  const ICON = { problem: '⛔', missing: '⚠️', ok: '✅' } as const;
+  const WORD = { problem: 'problem', missing: 'missing', ok: 'verified' } as const;
+  nodes.push(el('section', { class: 'tree' }, el('h3', {}, 'Provenance (verified in this browser)'), el('ul', { class: 'rows' }, ...rows.map((row) =>
+    el('li', { class: `row-${row.status}` },
+      el('span', { class: 'icon', 'aria-hidden': 'true' }, ICON[row.status]), ' ',
+      el('strong', {}, row.title), el('span', { class: 'state' }, ` ${WORD[row.status]}`), el('p', { class: 'detail' }, row.detail),
+      row.nodes.length ? el('details', { class: 'more' }, el('summary', {}, 'details'), el('ul', { class: 'facts' }, ...row.nodes.map((n) => el('li', {}, `entry ${n.logIndex} · ${n.predicateType.replace(/^https:\/\/[^/]+\//, '')} · ${n.signer ?? 'unregistered key'} · key ${n.keyId.slice(0, 16)}… · logged ${time(n.integratedTime)}`)))) : null,
+    )))));
+  nodes.push(el('p', {}, button('Download evidence package', () => download(`${r.udi.replace(/[^A-Za-z0-9-]+/g, '_')}.evidence.json`, evidence)), ' Verify it later, offline, with ', el('code', {}, 'pedigree verify-evidence FILE --udi UDI --trusted-root trusted_root.json'), '.'));
   return nodes;
 }
 
@@ -206,7 +306,7 @@ if (BD && navigator.mediaDevices?.getUserMedia) {
         if (codes[0]) {
           stop();
           udiInput.value = codes[0].rawValue;
-          void check(codes[0].rawValue);
+          void check(codes[0].rawValue, 'push');
         } else requestAnimationFrame(() => void tick());
       };
       void tick();
@@ -229,8 +329,7 @@ $<HTMLFormElement>('#recall-form').addEventListener('submit', async (e) => {
       const inst = d.installations[d.installations.length - 1]?.summary;
       const link = button(d.udi, () => {
         show('device');
-        udiInput.value = d.udi;
-        void check(d.udi);
+        void check(d.udi, 'push');
       });
       link.className = 'link';
       return el('tr', {}, el('td', {}, link), el('td', {}, inst?.site?.name ?? 'not installed'), el('td', {}, inst?.site?.department ?? ''), el('td', {}, inst?.installedAt ? new Date(inst.installedAt).toLocaleDateString() : ''));
@@ -302,7 +401,4 @@ async function loadParticipants(): Promise<void> {
 
 // A UDI in the address (?udi=...) is checked straight away, so links and QR codes work.
 const fromUrl = new URLSearchParams(location.search).get('udi');
-if (fromUrl) {
-  udiInput.value = fromUrl;
-  void check(fromUrl);
-}
+if (fromUrl) void check(fromUrl, 'replace');

@@ -12,7 +12,7 @@ export const PLAIN: Record<string, string> = {
   THRESHOLD_NOT_MET: 'Not enough independent signatures for a step.',
   SIGNER_UNKNOWN: 'Signed by someone who is not a registered participant.',
   SIGNER_REVOKED: 'Signed with a key that had been revoked: this record cannot be trusted.',
-  SIGNER_NOT_ALLOWED: 'Signed by a participant who may not vouch for this step.',
+  SIGNER_NOT_ALLOWED: 'A record from someone who may not vouch for this step was ignored.',
   EVIDENCE_TOO_OLD: 'A record is older than the policy allows.',
   COMPONENT_SUPPLIER_MISMATCH: 'A component was attested by a different supplier than the one the manufacturer named.',
   TEST_FAILED: 'A test run failed.',
@@ -20,4 +20,6 @@ export const PLAIN: Record<string, string> = {
   RECALLED: 'Recalled: do not use.',
   ADVISORY_BLOCKING: 'A serious security or safety advisory applies.',
   ADVISORY_NOTICE: 'An advisory applies (not blocking).',
+  ADVISORY_NOT_AUTHORISED: 'An advisory from someone without authority over this device was ignored.',
+  ADVISORY_WITHDRAWN: 'An advisory was withdrawn by the one who issued it.',
 };

@@ -1,0 +1,130 @@
+/**
+ * A lying server (a real HTTP server in front of a real ledger) against the release gate and
+ * the offline verifier: another device's genuine evidence, a lax-policy package under the real
+ * policy's name, a stale package after a newer checkpoint. None of them gives PASS.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePredicateType } from '../../src/attest/predicates.js';
+import { signStatement, statement } from '../../src/attest/sign.js';
+import { graphql } from '../../src/client/graphql.js';
+import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
+import { readPrivateKey } from '../../src/keys.js';
+import { OUTCOME_EXIT } from '../../src/cli/device.js';
+import { startNode, type TestNode } from '../helpers.js';
+import { LAX_POLICY, startLyingServer, type LyingServer } from '../lying-server.js';
+import { runPedigree } from '../cli/run.js';
+
+let node: TestNode;
+let demo: DemoSummary;
+let liar: LyingServer;
+const pedigree = (args: string[]) => runPedigree(node.dir, args);
+const gate = (udi: string, extra: string[] = []) => pedigree(['verify-device', '--server', liar.url, '--trusted-root', 'root.json', '--udi', udi, ...extra]);
+
+beforeAll(async () => {
+  node = await startNode();
+  demo = await loadDemo(node.attestations, node.adminKey, node.dir);
+  liar = await startLyingServer(node.url);
+  // The release engineer pinned the honest ledger's trusted root long ago.
+  writeFileSync(join(node.dir, 'root.json'), await (await fetch(`${node.url}/trusted_root.json`)).text());
+}, 120_000);
+afterAll(async () => {
+  await liar.close();
+  await node.cleanup();
+});
+
+describe('verify-device against a lying server', () => {
+  it('refuses another device’s genuine evidence: NOT VERIFIED, exit 6, and writes no evidence', async () => {
+    liar.lie = { kind: 'other-device', udi: demo.passing[0]! };
+    const r = await gate(demo.recalled[0]!, ['--evidence', 'wrong.json']);
+    expect(r.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
+    expect(r.stdout).toMatch(/^NOT VERIFIED — do not deploy/);
+    expect(r.stdout).toMatch(/EVIDENCE_WRONG_DEVICE/);
+    expect(r.stdout).not.toMatch(/PASS/);
+    expect(existsSync(join(node.dir, 'wrong.json'))).toBe(false);
+  }, 60_000);
+
+  it('judges a lax-policy package under its own policy: the recalled device is RECALLED (exit 4)', async () => {
+    liar.lie = { kind: 'lax-policy' };
+    // The server really does sign a PASS under the lax policy ...
+    const lax = await graphql<{ device: { evidence: { verdict: { verdict: string }; policy: { name: string } } } }>(node.url, 'query ($u: String!, $p: JSON) { device(udi: $u) { evidence(policy: $p) } }', { u: demo.recalled[0], p: LAX_POLICY });
+    expect(lax.device.evidence.verdict.verdict).toBe('PASS');
+    expect(lax.device.evidence.policy.name).toBe('InfuSafe release policy');
+    // ... and the gate ignores it.
+    const r = await gate(demo.recalled[0]!);
+    expect(r.code).toBe(OUTCOME_EXIT.RECALLED);
+    expect(r.stdout).toMatch(/^RECALLED {2}\(01\)09506000134352\(21\)IP-000021/);
+    expect(r.stdout).toMatch(/policy {5}InfuSafe release policy \(sha256 /);
+  }, 60_000);
+
+  it('applies the caller’s --policy, not the server’s: a strict policy blocks what the lax one passes', async () => {
+    liar.lie = { kind: 'lax-policy' };
+    writeFileSync(join(node.dir, 'strict.json'), JSON.stringify({ name: 'strict', steps: { assembly: { required: true }, release: { required: true }, installation: { required: true } } }));
+    const r = await gate(demo.incomplete[0]!, ['--policy', 'strict.json']);
+    expect(r.code).toBe(OUTCOME_EXIT.INCOMPLETE);
+    expect(r.stdout).toMatch(/RELEASE_MISSING/);
+  }, 60_000);
+
+  it('refuses a package older than the newest checkpoint the caller has seen (a recall left out)', async () => {
+    liar.lie = { kind: 'honest' };
+    const device = demo.passing[4]!;
+    const before = await graphql<{ device: { evidence: unknown } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: device });
+    // The manufacturer recalls the device; the release engineer's monitor has seen that checkpoint.
+    const maker = await readPrivateKey(join(demo.keysDir, 'infusion-corp.key'));
+    await node.attestations.submit(await signStatement(statement([{ digest: { udi: device } }], resolvePredicateType('advisory').uri, { id: 'RC-LATE', kind: 'recall', severity: 'high', title: 'Late recall', issuedAt: new Date().toISOString(), affects: { udis: [device] } }), maker));
+    writeFileSync(join(node.dir, 'seen.checkpoint'), await (await fetch(`${node.url}/checkpoint`)).text());
+    liar.lie = { kind: 'replay', evidence: before.device.evidence };
+    const r = await gate(device, ['--trusted-checkpoint', 'seen.checkpoint']);
+    expect(r.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
+    expect(r.stdout).toMatch(/EVIDENCE_STALE/);
+    // The honest answer is the recall.
+    liar.lie = { kind: 'honest' };
+    const honest = await gate(device, ['--trusted-checkpoint', 'seen.checkpoint']);
+    expect(honest.code).toBe(OUTCOME_EXIT.RECALLED);
+    expect(honest.stdout).toMatch(/Late recall/);
+  }, 60_000);
+
+  it('accepts fresh evidence within --max-age (expiry itself: test/verify/evidence.test.ts)', async () => {
+    const r = await pedigree(['verify-device', '--server', node.url, '--trusted-root', 'root.json', '--udi', demo.passing[0]!, '--max-age', '10m']);
+    expect(r.code).toBe(OUTCOME_EXIT.PASS);
+  }, 60_000);
+});
+
+describe('verify-evidence offline', () => {
+  it('refuses a saved package about another device, and judges a lax one under the caller’s policy', async () => {
+    const ok = await pedigree(['verify-device', '--server', node.url, '--trusted-root', 'root.json', '--udi', demo.passing[0]!, '--evidence', 'one.json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const wrong = await pedigree(['verify-evidence', 'one.json', '--trusted-root', 'root.json', '--udi', demo.recalled[0]!, '--json']);
+    expect(wrong.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ verified: false, code: 'EVIDENCE_WRONG_DEVICE' });
+    const lax = await graphql<{ device: { evidence: unknown } }>(node.url, 'query ($u: String!, $p: JSON) { device(udi: $u) { evidence(policy: $p) } }', { u: demo.recalled[0], p: LAX_POLICY });
+    writeFileSync(join(node.dir, 'lax.json'), JSON.stringify(lax.device.evidence));
+    const judged = await pedigree(['verify-evidence', 'lax.json', '--trusted-root', 'root.json', '--udi', demo.recalled[0]!, '--json']);
+    expect(judged.code).toBe(OUTCOME_EXIT.RECALLED);
+    expect(JSON.parse(judged.stdout)).toMatchObject({ verified: true, outcome: 'RECALLED', policy: { name: 'InfuSafe release policy' } });
+  }, 60_000);
+
+  it('says UNKNOWN for a device the ledger has never seen, apart from INCOMPLETE', async () => {
+    const r = await pedigree(['verify-device', '--server', node.url, '--trusted-root', 'root.json', '--udi', '(01)09506000134352(21)NO-SUCH-1']);
+    expect(r.code).toBe(OUTCOME_EXIT.UNKNOWN);
+    expect(r.stdout).toMatch(/^UNKNOWN .* this ledger has no record of this device; check the label/);
+  }, 60_000);
+
+  it('gives usage errors exit 3 with a clear message, never a verdict’s code', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--policy', 'missing.json'], /cannot read --policy missing\.json/],
+      [['--policy', 'root.json'], /--policy root\.json: policy field/],
+      [['--max-age', 'soon'], /--max-age must be a duration/],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await pedigree(['verify-device', '--server', node.url, '--trusted-root', 'root.json', '--udi', demo.passing[0]!, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const bad = await pedigree(['verify-evidence', 'any.json', '--trusted-root', 'root.json', '--udi', '(01)123']);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/--udi/);
+  }, 60_000);
+});
