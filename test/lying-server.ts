@@ -14,7 +14,9 @@ export type Lie =
   /** Answers with an evidence package saved earlier (before a recall, say). */
   | { readonly kind: 'replay'; readonly evidence: unknown }
   /** Edits the server's unverified provenance tree (another supplier, firmware 9.9.9, no recalls). */
-  | { readonly kind: 'edit-provenance' };
+  | { readonly kind: 'edit-provenance' }
+  /** Changes the genuine evidence before passing it on (a tampered proof, checkpoint, …). */
+  | { readonly kind: 'tamper'; readonly mutate: (evidence: any) => void };
 
 export const LAX_POLICY = {
   name: 'InfuSafe release policy',
@@ -72,16 +74,31 @@ export async function startLyingServer(upstream: string, lie: Lie = { kind: 'hon
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
       const r = await fetch(new URL(req.url ?? '/', upstream), { method: req.method, headers, ...(req.method !== 'GET' && req.method !== 'HEAD' && { body: new Uint8Array(send) }) });
-      let out = Buffer.from(await r.arrayBuffer());
-      if (state.lie.kind === 'edit-provenance' && request && r.headers.get('content-type')?.includes('json')) {
-        const j = JSON.parse(out.toString('utf8')) as { data?: { device?: { provenance?: unknown } } };
-        if (j.data?.device?.provenance) editTree(j.data.device.provenance);
-        out = Buffer.from(JSON.stringify(j));
-      }
       const h: Record<string, string> = {};
       r.headers.forEach((v, k) => {
         if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) h[k] = v;
       });
+      if (r.headers.get('content-type')?.includes('text/event-stream') && r.body) {
+        // Live streams pass through as they come.
+        res.writeHead(r.status, h);
+        const reader = r.body.getReader();
+        req.on('close', () => void reader.cancel().catch(() => undefined));
+        for (;;) {
+          const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+          if (done) break;
+          res.write(value);
+        }
+        res.end();
+        return;
+      }
+      let out = Buffer.from(await r.arrayBuffer());
+      const l = state.lie;
+      if ((l.kind === 'edit-provenance' || l.kind === 'tamper') && request && r.headers.get('content-type')?.includes('json')) {
+        const j = JSON.parse(out.toString('utf8')) as { data?: { device?: { provenance?: unknown; evidence?: unknown } } };
+        if (l.kind === 'edit-provenance' && j.data?.device?.provenance) editTree(j.data.device.provenance);
+        if (l.kind === 'tamper' && j.data?.device?.evidence) l.mutate(j.data.device.evidence);
+        out = Buffer.from(JSON.stringify(j));
+      }
       res.writeHead(r.status, h).end(out);
     } catch (e) {
       res.writeHead(502).end(String(e));
@@ -97,6 +114,10 @@ export async function startLyingServer(upstream: string, lie: Lie = { kind: 'hon
     set lie(l: Lie) {
       state.lie = l;
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -1,15 +1,14 @@
 /**
- * Policies as data: validation against attestations/policy.schema.json and the release policy
- * shipped with the program (attestations/policies/release.json). No I/O and no Node APIs: the
- * schema and the release policy are imported as JSON, so the web page validates and pins
- * exactly the same ones.
+ * Validating policies against attestations/policy.schema.json (Ajv). No I/O: the schema is
+ * imported as JSON. Callers validate the policies they are given (the CLI's --policy, GraphQL
+ * arguments); the verifier takes a validated Policy.
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import policySchema from '../../attestations/policy.schema.json' with { type: 'json' };
-import releasePolicy from '../../attestations/policies/release.json' with { type: 'json' };
-import { sha256, toHex, utf8 } from '../log/index.js';
-import { canonicalJson } from '../verify/canonical.js';
 import type { Policy } from './policy.js';
+import { policyDigest, shippedReleasePolicy } from './release-policy.js';
+
+export { policyDigest };
 
 export class PolicyError extends Error {
   readonly code = 'POLICY_INVALID';
@@ -40,12 +39,7 @@ export function parsePolicy(value: unknown): Policy {
   return v as Policy;
 }
 
-/** The release policy shipped with the program (a fresh copy each call). */
+/** The release policy shipped with the program, validated (a fresh copy each call). */
 export function defaultPolicy(): Policy {
-  return parsePolicy(structuredClone(releasePolicy));
-}
-
-/** A policy's identity for people and pins: SHA-256 (hex) of its RFC 8785 canonical JSON. */
-export function policyDigest(policy: Policy): string {
-  return toHex(sha256(utf8(canonicalJson(policy))));
+  return parsePolicy(shippedReleasePolicy());
 }

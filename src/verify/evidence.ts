@@ -23,7 +23,7 @@ import { normaliseDeviceUdi } from '../udi/udi.js';
 import { buildGraph, type AttNode, type DeviceGraph } from '../provenance/graph.js';
 import { outcomeOf, type DeviceOutcome } from '../provenance/outcome.js';
 import { evaluate, type Evaluation, type Policy } from '../provenance/policy.js';
-import { parsePolicy, policyDigest } from '../provenance/policy-io.js';
+import { policyDigest } from '../provenance/release-policy.js';
 import { graphView } from '../provenance/view.js';
 import { bundleClaim, verifyLoggedBundle } from './bundle.js';
 import { canonicalJson } from './canonical.js';
@@ -38,7 +38,7 @@ export const MAX_EVIDENCE_BUNDLES = 25_000;
 export interface CallerExpectations {
   /** The device the caller asked about, in any UDI form. */
   readonly udi: string;
-  /** The caller's policy. */
+  /** The caller's policy, already validated (provenance/policy-io.ts `parsePolicy`). */
   readonly policy: Policy;
   /** The caller's clock, seconds since the epoch. */
   readonly now: number;
@@ -190,7 +190,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   }
 
   // 6. The verdict under the caller's policy, as of the caller's time, from verified entries only.
-  const policy = parsePolicy(expect.policy);
+  const policy = expect.policy;
   const graph = buildGraph(udi, nodes);
   const evaluation = evaluate(graph, policy, { now: expect.now, signer: (keyId) => registry.signerInfo(keyId) });
   return {

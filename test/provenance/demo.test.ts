@@ -80,6 +80,10 @@ describe('the demo supply chain', () => {
     expect(data.device.verify.verdict).toBe('PASS');
     const comp = data.device.provenance.components[0];
     expect(comp.attestations[0]).toMatchObject({ signer: expect.any(String), logIndex: expect.any(Number), integratedTime: expect.any(Number) });
+    const outcome = async (u: string) => (await graphql<{ device: { verify: { outcome: string; recalls: Array<{ id: string; action: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { outcome recalls { id action } } } }', { u })).device.verify;
+    expect(await outcome(demo.recalled[0]!)).toMatchObject({ outcome: 'RECALLED', recalls: [{ id: 'RC-2026-07', action: expect.stringMatching(/Remove affected pumps/) }] });
+    expect(await outcome('(01)09506000134352(21)NEVER-SEEN')).toMatchObject({ outcome: 'UNKNOWN', recalls: [] });
+    expect((await outcome(demo.incomplete[0]!)).outcome).toBe('INCOMPLETE');
     await expect(graphql(node.url, '{ device(udi: "(01)123") { udi } }')).rejects.toMatchObject({ code: 'UDI_BAD_GTIN' });
     await expect(graphql(node.url, '{ device(udi: "(01)09506000134352(21)X") { verify(policy: {name: "x", steps: {bogus: {}}}) { verdict } } }')).rejects.toMatchObject({ code: 'POLICY_INVALID' });
   });

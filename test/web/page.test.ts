@@ -13,11 +13,14 @@ import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
 import { WEB_DIST } from '../../src/server/static.js';
 import { startNode, type TestNode } from '../helpers.js';
 import { party, registration } from '../attest/fixtures.js';
+import { readPrivateKey } from '../../src/keys.js';
+import { startLyingServer, type LyingServer } from '../lying-server.js';
 
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
 let node: TestNode;
 let demo: DemoSummary;
 let browser: Browser;
+let liar: LyingServer;
 
 function which(cmd: string): string | undefined {
   try {
@@ -46,6 +49,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   node = await startNode();
   demo = await loadDemo(node.attestations, node.adminKey, node.dir);
+  liar = await startLyingServer(node.url);
   browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
@@ -55,59 +59,56 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await liar?.close();
   await node?.cleanup();
 });
 
-async function openPage(width = 1024, height = 1366): Promise<Page> {
+/** Opens the page as served by `liar` (honest unless told to lie), in a fresh browser profile. */
+async function openPage(width = 1366, height = 1024, path = '/'): Promise<Page> {
+  liar.lie = { kind: 'honest' };
   const ctx = await browser.newContext({ viewport: { width, height } });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => {
     throw e;
   });
-  await page.goto(node.url);
+  await page.goto(`${liar.url}${path}`);
   return page;
-}
-
-/** Plays a dishonest server: the evidence in every device answer is changed by `mutate`. */
-async function tamperEvidence(page: Page, mutate: (evidence: any) => void): Promise<void> {
-  await page.route('**/graphql', async (route) => {
-    const response = await route.fetch();
-    const body = await response.json();
-    const ev = body?.data?.device?.evidence;
-    if (ev) mutate(ev);
-    await route.fulfill({ response, json: body });
-  });
 }
 
 async function checkDevice(page: Page, udi: string): Promise<string> {
   await page.fill('#udi', udi);
   await page.click('button[type=submit]');
   await page.waitForSelector('.banner h2', { timeout: 30_000 });
-  return page.textContent('.banner h2').then((t) => t ?? '');
+  return page.textContent('.banner h2').then((t) => (t ?? '').trim());
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const [w, h] of [[1366, 1024], [390, 844]] as const) {
+    await page.setViewportSize({ width: w, height: h });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${name} scrolls sideways at ${w} px`).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SHOTS, `${name}-${w}.png`), fullPage: true });
+  }
 }
 
 describe('the hospital page', () => {
-  it('shows PASS for a passing device, verified in the browser, with its provenance tree', async () => {
+  it('shows PASS for a passing device with a device card and a tree derived from verified entries', async () => {
     const page = await openPage();
-    const verdict = await checkDevice(page, demo.passing[0]!);
-    expect(verdict).toMatch(/^PASS/);
-    expect(await page.textContent('.checks summary')).toMatch(/Verified in this browser: \d+ checks passed/);
-    const checks = await page.locator('.checks li').allTextContents();
-    expect(checks.join('\n')).toMatch(/inclusion proofs lead to the checkpoint/);
-    expect(checks.join('\n')).toMatch(/DSSE signatures verify/);
-    expect(checks.join('\n')).toMatch(/verdict re-derived in this browser: PASS/);
-    expect(await page.locator('.tree .component').count()).toBeGreaterThanOrEqual(9);
+    expect(await checkDevice(page, demo.passing[0]!)).toMatch(/PASS/);
+    expect(await page.textContent('.card')).toMatch(/Model\s*InfuSafe 300[\s\S]*Manufacturer\s*infusion-corp[\s\S]*Serial\s*IP-000001[\s\S]*checkpoint \d+[\s\S]*InfuSafe release policy\s*sha256 [0-9a-f]{12}/);
+    expect(await page.textContent('.checks summary')).toMatch(/Verified in this browser: \d+ signed entries against checkpoint \d+/);
+    expect(await page.locator('.rows li').count()).toBeGreaterThanOrEqual(11);
+    expect(await page.locator('.rows li.row-problem').count()).toBe(0);
+    expect(await page.textContent('.rows')).toMatch(/firmware infusafe-fw 2\.4\.1/);
     expect(await page.textContent('#trust')).toMatch(/pinned/);
-    // Expand a supplier attestation: it shows signer, time and log index, and offers the raw bundle.
-    const node1 = page.locator('.tree .component').first();
-    await node1.locator('summary').first().click();
-    await node1.locator('.node summary').first().click();
-    expect(await node1.locator('.node .meta').first().textContent()).toMatch(/acme-sensors .* entry #\d+/);
-    const [dl] = await Promise.all([page.waitForEvent('download'), node1.locator('.node button').first().click()]);
-    expect(dl.suggestedFilename()).toMatch(/^entry-\d+\.sigstore\.json$/);
+    // Log indexes and key IDs wait behind "details".
+    expect(await page.locator('.rows li .more').first().isVisible()).toBe(true);
+    expect(await page.locator('.rows li .facts').first().isVisible()).toBe(false);
+    await page.locator('.rows li .more summary').first().click();
+    expect(await page.locator('.rows li .facts').first().textContent()).toMatch(/entry \d+ .* key [0-9a-f]{16}…/);
     const [ev] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download evidence package' }).click()]);
     expect(ev.suggestedFilename()).toMatch(/\.evidence\.json$/);
-    await page.screenshot({ path: join(SHOTS, 'device-pass.png'), fullPage: true });
+    await shoot(page, 'device-pass');
     await page.context().close();
   }, 60_000);
 
@@ -125,84 +126,160 @@ describe('the hospital page', () => {
     await page.context().close();
   }, 60_000);
 
-  it('shows FAIL for the device with a component signed by a revoked key, in plain language', async () => {
+  it('shows FAIL for the device with a component signed by a revoked key, the problem row first', async () => {
     const page = await openPage();
-    expect(await checkDevice(page, demo.failing[0]!)).toMatch(/^FAIL/);
+    expect(await checkDevice(page, demo.failing[0]!)).toMatch(/FAIL — do not deploy/);
     expect(await page.textContent('.findings')).toMatch(/revoked/);
-    expect(await page.textContent('.findings')).toContain('SIGNER_REVOKED');
-    await page.screenshot({ path: join(SHOTS, 'device-fail.png'), fullPage: true });
+    expect(await page.locator('.rows li').first().getAttribute('class')).toBe('row-problem');
+    expect(await page.locator('.rows li').first().textContent()).toMatch(/display/);
+    await shoot(page, 'device-fail');
     await page.context().close();
   }, 60_000);
 
-  it('shows a recalled device as FAIL, and the recall view lists exactly the affected devices and sites', async () => {
+  it('shows RECALLED at the top with the recall’s action, and the recall view lists exactly the affected devices', async () => {
     const page = await openPage();
-    expect(await checkDevice(page, demo.recalled[0]!)).toMatch(/^FAIL/);
-    expect(await page.textContent('.findings')).toMatch(/Recalled/);
-    await page.screenshot({ path: join(SHOTS, 'device-recalled.png'), fullPage: true });
+    expect(await checkDevice(page, demo.recalled[0]!)).toMatch(/RECALLED — do not use/);
+    expect(await page.textContent('.banner .recall')).toMatch(/Recall RC-2026-07: VALVE-7 seal may degrade.*Remove affected pumps from service/);
+    expect(await page.locator('.rows li.row-problem').first().textContent()).toMatch(/valve/);
+    await shoot(page, 'device-recalled');
     await page.click('nav button[data-view=recall]');
     await page.fill('#recall-value', demo.recalledLot);
     await page.click('#recall-form button[type=submit]');
     await page.waitForSelector('#recall-result table');
     const udis = await page.locator('#recall-result tbody tr td:first-child').allTextContents();
     expect(udis.sort()).toEqual([...demo.recalled].sort());
-    expect(await page.textContent('#recall-result tbody')).toMatch(/Hospital/);
-    await page.screenshot({ path: join(SHOTS, 'recall.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
 
-  it('shows INCOMPLETE for a device without a release decision', async () => {
+  it('shows INCOMPLETE for a device without a release decision, and UNKNOWN for one the ledger never saw', async () => {
     const page = await openPage();
-    expect(await checkDevice(page, demo.incomplete[0]!)).toMatch(/^INCOMPLETE/);
+    expect(await checkDevice(page, demo.incomplete[0]!)).toMatch(/INCOMPLETE/);
+    expect(await checkDevice(page, '(01)09506000134352(21)NOT-A-PUMP')).toMatch(/UNKNOWN — this ledger has no record of this device; check the label/);
+    expect(await page.locator('.rows').count()).toBe(0);
+    await shoot(page, 'device-unknown');
     await page.context().close();
   }, 60_000);
 
-  it('refuses to show PASS when the server serves a tampered inclusion proof, and says why', async () => {
+  it('the address bar follows the device shown: links, back, forward and reload work', async () => {
+    const page = await openPage(1366, 1024, `/?udi=${encodeURIComponent(demo.passing[2]!)}`);
+    await page.waitForSelector('.banner h2');
+    expect(await page.textContent('.banner .udi')).toBe(demo.passing[2]);
+    await checkDevice(page, demo.failing[0]!);
+    expect(new URL(page.url()).searchParams.get('udi')).toBe(demo.failing[0]);
+    await checkDevice(page, 'https://id.gs1.org/01/09506000134352/21/IP-000021');
+    expect(new URL(page.url()).searchParams.get('udi')).toBe(demo.recalled[0]);
+    await page.goBack();
+    await page.waitForFunction((u) => document.querySelector('.banner .udi')?.textContent === u, demo.failing[0]);
+    expect(await page.textContent('.banner h2')).toMatch(/FAIL/);
+    await page.goBack();
+    await page.waitForFunction((u) => document.querySelector('.banner .udi')?.textContent === u, demo.passing[2]);
+    await page.goForward();
+    await page.waitForFunction((u) => document.querySelector('.banner .udi')?.textContent === u, demo.failing[0]);
+    await page.reload();
+    await page.waitForSelector('.banner h2');
+    expect(await page.textContent('.banner .udi')).toBe(demo.failing[0]);
+    expect(await page.textContent('.banner h2')).toMatch(/FAIL/);
+    await page.context().close();
+  }, 60_000);
+
+  it('says what is wrong with a bare GTIN or a misspelt UDI, without asking the server', async () => {
     const page = await openPage();
-    await tamperEvidence(page, (ev) => {
-      const h = ev.bundles[3].verificationMaterial.tlogEntries[0].inclusionProof.hashes;
-      h[0] = Buffer.from(Buffer.from(h[0], 'base64').map((x, i) => (i === 0 ? x ^ 1 : x))).toString('base64');
-    });
-    const verdict = await checkDevice(page, demo.passing[0]!);
-    expect(verdict).not.toMatch(/PASS/);
-    expect(verdict).toMatch(/NOT VERIFIED/);
-    expect(await page.textContent('.problems')).toMatch(/inclusion proof does not lead to the checkpoint root/);
-    await page.screenshot({ path: join(SHOTS, 'tampered-proof.png'), fullPage: true });
+    await page.fill('#udi', '(01)09506000134352');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#result .error');
+    expect(await page.textContent('#result .error')).toMatch(/not a device UDI: .*serial/);
     await page.context().close();
   }, 60_000);
+});
 
-  it('refuses to show PASS when the server serves a tampered checkpoint, and says why', async () => {
+describe('the hospital page against a lying server', () => {
+  async function notVerified(page: Page, why: RegExp): Promise<void> {
+    expect(await page.textContent('.banner h2')).toMatch(/NOT VERIFIED — do not deploy/);
+    expect(await page.textContent('.problems')).toMatch(why);
+    // Nothing from the server is shown as if it were true.
+    expect(await page.locator('.rows, .findings, .card').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Download evidence package' }).count()).toBe(0);
+  }
+
+  it('refuses another device’s genuine evidence for the scanned UDI', async () => {
     const page = await openPage();
-    await tamperEvidence(page, (ev) => {
-      const lines = ev.checkpoint.split('\n');
-      lines[1] = String(Number(lines[1]) + 1);
-      ev.checkpoint = lines.join('\n');
-    });
-    const verdict = await checkDevice(page, demo.passing[0]!);
-    expect(verdict).toMatch(/NOT VERIFIED/);
-    expect(await page.textContent('.problems')).toMatch(/checkpoint does not verify/);
+    liar.lie = { kind: 'other-device', udi: demo.passing[0]! };
+    await checkDevice(page, demo.recalled[0]!);
+    await notVerified(page, /a different device than the one you asked about/);
+    await shoot(page, 'not-verified-other-device');
     await page.context().close();
   }, 60_000);
 
-  it('warns loudly when the log key differs from the one pinned in this browser', async () => {
+  it('judges a lax-policy package under the page’s own policy: RECALLED, not PASS', async () => {
+    const page = await openPage();
+    liar.lie = { kind: 'lax-policy' };
+    expect(await checkDevice(page, demo.recalled[1]!)).toMatch(/RECALLED/);
+    expect(await page.textContent('.card')).toMatch(/InfuSafe release policy/);
+    await page.context().close();
+  }, 60_000);
+
+  it('refuses a stale package once the browser has seen a newer checkpoint', async () => {
+    const page = await openPage();
+    const device = demo.passing[5]!;
+    expect(await checkDevice(page, device)).toMatch(/PASS/);
+    const stale = await (await fetch(`${node.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query ($u: String!) { device(udi: $u) { evidence } }', variables: { u: device } }) })).json() as { data: { device: { evidence: unknown } } };
+    const maker = await readPrivateKey(join(demo.keysDir, 'infusion-corp.key'));
+    await node.attestations.submit(await signStatement(statement([{ digest: { udi: device } }], resolvePredicateType('advisory').uri, { id: 'RC-PAGE', kind: 'recall', severity: 'high', title: 'Recalled after the first look', issuedAt: new Date().toISOString(), affects: { udis: [device] } }), maker));
+    // The browser sees the newer checkpoint (checking any device), then the server replays the old package.
+    expect(await checkDevice(page, demo.passing[6]!)).toMatch(/PASS/);
+    liar.lie = { kind: 'replay', evidence: stale.data.device.evidence };
+    await checkDevice(page, device);
+    await notVerified(page, /older than what you have already seen/);
+    liar.lie = { kind: 'honest' };
+    expect(await checkDevice(page, device)).toMatch(/RECALLED/);
+    await page.context().close();
+  }, 60_000);
+
+  it('never draws the server’s own tree: an edited provenance field changes nothing shown', async () => {
+    const page = await openPage();
+    liar.lie = { kind: 'edit-provenance' };
+    expect(await checkDevice(page, demo.passing[7]!)).toMatch(/PASS/);
+    const text = await page.textContent('#result');
+    expect(text).toMatch(/infusafe-fw 2\.4\.1/);
+    expect(text).not.toMatch(/9\.9\.9|counterfeit-parts/);
+    await page.context().close();
+  }, 60_000);
+
+  it('refuses a tampered inclusion proof and a tampered checkpoint, and says why', async () => {
+    const page = await openPage();
+    liar.lie = {
+      kind: 'tamper',
+      mutate: (ev) => {
+        const h = ev.bundles[3].verificationMaterial.tlogEntries[0].inclusionProof.hashes;
+        h[0] = Buffer.from(Buffer.from(h[0], 'base64').map((x, i) => (i === 0 ? x ^ 1 : x))).toString('base64');
+      },
+    };
+    await checkDevice(page, demo.passing[0]!);
+    await notVerified(page, /changed after the ledger signed it/);
+    liar.lie = {
+      kind: 'tamper',
+      mutate: (ev) => {
+        const lines = ev.checkpoint.split('\n');
+        lines[1] = String(Number(lines[1]) + 1);
+        ev.checkpoint = lines.join('\n');
+      },
+    };
+    await checkDevice(page, demo.passing[0]!);
+    await notVerified(page, /changed after the ledger signed it|checkpoint/);
+    await page.context().close();
+  }, 60_000);
+
+  it('warns loudly and shows nothing when the log key differs from the one pinned in this browser', async () => {
     const page = await openPage();
     await page.evaluate(() => localStorage.setItem(`pedigree:log-key:${'test.pedigree.local/log'}`, 'f'.repeat(64)));
-    const verdict = await checkDevice(page, demo.passing[0]!);
-    expect(verdict).toMatch(/NOT VERIFIED/);
+    await checkDevice(page, demo.passing[0]!);
+    await notVerified(page, /not the one this browser trusted before/);
     expect(await page.textContent('#trust')).toMatch(/signing key has changed/);
     await page.context().close();
   }, 60_000);
+});
 
-  it('checks that a later checkpoint is consistent with the one it saw before', async () => {
-    const page = await openPage();
-    await checkDevice(page, demo.passing[2]!);
-    const p = party('late-supplier');
-    await node.attestations.submit(await signStatement(registration(p, ['supplier']), node.adminKey));
-    await node.attestations.submit(await signStatement(statement([{ digest: { partSerial: 'late-supplier:X:1' } }], resolvePredicateType('component').uri, { partNumber: 'X', componentType: 'x' }), p.privateKey));
-    await checkDevice(page, demo.passing[2]!);
-    expect((await page.locator('.checks li').allTextContents()).join('\n')).toMatch(/consistent with the checkpoint this browser saw before/);
-    await page.context().close();
-  }, 60_000);
-
+describe('the rest of the page', () => {
   it('explores the log: checkpoint, live entries, entry detail, participants', async () => {
     const page = await openPage();
     await page.click('nav button[data-view=log]');
@@ -215,17 +292,15 @@ describe('the hospital page', () => {
     await page.locator('#latest li button').first().click();
     await page.waitForSelector('#entry-detail pre');
     expect(await page.textContent('#entry-detail pre')).toContain('live-supplier');
-    await page.screenshot({ path: join(SHOTS, 'log.png'), fullPage: true });
     await page.click('nav button[data-view=participants]');
     await page.waitForSelector('#participants tbody tr');
     expect(await page.textContent('#participants')).toMatch(/displaytech[\s\S]*revoked \(compromise\)/);
-    await page.screenshot({ path: join(SHOTS, 'participants.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
 
   it('is usable on a phone-sized screen and by keyboard alone', async () => {
     const page = await openPage(390, 844);
-    await page.keyboard.press('Tab'); // focus moves through the page with the keyboard
+    await page.keyboard.press('Tab');
     await page.focus('#udi');
     await page.keyboard.type(demo.passing[3]!);
     await page.keyboard.press('Enter');
@@ -234,7 +309,6 @@ describe('the hospital page', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await page.getAttribute('#udi', 'aria-describedby')).toBe('udi-help');
-    await page.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
 });

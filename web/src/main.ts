@@ -4,7 +4,7 @@ import { PLAIN } from './plain.js';
 import { fromBase64, fromHex, sha256, toHex } from '../../src/log/index.js';
 import type { AttNode } from '../../src/provenance/graph.js';
 import type { Outcome } from '../../src/provenance/outcome.js';
-import { defaultPolicy, policyDigest } from '../../src/provenance/policy-io.js';
+import { policyDigest, shippedReleasePolicy } from '../../src/provenance/release-policy.js';
 import { normaliseDeviceUdi } from '../../src/udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../../src/verify/errors.js';
 import { verifyEvidence, type VerifiedDevice } from '../../src/verify/evidence.js';
@@ -84,7 +84,7 @@ $<HTMLFormElement>('#lookup').addEventListener('submit', (e) => {
  * The policy this page judges devices by: the release policy shipped inside the page, never
  * one the server sends. Shown by name and digest on every result.
  */
-const PAGE_POLICY = defaultPolicy();
+const PAGE_POLICY = shippedReleasePolicy();
 const PAGE_POLICY_DIGEST = policyDigest(PAGE_POLICY);
 
 /** The newest checkpoint this browser has verified from a log, kept between visits. */
@@ -200,7 +200,7 @@ function renderTrust(p: { origin: string; fingerprint: string; pin: string }): v
 function notVerified(udi: string, reasons: string[]): Node[] {
   return [
     el('section', { class: 'banner unverified', role: 'alert', 'aria-label': 'Verdict' },
-      el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, '⛔'), ' NOT VERIFIED — do not deploy'),
+      el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, '✗'), ' NOT VERIFIED — do not deploy'),
       el('p', { class: 'udi' }, udi),
       el('p', {}, 'This browser could not confirm the ledger’s evidence for this device, so nothing the server said is shown.'),
     ),
@@ -209,11 +209,11 @@ function notVerified(udi: string, reasons: string[]): Node[] {
 }
 
 const BANNER: Record<Outcome, [string, string, string]> = {
-  PASS: ['pass', '✅', 'PASS — provenance verified, cleared for use'],
-  FAIL: ['fail', '⛔', 'FAIL — do not deploy'],
-  INCOMPLETE: ['incomplete', '⚠️', 'INCOMPLETE — provenance is not complete; do not deploy yet'],
-  RECALLED: ['fail', '⛔', 'RECALLED — do not use'],
-  UNKNOWN: ['unknown', '❓', 'UNKNOWN — this ledger has no record of this device; check the label'],
+  PASS: ['pass', '✓', 'PASS — provenance verified, cleared for use'],
+  FAIL: ['fail', '✗', 'FAIL — do not deploy'],
+  INCOMPLETE: ['incomplete', '⚠', 'INCOMPLETE — provenance is not complete; do not deploy yet'],
+  RECALLED: ['fail', '✗', 'RECALLED — do not use'],
+  UNKNOWN: ['unknown', '?', 'UNKNOWN — this ledger has no record of this device; check the label'],
 };
 
 type Row = { status: 'problem' | 'ok' | 'missing'; title: string; detail: string; nodes: AttNode[] };
@@ -242,7 +242,7 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
   const findings = r.evaluation.findings;
   if (findings.length > 0) {
     nodes.push(el('section', { class: 'findings' }, el('h3', {}, 'What was found'), el('ul', {}, ...findings.map((f) =>
-      el('li', { class: `finding ${f.severity}` }, el('span', { class: 'icon', 'aria-hidden': 'true' }, f.severity === 'error' ? '⛔' : f.severity === 'incomplete' || f.severity === 'warning' ? '⚠️' : 'ℹ️'), ' ', el('strong', {}, PLAIN[f.code] ?? f.code),
+      el('li', { class: `finding ${f.severity}` }, el('span', { class: 'icon', 'aria-hidden': 'true' }, f.severity === 'error' ? '✗' : f.severity === 'incomplete' || f.severity === 'warning' ? '⚠' : 'i'), ' ', el('strong', {}, PLAIN[f.code] ?? f.code),
         el('details', { class: 'more' }, el('summary', {}, 'details'), el('p', {}, f.message), el('p', { class: 'code' }, `${f.code}${f.entries.length ? ` · entries ${f.entries.join(', ')}` : ''}`)))))));
   }
 
@@ -265,7 +265,7 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
   if (g.advisories.length) rows.push({ status: status(g.advisories), title: 'device advisories', detail: g.advisories.map((n) => String((n.statement.predicate as { title?: string }).title ?? '')).join('; '), nodes: g.advisories });
   const order = { problem: 0, missing: 1, ok: 2 } as const;
   rows.sort((a, b) => order[a.status] - order[b.status]);
-  const ICON = { problem: '⛔', missing: '⚠️', ok: '✅' } as const;
+  const ICON = { problem: '✗', missing: '⚠', ok: '✓' } as const;
   const WORD = { problem: 'problem', missing: 'missing', ok: 'verified' } as const;
   nodes.push(el('section', { class: 'tree' }, el('h3', {}, 'Provenance (verified in this browser)'), el('ul', { class: 'rows' }, ...rows.map((row) =>
     el('li', { class: `row-${row.status}` },
@@ -273,6 +273,13 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
       el('strong', {}, row.title), el('span', { class: 'state' }, ` ${WORD[row.status]}`), el('p', { class: 'detail' }, row.detail),
       row.nodes.length ? el('details', { class: 'more' }, el('summary', {}, 'details'), el('ul', { class: 'facts' }, ...row.nodes.map((n) => el('li', {}, `entry ${n.logIndex} · ${n.predicateType.replace(/^https:\/\/[^/]+\//, '')} · ${n.signer ?? 'unregistered key'} · key ${n.keyId.slice(0, 16)}… · logged ${time(n.integratedTime)}`)))) : null,
     )))));
+  nodes.push(el('details', { class: 'checks' }, el('summary', {}, `Verified in this browser: ${r.bundles} signed entries against checkpoint ${r.checkpoint.size}`), el('ul', {},
+    el('li', {}, `the checkpoint and the evidence package are signed by the pinned ledger key`),
+    el('li', {}, `${r.bundles} inclusion proofs lead to the checkpoint root; every entry timestamp is signed by the ledger`),
+    el('li', {}, `${r.bundles} DSSE signatures verify with the keys the administrator registered`),
+    el('li', {}, `the evidence is about ${r.udi}, the device asked about`),
+    el('li', {}, `the verdict was derived here under ${r.policy.name}, as of now`),
+  )));
   nodes.push(el('p', {}, button('Download evidence package', () => download(`${r.udi.replace(/[^A-Za-z0-9-]+/g, '_')}.evidence.json`, evidence)), ' Verify it later, offline, with ', el('code', {}, 'pedigree verify-evidence FILE --udi UDI --trusted-root trusted_root.json'), '.'));
   return nodes;
 }

@@ -2,6 +2,7 @@
 import { type Evaluation, type Finding, type Policy } from '../../../provenance/policy.js';
 import { defaultPolicy, parsePolicy } from '../../../provenance/policy-io.js';
 import type { InstalledDevice } from '../../../provenance/device.js';
+import { outcomeOf, type DeviceOutcome, type RecallNotice } from '../../../provenance/outcome.js';
 import { graphView, nodeView } from '../../../provenance/view.js';
 import { normaliseDeviceUdi } from '../../../udi/udi.js';
 import { builder } from '../builder.js';
@@ -19,8 +20,25 @@ const FindingRef = builder.objectRef<Finding>('Finding').implement({
   }),
 });
 
-const EvaluationRef = builder.objectRef<Evaluation>('Evaluation').implement({
+const OutcomeEnum = builder.enumType('Outcome', {
+  description: 'What the verdict means for the device: UNKNOWN when no entry names it, RECALLED when a counted recall touches it.',
+  values: ['PASS', 'FAIL', 'INCOMPLETE', 'RECALLED', 'UNKNOWN'] as const,
+});
+
+const RecallRef = builder.objectRef<RecallNotice>('RecallNotice').implement({
   fields: (t) => ({
+    id: t.exposeString('id'),
+    title: t.exposeString('title'),
+    action: t.string({ nullable: true, resolve: (r) => r.action ?? null }),
+    entries: t.exposeIntList('entries'),
+  }),
+});
+
+const EvaluationRef = builder.objectRef<Evaluation & DeviceOutcome>('Evaluation').implement({
+  description: "The server's own evaluation, for information; a client that must not trust the server verifies `evidence` with the same policy instead.",
+  fields: (t) => ({
+    outcome: t.field({ type: OutcomeEnum, resolve: (e) => e.outcome }),
+    recalls: t.field({ type: [RecallRef], resolve: (e) => e.recalls }),
     verdict: t.field({ type: VerdictEnum, resolve: (e) => e.verdict }),
     policy: t.exposeString('policy', { description: 'Name of the policy applied.' }),
     evaluatedAt: t.exposeInt('evaluatedAt'),
@@ -40,14 +58,17 @@ const DeviceRef = builder.objectRef<DeviceModel>('Device').implement({
     udi: t.exposeString('udi', { description: 'Canonical "(01)<GTIN>(21)<serial>".' }),
     provenance: t.field({
       type: 'JSON',
-      description: 'The provenance graph: assembly, components, firmware (build, SBOM, tests), release, custody, installation, advisories. Each node carries its log entry.',
+      description: 'The provenance graph as the server sees it (unverified): assembly, components, firmware (build, SBOM, tests), release, custody, installation, advisories. Clients that must not trust the server draw the tree from verified `evidence` instead, as the web page does.',
       resolve: async (d, _a, { devices }) => graphView(await devices.graph(d.udi)),
     }),
     verify: t.field({
       type: EvaluationRef,
       description: 'Evaluates a policy (JSON, see attestations/policy.schema.json; default: the release policy).',
       args: { policy: t.arg({ type: 'JSON' }) },
-      resolve: async (d, { policy }, { devices }) => (await devices.verify(d.udi, policyOf(policy))).evaluation,
+      resolve: async (d, { policy }, { devices }) => {
+        const { graph, evaluation } = await devices.verify(d.udi, policyOf(policy));
+        return { ...evaluation, ...outcomeOf(graph, evaluation) };
+      },
     }),
     evidence: t.field({
       type: 'JSON',
@@ -70,7 +91,7 @@ const Affected = builder.objectRef<InstalledDevice>('AffectedDevice').implement(
 builder.queryFields((t) => ({
   device: t.field({
     type: DeviceRef,
-    description: 'A device by UDI in any GS1 form (human-readable, raw scanner text, Digital Link). Errors with a UDI_* code when the UDI is invalid.',
+    description: 'A device by UDI in any form (GS1 human-readable, scanner text or Digital Link; HIBCC; ICCBBA). Errors with a UDI_* code when the UDI is invalid.',
     args: { udi: t.arg.string({ required: true }) },
     resolve: (_r, { udi }) => ({ udi: normaliseDeviceUdi(udi) }),
   }),
