@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
 import { parseCheckpoint, parseNote } from '../log/index.js';
@@ -64,6 +64,17 @@ async function newestSeen(path: string | undefined): Promise<{ size: number; roo
   } catch (e) {
     throw new CliError(`--trusted-checkpoint ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The newest checkpoint seen moves forward: once a newer one has verified (signed by the
+ * trusted log and proved consistent with the one in the file), it replaces it, atomically.
+ */
+async function rememberCheckpoint(path: string | undefined, seen: { size: number } | undefined, r: VerifiedDevice): Promise<void> {
+  if (!path || (seen && r.checkpoint.size <= seen.size)) return;
+  const tmp = `${resolve(path)}.${process.pid}.tmp`;
+  await writeFile(tmp, r.checkpoint.note);
+  await rename(tmp, resolve(path));
 }
 
 const MEANING: Record<Outcome, string> = {
@@ -158,6 +169,7 @@ export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<vo
   }
   // Only evidence that verified is ever written.
   if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
+  await rememberCheckpoint(opts.trustedCheckpoint, seen, result);
   if (opts.json) printJson({ ...verifiedJson(result), ...(opts.evidence && { evidence: resolve(opts.evidence) }) });
   else printVerified(result, opts.evidence ? [`  evidence package written to ${resolve(opts.evidence)}`] : []);
   process.exitCode = OUTCOME_EXIT[result.outcome];
@@ -182,6 +194,7 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   const root = await loadTrustedRoot(opts.trustedRoot);
   try {
     const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });
+    await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
     if (opts.json) printJson(verifiedJson(r));
     else printVerified(r, ['  evidence verified offline']);
     process.exitCode = OUTCOME_EXIT[r.outcome];

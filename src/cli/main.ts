@@ -120,7 +120,7 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree, attestations/policies/release.json)')
     .option('--evidence <out>', 'also write the evidence package here, once it has verified')
     .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
-    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it')
+    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
     .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d)')
     .option('--json', 'machine-readable output')
     .action(verifyDeviceCommand);
@@ -132,7 +132,7 @@ export function buildProgram(): Command {
     .requiredOption('--udi <udi>', 'the device you are checking (any UDI form); evidence about another device is refused')
     .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json")
     .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree)')
-    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen')
+    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen (updated with a newer verified one)')
     .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d)')
     .option('--json', 'machine-readable output')
     .action(verifyEvidenceCommand);

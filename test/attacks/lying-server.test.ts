@@ -3,7 +3,7 @@
  * the offline verifier: another device's genuine evidence, a lax-policy package under the real
  * policy's name, a stale package after a newer checkpoint. None of them gives PASS.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
@@ -74,6 +74,11 @@ describe('verify-device against a lying server', () => {
     const maker = await readPrivateKey(join(demo.keysDir, 'infusion-corp.key'));
     await node.attestations.submit(await signStatement(statement([{ digest: { udi: device } }], resolvePredicateType('advisory').uri, { id: 'RC-LATE', kind: 'recall', severity: 'high', title: 'Late recall', issuedAt: new Date().toISOString(), affects: { udis: [device] } }), maker));
     writeFileSync(join(node.dir, 'seen.checkpoint'), await (await fetch(`${node.url}/checkpoint`)).text());
+    // An older checkpoint in the file is moved forward by a verified newer one.
+    writeFileSync(join(node.dir, 'old.checkpoint'), (before.device.evidence as { checkpoint: string }).checkpoint);
+    liar.lie = { kind: 'honest' };
+    expect((await gate(demo.passing[0]!, ['--trusted-checkpoint', 'old.checkpoint'])).code).toBe(OUTCOME_EXIT.PASS);
+    expect(readFileSync(join(node.dir, 'old.checkpoint'), 'utf8')).toBe(readFileSync(join(node.dir, 'seen.checkpoint'), 'utf8'));
     liar.lie = { kind: 'replay', evidence: before.device.evidence };
     const r = await gate(device, ['--trusted-checkpoint', 'seen.checkpoint']);
     expect(r.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
