@@ -16,7 +16,11 @@ export type Lie =
   /** Edits the server's unverified provenance tree (another supplier, firmware 9.9.9, no recalls). */
   | { readonly kind: 'edit-provenance' }
   /** Changes the genuine evidence before passing it on (a tampered proof, checkpoint, …). */
-  | { readonly kind: 'tamper'; readonly mutate: (evidence: any) => void };
+  | { readonly kind: 'tamper'; readonly mutate: (evidence: any) => void }
+  /** Answers device questions with this GraphQL response body, whatever it is. */
+  | { readonly kind: 'respond'; readonly body: string }
+  /** Serves this as /trusted_root.json (a root naming other logs, say). */
+  | { readonly kind: 'root'; readonly root: unknown };
 
 export const LAX_POLICY = {
   name: 'InfuSafe release policy',
@@ -63,6 +67,10 @@ export async function startLyingServer(upstream: string, lie: Lie = { kind: 'hon
         request = JSON.parse(raw.toString('utf8') || '{}') as typeof request;
         const l = state.lie;
         const asksDevice = typeof request?.query === 'string' && request.query.includes('device(');
+        if (asksDevice && l.kind === 'respond') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(l.body);
+          return;
+        }
         if (asksDevice && l.kind === 'replay') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { device: { evidence: l.evidence } } }));
           return;
@@ -70,6 +78,10 @@ export async function startLyingServer(upstream: string, lie: Lie = { kind: 'hon
         if (asksDevice && l.kind === 'other-device') request = { ...request, variables: { ...request!.variables, u: l.udi } };
         if (asksDevice && l.kind === 'lax-policy') request = { ...request, variables: { ...request!.variables, p: LAX_POLICY } };
         send = Buffer.from(JSON.stringify(request));
+      }
+      if (req.url === '/trusted_root.json' && state.lie.kind === 'root') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state.lie.root));
+        return;
       }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;

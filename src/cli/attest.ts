@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { signedTimeField } from '../attest/order.js';
 import { resolvePredicateType } from '../attest/predicates.js';
 import { signStatement, statement } from '../attest/sign.js';
@@ -93,11 +94,16 @@ async function buildStatementAsGiven(opts: AttestOptions): Promise<unknown> {
 }
 
 export async function attestCommand(opts: AttestOptions): Promise<void> {
+  const out = resolve(opts.out);
+  // Checked before anything is signed or sent: a logged entry whose bundle could not be saved
+  // would be logged again, with a new signed time, by the next try.
+  await access(dirname(out), constants.W_OK).catch(() => {
+    throw new CliError(`cannot write --out ${out}: its folder does not exist or is not writable; nothing was sent`);
+  });
   const key = await readPrivateKey(opts.key);
   const stmt = await buildStatement(opts);
   const bundle = await signStatement(stmt, key);
   const r = await submitBundle(opts.server, bundle);
-  const out = resolve(opts.out);
   await writeFile(out, `${JSON.stringify(r.bundle, null, 2)}\n`);
   if (opts.json) return printJson({ logIndex: r.logIndex, duplicate: r.duplicate, out });
   process.stdout.write(`${r.duplicate ? 'Already in the log' : 'Recorded'} at log index ${r.logIndex}; completed bundle written to ${out}\n`);

@@ -53,14 +53,14 @@ export function parseDuration(name: string, text: string | undefined): number | 
   return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
 }
 
-async function newestSeen(path: string | undefined): Promise<{ size: number; root: Uint8Array } | undefined> {
+async function newestSeen(path: string | undefined): Promise<{ size: number; root: Uint8Array; origin: string } | undefined> {
   if (!path) return undefined;
   const text = await readFile(path, 'utf8').catch(() => {
     throw new CliError(`cannot read --trusted-checkpoint ${path}`);
   });
   try {
     const c = parseCheckpoint(parseNote(text).text);
-    return { size: c.size, root: c.root };
+    return { size: c.size, root: c.root, origin: c.origin };
   } catch (e) {
     throw new CliError(`--trusted-checkpoint ${path}: ${(e as Error).message}`);
   }
@@ -94,7 +94,11 @@ function printVerified(r: VerifiedDevice, extra: string[]): void {
   if (g.assembly) {
     const a = g.assembly.statement.predicate as { model?: string };
     lines.push(`  model      ${t(String(a.model ?? ''))}, assembled by ${t(g.assembly.signer ?? 'an unregistered key')}`);
-    for (const c of g.components) lines.push(`  component  ${t(c.componentType)} ${t(c.partSerial ?? c.lot ?? '')}: ${c.attestations.length ? `attested by ${t(c.attestations.map((n) => n.signer ?? '?').join(', '))}` : 'not attested'}`);
+    const notCounted = new Set(r.evaluation.findings.filter((f) => f.step === 'component' && f.code !== 'COMPONENT_UNATTESTED').flatMap((f) => f.entries));
+    for (const c of g.components) {
+      const by = c.attestations.map((n) => `${n.signer ?? '?'}${notCounted.has(n.logIndex) ? ' (not counted)' : ''}`);
+      lines.push(`  component  ${t(c.componentType)} ${t(c.partSerial ?? c.lot ?? '')}: ${by.length ? `attested by ${t(by.join(', '))}` : 'not attested'}`);
+    }
     for (const f of g.firmware) lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')} sha256:${f.sha256.slice(0, 12)}…`);
   }
   const release = g.releases.at(-1);
@@ -129,6 +133,33 @@ function notVerified(e: EvidenceError, json: boolean | undefined): void {
   process.exitCode = OUTCOME_EXIT.NOT_VERIFIED;
 }
 
+/**
+ * The device's evidence, with a consistency proof from `fromSize`. A ledger that is now smaller
+ * than what the caller saw cannot give that proof; its evidence is then fetched without one,
+ * so that the verifier says what happened (EVIDENCE_STALE) instead of a tool error.
+ */
+async function fetchEvidence(server: string, udi: string, policy: Policy, fromSize: number | undefined): Promise<EvidencePackage | undefined> {
+  const ask = (f: number | undefined) =>
+    graphql<{ device?: { evidence?: EvidencePackage } | null }>(server, 'query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: policy, f: f ?? null });
+  try {
+    return (await ask(fromSize))?.device?.evidence ?? undefined;
+  } catch (e) {
+    if (fromSize === undefined || (e as { code?: string }).code !== 'INVALID_ARGUMENT') throw e;
+    return (await ask(undefined))?.device?.evidence ?? undefined;
+  }
+}
+
+/** The server's address, checked before anything is asked of it. */
+function serverUrl(server: string): URL {
+  try {
+    const u = new URL(server);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+    return u;
+  } catch {
+    throw new CliError(`--server ${terminalSafe(JSON.stringify(server))} is not an http(s) URL (e.g. http://127.0.0.1:8080)`);
+  }
+}
+
 export interface VerifyDeviceOptions {
   server: string;
   udi: string;
@@ -146,20 +177,19 @@ export interface VerifyDeviceOptions {
  * seen — so the answer does not rest on trusting the server.
  */
 export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<void> {
+  const server = serverUrl(opts.server);
   const udi = callerUdi(opts.udi);
   const policy = await callerPolicy(opts.policy);
-  const maxAgeSeconds = parseDuration('--max-age', opts.maxAge);
+  // The gate asks for fresh evidence, so by default it refuses any older than an hour: a server
+  // cannot keep answering with a package from before a recall.
+  const maxAgeSeconds = opts.maxAge === 'none' ? undefined : parseDuration('--max-age', opts.maxAge ?? '1h');
   const seen = await newestSeen(opts.trustedCheckpoint);
   if (!opts.trustedRoot) {
-    process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', opts.server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
+    process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
   }
-  const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', opts.server).toString());
-  const data = await graphql<{ device: { evidence: EvidencePackage } }>(
-    opts.server,
-    'query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }',
-    { u: udi, p: policy, f: seen?.size ?? null },
-  );
-  const pkg = data.device.evidence;
+  const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
+  const pkg = await fetchEvidence(opts.server, udi, policy, seen?.size);
+  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json);
   let result: VerifiedDevice;
   try {
     result = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });

@@ -11,7 +11,7 @@ import { participantAddCommand, participantListCommand, participantRevokeCommand
 import { attestCommand, verifyCommand } from './attest.js';
 import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand } from './device.js';
 import { monitorCommand } from './monitor.js';
-import { CliError, EXIT_ERROR } from './util.js';
+import { CliError, EXIT_ERROR, terminalSafe } from './util.js';
 
 export function buildProgram(): Command {
   const program = new Command('pedigree')
@@ -121,7 +121,7 @@ export function buildProgram(): Command {
     .option('--evidence <out>', 'also write the evidence package here, once it has verified')
     .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
     .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
-    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d)')
+    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d; "none" to accept any age)', '1h')
     .option('--json', 'machine-readable output')
     .action(verifyDeviceCommand);
 
@@ -149,7 +149,7 @@ export function buildProgram(): Command {
 
   program
     .command('monitor')
-    .description('watch the log: verify each checkpoint and prove it consistent with the last one seen (exit 1 on a rewritten or forked log)')
+    .description('watch the log: verify each checkpoint and prove it consistent with the last one seen (exit 1 on a rewritten, forked or shrunk log)')
     .addOption(serverOption())
     .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json (pin a file)")
     .option('--state <file>', 'where the last checkpoint seen is kept', 'pedigree-monitor.json')
@@ -166,18 +166,20 @@ const EXIT_CODES_TEXT = '0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error, 4 RECALLED, 5 UN
 export async function main(argv: string[]): Promise<number> {
   useNativeCrypto();
   const program = buildProgram();
-  program.exitOverride();
+  // Usage errors (a missing or unknown option) exit 3 from every command, never a verdict's code.
+  for (const c of [program, ...program.commands]) c.exitOverride();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
+    // Messages may carry a server's words: printed without terminal control sequences.
     if (e instanceof CliError) {
-      process.stderr.write(`pedigree: ${e.message}\n`);
+      process.stderr.write(`pedigree: ${terminalSafe(e.message)}\n`);
       return e.exitCode;
     }
     const code = (e as { code?: unknown }).code;
-    process.stderr.write(`pedigree: ${(e as Error).message ?? String(e)}${typeof code === 'string' ? ` (${code})` : ''}\n`);
+    process.stderr.write(`pedigree: ${terminalSafe(String((e as Error).message ?? e))}${typeof code === 'string' ? ` (${terminalSafe(code.slice(0, 60))})` : ''}\n`);
     return EXIT_ERROR;
   }
 }

@@ -3,7 +3,7 @@ import { signStatement, statement } from '../attest/sign.js';
 import { graphql, submitBundle } from '../client/graphql.js';
 import { publicPem, readAdminKey, readPublicKey } from '../keys.js';
 import { keyIdOf } from '../trust/keys.js';
-import { CliError, printJson } from './util.js';
+import { CliError, printJson, terminalSafe } from './util.js';
 
 export function slug(name: string): string {
   const s = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
@@ -90,14 +90,15 @@ export async function participantRevokeCommand(opts: RevokeOptions): Promise<voi
 }
 
 export async function participantListCommand(opts: { server: string; json?: boolean }): Promise<void> {
-  const data = await graphql<{ participants: Array<{ id: string; organisation: string; roles: string[]; revocation: { reason: string; effectiveTime: string } | null; keys: Array<{ keyId: string; revocation: { reason: string } | null }> }> }>(
+  const data = await graphql<{ participants: Array<{ id: string; organisation: string; roles: string[]; products: string[]; revocation: { reason: string; effectiveTime: string } | null; keys: Array<{ keyId: string; revocation: { reason: string } | null }> }> }>(
     opts.server,
-    '{ participants { id organisation roles revocation { reason effectiveTime } keys { keyId revocation { reason } } } }',
+    '{ participants { id organisation roles products revocation { reason effectiveTime } keys { keyId revocation { reason } } } }',
   );
   if (opts.json) return printJson(data.participants);
   for (const p of data.participants) {
     const state = p.revocation ? `revoked (${p.revocation.reason}) from ${p.revocation.effectiveTime}` : 'active';
-    process.stdout.write(`${p.id}\t${p.roles.join(',')}\t${state}\t${p.organisation}\n`);
+    process.stdout.write(`${terminalSafe(p.id)}\t${p.roles.join(',')}\t${state}\t${terminalSafe(p.organisation)}\n`);
+    if (p.products.length > 0) process.stdout.write(`  makes ${p.products.map(terminalSafe).join(', ')}\n`);
     for (const k of p.keys) process.stdout.write(`  key ${k.keyId}${k.revocation ? ` revoked (${k.revocation.reason})` : ''}\n`);
   }
 }

@@ -1,9 +1,11 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { openLedger } from '../app.js';
 import { adminKeyPath, initDataDir, isInitialised } from '../config/datadir.js';
 import { loadDemo, type DemoSummary } from '../demo/demo.js';
 import { readPrivateKey } from '../keys.js';
 import { startServer } from '../server/http.js';
+import { WEB_DIST } from '../server/static.js';
 import { parsePort, parsePositive } from './util.js';
 
 export interface ServeOptions {
@@ -46,7 +48,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   process.stdout.write(
     [
       `Pedigree ledger ${ledger.origin} serving ${ledger.size} entries`,
-      `  web page:    ${base}/`,
+      existsSync(join(WEB_DIST, 'index.html')) ? `  web page:    ${base}/` : '  web page:    not built (run "npm run build:web" once; npm start does it for you)',
       `  GraphQL:     ${base}/graphql`,
       `  checkpoint:  ${base}/checkpoint`,
       `  tiles:       ${base}/tile/<L>/<N>`,

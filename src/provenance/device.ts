@@ -271,9 +271,12 @@ export class DeviceService {
   /** Every device whose latest assembly contains the lot, part serial or firmware digest, with where it is installed. */
   async affectedDevices(target: { lot?: string; partSerial?: string; firmwareDigest?: string }): Promise<InstalledDevice[]> {
     const given = Object.entries(target).filter(([, v]) => v !== undefined && v !== null);
-    if (given.length !== 1) throw new ProvenanceError('INVALID_ARGUMENT', 'give exactly one of lot, partSerial or firmwareDigest');
+    if (given.length !== 1) throw new ProvenanceError('INVALID_ARGUMENT', 'give exactly one of a lot (--lot), a part serial (--part-serial) or a firmware digest (--firmware-digest)');
     const [key, value] = given[0] as [string, string];
     const kind = key === 'firmwareDigest' ? 'sha256' : key;
+    if (kind !== 'sha256' && !/^[A-Za-z0-9._\-/]{1,64}:[A-Za-z0-9._\-/]{1,64}:[A-Za-z0-9._\-/]{1,64}$/.test(value)) {
+      throw new ProvenanceError('INVALID_ARGUMENT', `a ${kind === 'lot' ? 'lot' : 'part serial'} is "<supplier>:<part>:<${kind === 'lot' ? 'lot' : 'serial'}>", e.g. valveco:VALVE-7:L78`);
+    }
     if (kind === 'sha256' && !/^[0-9a-f]{64}$/.test(value)) throw new ProvenanceError('INVALID_ARGUMENT', 'firmwareDigest must be 64 lowercase hex digits');
     const cache = new Map<number, AttNode>();
     const below = this.ledger.size;

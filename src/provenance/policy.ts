@@ -165,6 +165,14 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   /** The device's manufacturer: whoever signed the assembly record that counts. */
   const manufacturer = assemblies[0] ? ctx.signer(assemblies[0].keyId)?.participant : undefined;
 
+  // An assembly that lists no components or no firmware cannot satisfy steps that require them.
+  if (g.assembly && assemblies.length > 0) {
+    if (rule('component').required && g.components.length === 0) add('COMPONENT_UNATTESTED', 'incomplete', 'component', `device ${g.udi}: the assembly record lists no components`, [g.assembly]);
+    for (const [step, code] of [['firmware', 'FIRMWARE_UNATTESTED'], ['build', 'BUILD_MISSING'], ['sbom', 'SBOM_MISSING'], ['test', 'TEST_MISSING']] as const) {
+      if (rule(step).required && g.firmware.length === 0) add(code, 'incomplete', step, `device ${g.udi}: the assembly record lists no firmware, so there is no ${step} evidence`, [g.assembly]);
+    }
+  }
+
   for (const c of g.components) {
     const what = `component ${c.componentType} ${c.partSerial ?? c.lot ?? ''}`.trim();
     const id = c.partSerial ?? c.lot;

@@ -8,6 +8,7 @@
 import { AttestError } from '../attest/errors.js';
 import { PARTICIPANT_URI, REVOCATION_URI, type Role } from '../attest/predicates.js';
 import { sha256 } from '../log/hash.js';
+import { gtinCheckDigit } from '../udi/udi.js';
 
 export const ADMIN_ID = 'admin';
 
@@ -219,6 +220,12 @@ export class TrustRegistry {
       if (owner && owner.participant.id !== r.id) throw bad(`key ${id.slice(0, 16)}… already belongs to ${owner.participant.id}`);
     }
     if ((r.publicKeys ?? []).length === 0) throw bad('a participant needs at least one public key');
+    // A device model has one manufacturer: no two participants may claim the same product.
+    for (const product of r.products ?? []) {
+      if (/^[0-9]{14}$/.test(product) && gtinCheckDigit(product.slice(0, 13)) !== Number(product[13])) throw bad(`product ${product} is not a valid GTIN-14 (check digit)`);
+      const owner = [...this.participants.values()].find((p) => p.id !== r.id && (p.products ?? []).includes(product));
+      if (owner) throw bad(`product ${product} already belongs to ${owner.id}`);
+    }
     if (r.validFrom && r.validUntil && secs(r.validFrom) > secs(r.validUntil)) throw bad('validFrom is after validUntil');
     // Registrations form a chain: each names the one it replaces, so of two made from the
     // same predecessor only the first to be sequenced is accepted, and an old one cannot return.

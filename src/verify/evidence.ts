@@ -43,7 +43,7 @@ export interface CallerExpectations {
   /** The caller's clock, seconds since the epoch. */
   readonly now: number;
   /** The newest checkpoint the caller has seen from this log (verified by the caller). */
-  readonly newestSeen?: { readonly size: number; readonly root: Uint8Array };
+  readonly newestSeen?: { readonly size: number; readonly root: Uint8Array; readonly origin?: string };
   /** The oldest package the caller accepts, in seconds before `now`. */
   readonly maxAgeSeconds?: number;
 }
@@ -87,6 +87,8 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   if (typeof pkg!.checkpoint !== 'string') fail('EVIDENCE_INVALID', 'the package has no checkpoint');
   const note = pkg!.checkpoint as string;
   const origin = note.split('\n', 1)[0]!;
+  // Unverified text: only a plausible log name goes any further, and never into a message whole.
+  if (!/^[\x21-\x7e]{1,200}$/.test(origin)) fail('EVIDENCE_INVALID', 'the checkpoint does not name a log');
   const log = trustedLog(trustedRoot, origin);
 
   // 1. The package as a whole is what the trusted log issued.
@@ -123,6 +125,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
 
   // 4. Fresh: at or beyond the newest checkpoint the caller has seen, consistent with it, and young enough.
   const seen = expect.newestSeen;
+  if (seen?.origin !== undefined && seen.origin !== origin) fail('UNTRUSTED_LOG', `the checkpoint you have seen is from another log (${JSON.stringify(seen.origin.slice(0, 60))}) than the evidence`);
   if (seen && seen.size > 0) {
     if (seen.size > cp.size) fail('EVIDENCE_STALE', `the evidence is at tree size ${cp.size}, older than the checkpoint of size ${seen.size} you have already seen`);
     if (seen.size === cp.size) {
@@ -140,7 +143,8 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   const issuedAt = Number(pkg!.evaluatedAt);
   if (!Number.isSafeInteger(issuedAt) || issuedAt < 0) fail('EVIDENCE_INVALID', 'the package has no issue time');
   if (expect.maxAgeSeconds !== undefined && expect.now - issuedAt > expect.maxAgeSeconds) {
-    fail('EVIDENCE_EXPIRED', `the evidence was issued ${Math.floor((expect.now - issuedAt) / 60)} minutes ago, more than the ${Math.floor(expect.maxAgeSeconds / 60)} minutes you allow`);
+    const span = (secs: number) => (secs < 120 ? `${secs} seconds` : `${Math.floor(secs / 60)} minutes`);
+    fail('EVIDENCE_EXPIRED', `the evidence was issued ${span(expect.now - issuedAt)} ago, more than the ${span(expect.maxAgeSeconds)} you allow`);
   }
 
   // 5. Who the administrator is, then the registry and the device's entries, each verified.
@@ -164,6 +168,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   items.sort((a, b) => a.claim.logIndex - b.claim.logIndex);
   const nodes: AttNode[] = [];
   let last = -1;
+  let lastTime = 0;
   for (const { bundle, claim } of items) {
     if (claim.logIndex === last) fail('EVIDENCE_INVALID', `entry ${claim.logIndex} appears twice`);
     last = claim.logIndex;
@@ -177,6 +182,10 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
       return fail('BUNDLE_INVALID', `entry ${claim.logIndex}: ${(e as Error).message}`);
     }
     if ((entry.statement.predicateType === PARTICIPANT_URI || entry.statement.predicateType === REVOCATION_URI) !== isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its type is not what it claimed`);
+    // The log integrates in order: a later entry cannot have been integrated earlier.
+    if (entry.integratedTime < lastTime) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated before an earlier entry`);
+    if (entry.integratedTime > expect.now + 300) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated in the future`);
+    lastTime = entry.integratedTime;
     if (!registry.apply(entry.statement, entry.logIndex, entry.integratedTime, entry.payloadDigest)) {
       nodes.push({
         logIndex: entry.logIndex,

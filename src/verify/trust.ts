@@ -48,5 +48,5 @@ export function trustedLog(trustedRoot: unknown, origin: string): TrustedLog {
     }
     return { origin, publicKey: raw, logId, verifier: ed25519Verifier(origin, raw) };
   }
-  throw new EvidenceError('UNTRUSTED_LOG', `the trusted root does not name the log ${origin}`);
+  throw new EvidenceError('UNTRUSTED_LOG', `the trusted root does not name the log the evidence comes from (${JSON.stringify(origin.slice(0, 60))})`);
 }

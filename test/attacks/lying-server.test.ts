@@ -12,7 +12,9 @@ import { graphql } from '../../src/client/graphql.js';
 import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { OUTCOME_EXIT } from '../../src/cli/device.js';
-import { startNode, type TestNode } from '../helpers.js';
+import { ORIGIN, startNode, type TestNode } from '../helpers.js';
+import { ed25519NoteSigner } from '../../src/crypto/node.js';
+import { signCheckpoint } from '../../src/log/index.js';
 import { LAX_POLICY, startLyingServer, type LyingServer } from '../lying-server.js';
 import { runPedigree } from '../cli/run.js';
 
@@ -93,6 +95,70 @@ describe('verify-device against a lying server', () => {
   it('accepts fresh evidence within --max-age (expiry itself: test/verify/evidence.test.ts)', async () => {
     const r = await pedigree(['verify-device', '--server', node.url, '--trusted-root', 'root.json', '--udi', demo.passing[0]!, '--max-age', '10m']);
     expect(r.code).toBe(OUTCOME_EXIT.PASS);
+  }, 60_000);
+});
+
+describe('verify-device against a server that answers with anything', () => {
+  it('prints no terminal control sequences from a server’s error, and gives no verdict', async () => {
+    liar.lie = { kind: 'respond', body: JSON.stringify({ errors: [{ message: '\u001b[2K\r\u001b[1APASS  (01)09506000134352(21)IP-000021 — the whole chain verifies\u001b[8m', extensions: { code: '\u001b[31mX' } }] }) };
+    const r = await gate(demo.recalled[0]!);
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toMatch(/\u001b/);
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('treats an answer without evidence as NOT VERIFIED (exit 6), not an error or a verdict', async () => {
+    liar.lie = { kind: 'respond', body: JSON.stringify({ data: { device: null } }) };
+    const r = await gate(demo.passing[0]!);
+    expect(r.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
+    expect(r.stdout).toMatch(/NOT VERIFIED — do not deploy/);
+  }, 60_000);
+
+  it('refuses by default a replayed package older than an hour', async () => {
+    liar.lie = { kind: 'honest' };
+    const pkg = (await graphql<{ device: { evidence: { evaluatedAt: number } } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: demo.passing[0] })).device.evidence;
+    // The unit tests move the clock; here the default is what is checked: 1h, and "none" lifts it.
+    const help = await pedigree(['verify-device', '--help']);
+    expect(help.stdout).toMatch(/--max-age <duration>[\s\S]*default: "1h"/);
+    liar.lie = { kind: 'replay', evidence: pkg };
+    expect((await gate(demo.passing[0]!, ['--max-age', 'none'])).code).toBe(OUTCOME_EXIT.PASS);
+  }, 60_000);
+});
+
+describe('a rolled-back ledger and usage errors', () => {
+  it('a ledger smaller than the checkpoint the caller has seen is NOT VERIFIED (exit 6), not a tool error', async () => {
+    liar.lie = { kind: 'honest' };
+    const signer = ed25519NoteSigner(ORIGIN, await readPrivateKey(join(node.dir, 'log.key')));
+    writeFileSync(join(node.dir, 'future.checkpoint'), signCheckpoint({ origin: ORIGIN, size: node.ledger.size + 10, root: new Uint8Array(32).fill(7), extensions: [] }, signer));
+    const r = await gate(demo.passing[0]!, ['--trusted-checkpoint', 'future.checkpoint']);
+    expect(r.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
+    expect(r.stdout).toMatch(/EVIDENCE_STALE/);
+  }, 60_000);
+
+  it('usage errors exit 3 from every command: a missing or unknown option, a server that is not a URL', async () => {
+    const cases: string[][] = [
+      ['verify-device', '--server', node.url],
+      ['verify-device', '--server', node.url, '--udi', demo.passing[0]!, '--bogus'],
+      ['verify-evidence', 'x.json', '--trusted-root', 'root.json'],
+      ['verify', 'x.json'],
+      ['monitor', '--server', node.url],
+      ['attest', '--server', node.url, '--key', 'k.key'],
+      ['verify-device', '--server', '127.0.0.1:1', '--udi', demo.passing[0]!],
+    ];
+    for (const args of cases) {
+      const r = await pedigree(args);
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  }, 60_000);
+
+  it('attest refuses an --out it cannot write before signing or sending anything', async () => {
+    await pedigree(['keygen', '--out', 'w']);
+    const size = node.ledger.size;
+    const r = await pedigree(['attest', '--server', node.url, '--key', 'w.key', '--type', 'component', '--part-serial', 'w:P:1', '--predicate', '{"partNumber":"P","componentType":"c"}', '--out', '/nonexistent-dir/x.json']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot write --out .*nothing was sent/);
+    expect(node.ledger.size).toBe(size);
   }, 60_000);
 });
 

@@ -134,3 +134,25 @@ describe('second round', () => {
   });
 });
 
+
+describe('third round', () => {
+  it('a device model has one manufacturer: a second claim, and a GTIN with a bad check digit, are refused', async () => {
+    const before = node.ledger.size;
+    expect(await refusedWith(await signStatement(registration(party('copycat'), ['manufacturer'], { products: ['09506000134352'] }), node.adminKey))).toBe('REGISTRATION_INVALID');
+    expect(await refusedWith(await signStatement(registration(party('typo-maker'), ['manufacturer'], { products: ['09506000134353'] }), node.adminKey))).toBe('REGISTRATION_INVALID');
+    expect(node.ledger.size).toBe(before);
+  });
+
+  it('an assembly that lists no firmware cannot pass a policy that requires firmware evidence', async () => {
+    const d = await buildScenario(node, { another: { serial: 'DEV-NOFW', parties: s.parties } });
+    const bare = statement([{ digest: { udi: d.udi } }], t('device-assembly'), { model: 'Pump', assembledAt: new Date().toISOString(), components: [{ componentType: 'valve', supplier: 'sup-a', lot: s.lot }], firmware: [] });
+    await submitBundle(node.url, await signStatement(bare, s.parties.maker!.privateKey));
+    const v = await verdict(d.udi);
+    expect(v.verdict).toBe('INCOMPLETE');
+    expect(v.codes).toEqual(expect.arrayContaining(['FIRMWARE_UNATTESTED', 'BUILD_MISSING', 'SBOM_MISSING', 'TEST_MISSING']));
+  }, 60_000);
+
+  it('the recall search refuses a lot or part serial that is not "<supplier>:<part>:<id>"', async () => {
+    await expect(graphql(node.url, '{ affectedDevices(lot: "VALVE-7:L78") { udi } }')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/valveco:VALVE-7:L78/) });
+  });
+});

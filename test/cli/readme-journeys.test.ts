@@ -9,5 +9,7 @@ describe('README journeys', () => {
     expect(r.stdout).toMatch(/Registered acme-sensors/);
     expect(r.stdout).toMatch(/completed bundle written to/);
     expect(r.stdout).toMatch(/^VALID: /m);
+    expect(r.stdout).toMatch(/Registered infusion-corp \(Infusion Corp\) as manufacturer/);
+    expect(r.stdout).toMatch(/Recorded at log index \d+; completed bundle written to .*sn1-assembly\.sigstore\.json/);
   }, 120_000);
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ed25519NoteSigner } from '../../src/crypto/node.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { signEvidence } from '../../src/provenance/evidence.js';
+import { signEntryTimestamp } from '../../src/attest/rekor.js';
 import { ORIGIN, startNode, type TestNode } from '../helpers.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { udi } from '../attest/fixtures.js';
@@ -116,5 +117,20 @@ describe('the evidence verifier', () => {
     }
     // The untouched package, re-signed the same way, still verifies: the cases fail for their change alone.
     expect(verifyEvidence(resign(() => undefined), root, expectFor()).outcome).toBe('PASS');
+  });
+
+  it('refuses entries whose log-signed integration times run backwards in log order', async () => {
+    const logKey = await readPrivateKey(join(node.dir, 'log.key'));
+    const signer = ed25519NoteSigner(ORIGIN, logKey);
+    const p = structuredClone(pkg) as any;
+    p.bundles.sort((a: any, b: any) => Number(a.verificationMaterial.tlogEntries[0].logIndex) - Number(b.verificationMaterial.tlogEntries[0].logIndex));
+    const last = p.bundles[p.bundles.length - 1].verificationMaterial.tlogEntries[0];
+    // The operator re-signs the entry timestamp of the last entry with an earlier time.
+    const earlier = Number(p.bundles[0].verificationMaterial.tlogEntries[0].integratedTime) - 100;
+    const logId = Buffer.from(last.logId.keyId, 'base64');
+    last.integratedTime = String(earlier);
+    last.inclusionPromise.signedEntryTimestamp = signEntryTimestamp(logKey, logId, Buffer.from(last.canonicalizedBody, 'base64'), Number(last.logIndex), earlier).toString('base64');
+    delete p.signature;
+    expect(code(() => verifyEvidence(signEvidence(p, signer), root, expectFor()))).toBe('BUNDLE_INVALID');
   });
 });

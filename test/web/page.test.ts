@@ -271,10 +271,27 @@ describe('the hospital page against a lying server', () => {
 
   it('warns loudly and shows nothing when the log key differs from the one pinned in this browser', async () => {
     const page = await openPage();
-    await page.evaluate(() => localStorage.setItem(`pedigree:log-key:${'test.pedigree.local/log'}`, 'f'.repeat(64)));
+    const other = { baseUrl: 'https://test.pedigree.local/log', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: 'MCowBQYDK2VwAyEA' + 'A'.repeat(43) + '=', keyDetails: 'PKIX_ED25519' } };
+    await page.evaluate((pin) => localStorage.setItem('pedigree:trusted-log', pin), JSON.stringify(other));
     await checkDevice(page, demo.passing[0]!);
     await notVerified(page, /not the one this browser trusted before/);
     expect(await page.textContent('#trust')).toMatch(/signing key has changed/);
+    await page.context().close();
+  }, 60_000);
+
+  it('pins one ledger on first use: a trusted root naming other logs is refused, then and later', async () => {
+    const page = await openPage();
+    const genuine = await (await fetch(`${node.url}/trusted_root.json`)).json() as { tlogs: unknown[] };
+    const evil = { baseUrl: 'https://evil.example/log', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: 'MCowBQYDK2VwAyEA' + 'B'.repeat(43) + '=', keyDetails: 'PKIX_ED25519' } };
+    liar.lie = { kind: 'root', root: { ...genuine, tlogs: [...genuine.tlogs, evil] } };
+    await checkDevice(page, demo.passing[0]!);
+    await notVerified(page, /does not name exactly one ledger key/);
+    // Pinned honestly, a later root that adds a log is a changed ledger, not a second one to trust.
+    liar.lie = { kind: 'honest' };
+    expect(await checkDevice(page, demo.passing[0]!)).toMatch(/PASS/);
+    liar.lie = { kind: 'root', root: { ...genuine, tlogs: [evil, ...genuine.tlogs] } };
+    await checkDevice(page, demo.passing[1]!);
+    await notVerified(page, /not the one this browser trusted before/);
     await page.context().close();
   }, 60_000);
 });

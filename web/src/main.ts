@@ -89,29 +89,59 @@ const PAGE_POLICY_DIGEST = policyDigest(PAGE_POLICY);
 
 /** The newest checkpoint this browser has verified from a log, kept between visits. */
 const seenKey = (origin: string) => `pedigree:checkpoint:${origin}`;
-function newestSeen(origin: string): { size: number; root: Uint8Array } | undefined {
+function newestSeen(origin: string): { size: number; root: Uint8Array; origin: string } | undefined {
   try {
     const v = JSON.parse(pins.get(seenKey(origin)) ?? 'null') as { size?: unknown; root?: unknown } | null;
     if (!v || typeof v.size !== 'number' || typeof v.root !== 'string') return undefined;
-    return { size: v.size, root: fromHex(v.root) };
+    return { size: v.size, root: fromHex(v.root), origin };
   } catch {
     return undefined;
   }
 }
 
-/** Trust on first use of the log key, loudly when it changes. */
-function pinLogKey(root: unknown): { origin: string; fingerprint: string; pin: 'first-use' | 'match' | 'changed' } {
-  const tlog = ((root as { tlogs?: Array<{ baseUrl?: string; publicKey?: { rawBytes?: string } }> })?.tlogs ?? [])[0];
-  const origin = String(tlog?.baseUrl ?? '').replace(/^https?:\/\//, '');
-  const fingerprint = toHex(sha256(fromBase64(String(tlog?.publicKey?.rawBytes ?? ''))));
-  const key = `pedigree:log-key:${origin}`;
-  const pinned = pins.get(key);
-  if (pinned === null) {
-    pins.set(key, fingerprint);
-    return { origin, fingerprint, pin: 'first-use' };
-  }
-  return { origin, fingerprint, pin: pinned === fingerprint ? 'match' : 'changed' };
+/**
+ * Trust on first use of the ledger itself: the first trusted root this browser sees must name
+ * exactly one log, and that log (origin and key) is pinned. From then on only the pinned log is
+ * trusted — whatever else a server's trusted root lists — and a different one is an alarm.
+ */
+interface Pin {
+  readonly origin: string;
+  readonly fingerprint: string;
+  readonly pin: 'first-use' | 'match' | 'changed' | 'invalid';
+  /** A trusted root naming the pinned log only. */
+  readonly root: unknown;
 }
+const PIN_KEY = 'pedigree:trusted-log';
+function pinnedLog(served: unknown): Pin {
+  const tlogs = (served as { tlogs?: unknown } | null)?.tlogs;
+  const one = Array.isArray(tlogs) && tlogs.length === 1 ? (tlogs[0] as { baseUrl?: unknown; publicKey?: { rawBytes?: unknown } }) : undefined;
+  const describe = (t: { baseUrl?: unknown; publicKey?: { rawBytes?: unknown } }) => {
+    try {
+      return { origin: String(t.baseUrl).replace(/^https?:\/\//, ''), fingerprint: toHex(sha256(fromBase64(String(t.publicKey?.rawBytes)))) };
+    } catch {
+      return undefined;
+    }
+  };
+  let pinned: { baseUrl?: unknown; publicKey?: { rawBytes?: unknown } } | undefined;
+  try {
+    pinned = JSON.parse(pins.get(PIN_KEY) ?? 'null') ?? undefined;
+  } catch {
+    pinned = undefined;
+  }
+  const mine = pinned && describe(pinned);
+  if (pinned && mine) {
+    const theirs = one && describe(one);
+    const same = theirs !== undefined && theirs.origin === mine.origin && theirs.fingerprint === mine.fingerprint;
+    return { ...mine, pin: same ? 'match' : 'changed', root: { tlogs: [pinned] } };
+  }
+  const first = one && describe(one);
+  if (!one || !first) return { origin: '', fingerprint: '', pin: 'invalid', root: { tlogs: [] } };
+  pins.set(PIN_KEY, JSON.stringify(one));
+  return { ...first, pin: 'first-use', root: { tlogs: [one] } };
+}
+
+/** Evidence older than this is refused: a server cannot keep serving a package from before a recall. */
+const PAGE_MAX_AGE_SECONDS = 30 * 60;
 
 let current = '';
 
@@ -138,31 +168,37 @@ async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise
   out.replaceChildren(el('p', { class: 'working' }, 'Fetching the evidence and verifying it in this browser…'));
   let root: unknown;
   try {
-    root = await fetch('/trusted_root.json').then((r) => r.json());
+    root = await fetch('/trusted_root.json', { cache: 'no-cache' }).then((r) => r.json());
   } catch {
     out.replaceChildren(el('p', { class: 'error', role: 'alert' }, 'The ledger cannot be reached.'));
     return;
   }
-  const pin = pinLogKey(root);
+  const pin = pinnedLog(root);
   renderTrust(pin);
   const seen = newestSeen(pin.origin);
   let evidence: unknown;
   try {
-    const { device } = await gql<{ device: { evidence: unknown } }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f: seen?.size ?? null });
-    evidence = device.evidence;
+    const ask = (f: number | null) => gql<{ device: { evidence: unknown } | null }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f });
+    // A ledger now smaller than what this browser saw cannot prove consistency from it; its
+    // evidence is fetched without the proof, and the verifier says what happened.
+    const answer = await ask(seen?.size ?? null).catch((e: unknown) => {
+      if (seen && e instanceof GqlError && e.code === 'INVALID_ARGUMENT') return ask(null);
+      throw e;
+    });
+    evidence = answer.device?.evidence;
   } catch (e) {
     const msg = e instanceof GqlError ? (e.code.startsWith('UDI_') ? `That is not a valid UDI: ${e.message}` : e.message) : `Something went wrong: ${(e as Error).message}`;
     out.replaceChildren(el('p', { class: 'error', role: 'alert' }, msg));
     return;
   }
-  if (pin.pin === 'changed') {
-    out.replaceChildren(...notVerified(udi, ['The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.']));
+  if (pin.pin === 'changed' || pin.pin === 'invalid') {
+    out.replaceChildren(...notVerified(udi, [pin.pin === 'changed' ? 'The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.' : 'The server does not name exactly one ledger key to trust.']));
     $('#result h2')?.focus();
     return;
   }
   let result: VerifiedDevice;
   try {
-    result = verifyEvidence(evidence, root, { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }) });
+    result = verifyEvidence(evidence, pin.root, { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }) });
   } catch (e) {
     const reasons = e instanceof EvidenceError ? [PLAIN_WORDS[e.code], `${e.message} (${e.code})`] : [`The evidence could not be read: ${(e as Error).message}`];
     out.replaceChildren(...notVerified(udi, reasons));
@@ -189,7 +225,7 @@ function renderTrust(p: { origin: string; fingerprint: string; pin: string }): v
   const fp = p.fingerprint.slice(0, 16).replace(/(....)/g, '$1 ').trim();
   if (p.pin === 'changed') {
     t.className = 'trust alarm';
-    t.replaceChildren(el('strong', {}, 'Warning: the ledger’s signing key has changed since this browser first saw it. '), `Now ${fp}… Do not rely on these results; contact the ledger operator.`);
+    t.replaceChildren(el('strong', {}, 'Warning: the ledger’s signing key has changed since this browser first saw it. '), `This browser trusts ${p.origin}, key ${fp}…; the server now presents another. Do not rely on these results; contact the ledger operator.`);
   } else {
     t.className = 'trust';
     t.replaceChildren(`Ledger ${p.origin} · key ${fp}… ${p.pin === 'first-use' ? '(pinned now, first use)' : '(pinned)'}`);
@@ -216,7 +252,7 @@ const BANNER: Record<Outcome, [string, string, string]> = {
   UNKNOWN: ['unknown', '?', 'UNKNOWN — this ledger has no record of this device; check the label'],
 };
 
-type Row = { status: 'problem' | 'ok' | 'missing'; title: string; detail: string; nodes: AttNode[] };
+type Row = { status: 'problem' | 'ok' | 'missing' | 'none'; title: string; detail: string; nodes: AttNode[] };
 
 function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
   const [cls, icon, label] = BANNER[r.outcome];
@@ -248,7 +284,7 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
 
   // The tree, from the verified bundles only; each row with its own status, problems first.
   const bad = new Set(findings.filter((f) => f.severity === 'error' || f.severity === 'incomplete').flatMap((f) => f.entries));
-  const status = (ns: AttNode[], required = true): Row['status'] => (ns.some((n) => bad.has(n.logIndex)) ? 'problem' : ns.length === 0 ? (required ? 'missing' : 'ok') : 'ok');
+  const status = (ns: AttNode[], required = true): Row['status'] => (ns.some((n) => bad.has(n.logIndex)) ? 'problem' : ns.length === 0 ? (required ? 'missing' : 'none') : 'ok');
   const rows: Row[] = [];
   for (const c of g.components) {
     const ns = [...c.attestations, ...c.tests, ...c.advisories];
@@ -263,10 +299,10 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
   rows.push({ status: status(g.custody, false), title: 'custody', detail: g.custody.map((n) => `${(n.statement.predicate as { from?: string }).from} → ${(n.statement.predicate as { to?: string }).to}`).join(', ') || 'no records', nodes: g.custody });
   rows.push({ status: status(g.installations, false), title: 'installation', detail: g.installations.map((n) => String((n.statement.predicate as { site?: { name?: string } }).site?.name ?? '')).join(', ') || 'not installed', nodes: g.installations });
   if (g.advisories.length) rows.push({ status: status(g.advisories), title: 'device advisories', detail: g.advisories.map((n) => String((n.statement.predicate as { title?: string }).title ?? '')).join('; '), nodes: g.advisories });
-  const order = { problem: 0, missing: 1, ok: 2 } as const;
+  const order = { problem: 0, missing: 1, ok: 2, none: 3 } as const;
   rows.sort((a, b) => order[a.status] - order[b.status]);
-  const ICON = { problem: '✗', missing: '⚠', ok: '✓' } as const;
-  const WORD = { problem: 'problem', missing: 'missing', ok: 'verified' } as const;
+  const ICON = { problem: '✗', missing: '⚠', ok: '✓', none: '–' } as const;
+  const WORD = { problem: 'problem', missing: 'missing', ok: 'verified', none: 'no records' } as const;
   nodes.push(el('section', { class: 'tree' }, el('h3', {}, 'Provenance (verified in this browser)'), el('ul', { class: 'rows' }, ...rows.map((row) =>
     el('li', { class: `row-${row.status}` },
       el('span', { class: 'icon', 'aria-hidden': 'true' }, ICON[row.status]), ' ',

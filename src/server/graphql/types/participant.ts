@@ -36,6 +36,7 @@ const ParticipantRef = builder.objectRef<Participant>('Participant').implement({
     id: t.exposeString('id'),
     organisation: t.exposeString('organisation'),
     roles: t.stringList({ resolve: (p) => p.roles }),
+    products: t.stringList({ description: 'For a manufacturer: the device models (GTIN-14, HIBCC or ICCBBA product codes) it makes.', resolve: (p) => p.products ?? [] }),
     validFrom: t.string({ nullable: true, resolve: (p) => iso(p.validFrom) }),
     validUntil: t.string({ nullable: true, resolve: (p) => iso(p.validUntil) }),
     revocation: t.field({ type: RevocationRef, nullable: true, resolve: (p) => p.revocation ?? null }),
