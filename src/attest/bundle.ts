@@ -21,7 +21,7 @@ export const MAX_SIGNATURES = 8;
 
 export interface ParsedBundle {
   readonly bundle: Bundle;
-  /** The bundle in Sigstore's JSON form, without transparency-log entries. */
+  /** The bundle in Sigstore's JSON form, without transparency-log entries (set by `normalise`). */
   readonly json: SerializedBundle;
   readonly payload: Buffer;
   readonly payloadType: string;
@@ -31,8 +31,11 @@ export interface ParsedBundle {
   readonly key: { readonly $case: 'publicKey'; readonly hint: string } | { readonly $case: 'x509'; readonly chain: Buffer[] };
 }
 
+/** A submitted bundle as read, before it is rebuilt from its signed parts. */
+export type SubmittedBundle = Omit<ParsedBundle, 'json'>;
+
 /** Parses text or an already-parsed value; `size` is the submission's size in bytes. */
-export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
+export function readBundle(input: unknown, maxBytes: number): SubmittedBundle {
   let value = input;
   if (typeof input === 'string') {
     if (Buffer.byteLength(input) > maxBytes) throw new AttestError('BUNDLE_TOO_LARGE', `a bundle is at most ${maxBytes} bytes`);
@@ -84,16 +87,16 @@ export function readBundle(input: unknown, maxBytes: number): ParsedBundle {
   if (vm.$case === 'publicKey') key = { $case: 'publicKey', hint: vm.publicKey.hint };
   else if (vm.$case === 'x509CertificateChain') key = { $case: 'x509', chain: vm.x509CertificateChain.certificates.map((c) => c.rawBytes) };
   else key = { $case: 'x509', chain: [vm.certificate.rawBytes] };
-  const json = bundleToJSON({ ...bundle, verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [] } });
   const signatures = [env.signatures[0]!.sig, ...extra];
-  return { bundle, json, payload: env.payload, payloadType: env.payloadType, signature: signatures[0]!, signatures, key };
+  // Only the rebuilt bundle (normalise) is ever stored; the submitted one is not re-serialised.
+  return { bundle, payload: env.payload, payloadType: env.payloadType, signature: signatures[0]!, signatures, key };
 }
 
 /**
  * The bundle rebuilt from what the signature covers: payload, payload type and the one
  * signature `sig`, with the key hint as its key ID, the v0.3 media type and nothing else.
  */
-export function normalise(parsed: ParsedBundle, hint: string, sig: Buffer): ParsedBundle {
+export function normalise(parsed: SubmittedBundle, hint: string, sig: Buffer): ParsedBundle {
   const bundle: Bundle = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: {

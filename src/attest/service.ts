@@ -8,7 +8,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { ed25519KeyHash, p256Point, sha256, toHex } from '../log/index.js';
+import { ed25519KeyHash, fromUtf8, p256Point, sha256, toHex, utf8 } from '../log/index.js';
 import { ed25519Raw } from '../crypto/node.js';
 import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
@@ -285,7 +285,7 @@ export class AttestationService {
    * supersede. Returns the records that make it the latest, and the batch memo to set once the
    * entry is admitted.
    */
-  private async orderRecords(c: Checked, logIndex: number, scope: BatchScope): Promise<{ records: StoredRecord[]; memo: Array<[string, Latest]> }> {
+  private orderRecords(c: Checked, logIndex: number, scope: BatchScope): { records: StoredRecord[]; memo: Array<[string, Latest]> } {
     const t = signedTime(c.statement);
     if (t === undefined) return { records: [], memo: [] };
     const records: StoredRecord[] = [];
@@ -293,7 +293,7 @@ export class AttestationService {
     for (const key of supersessionScopes(c.statement, c.signer)) {
       let current = scope.get(`latest:${key}`) as Latest | undefined;
       if (!current) {
-        const bytes = await this.ledger.readRecord(SPACE_LATEST, key);
+        const bytes = scope.record(SPACE_LATEST, key);
         current = bytes ? decode<Latest>(bytes) : undefined;
       }
       if (current && t < current.t) {
@@ -310,27 +310,29 @@ export class AttestationService {
     return { records, memo };
   }
 
+  /** The keys of what a submission counts against (quotaRecords), so they are read with its batch. */
+  private quotaKeys(c: Checked): string[] {
+    return [...new Set(subjectRefs(c.statement).filter((r) => r.kind !== 'other' && r.kind !== 'participant').map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
+  }
+
   /**
    * Bounded growth per subject: one participant may sign at most MAX_PER_SUBJECT statements
    * about any one device, part serial, lot or digest, so no single signer can bury a device's
    * evidence under its own entries (see provenance/device.ts for what counts toward a device).
    */
-  private async quotaRecords(c: Checked, scope: BatchScope): Promise<{ records: StoredRecord[]; memo: Array<[string, number]> }> {
-    const keys = [...new Set(subjectRefs(c.statement).filter((r) => r.kind !== 'other' && r.kind !== 'participant').map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
-    const counts = await Promise.all(
-      keys.map(async (k) => (scope.get(`quota:${k}`) as number | undefined) ?? Number((await this.ledger.readRecord(SPACE_QUOTA, k).then((b) => (b ? Buffer.from(b).toString('utf8') : '0'))) || 0)),
-    );
+  private quotaRecords(c: Checked, keys: readonly string[], scope: BatchScope): { records: StoredRecord[]; memo: Array<[string, number]> } {
     const records: StoredRecord[] = [];
     const memo: Array<[string, number]> = [];
-    keys.forEach((k, i) => {
-      const n = counts[i]! + 1;
+    for (const k of keys) {
+      const before = (scope.get(`quota:${k}`) as number | undefined) ?? Number(fromUtf8(scope.record(SPACE_QUOTA, k) ?? utf8('0')));
+      const n = before + 1;
       if (n > this.maxPerSubject) {
         const [, kind, value] = k.split('\u0000');
         throw new AttestError('SUBJECT_QUOTA_EXCEEDED', `${c.signer} has already made ${this.maxPerSubject} statements about ${kind} ${value}`);
       }
-      records.push({ space: SPACE_QUOTA, key: k, value: Buffer.from(String(n)) });
+      records.push({ space: SPACE_QUOTA, key: k, value: utf8(String(n)) });
       memo.push([`quota:${k}`, n]);
-    });
+    }
     return { records, memo };
   }
 
@@ -338,11 +340,17 @@ export class AttestationService {
     const now = Math.floor(this.clock() / 1000);
     const a = this.authenticate(input);
     const id = attestationId(a.parsed.payloadType, a.parsed.payload, a.keyId);
-    // The same signed statement by the same key is the same attestation, however it is wrapped
-    // and whatever has happened since: answer with the entry already in the log.
-    const existing = await this.ledger.findIdentity(id);
-    if (existing !== undefined) return this.existing(existing);
-    const c = this.check(a, now);
+    let c: Checked;
+    try {
+      c = this.check(a, now);
+    } catch (e) {
+      // The same signed statement by the same key is the same attestation, however it is wrapped
+      // and whatever has happened since (a revoked key, a newer registration): answer with the
+      // entry already in the log. (A new, valid one is deduplicated inside the sequencer.)
+      const existing = await this.ledger.findIdentity(id);
+      if (existing !== undefined) return this.existing(existing);
+      throw e;
+    }
     const { parsed, statement, signer, keyId } = c;
     const body = dsseBody(parsed, c.verifierPem);
     const bundleBytes = encode(parsed.json);
@@ -350,6 +358,7 @@ export class AttestationService {
     const subjects = subjectRefs(statement);
     const refs = indexRefs(statement);
     const isRegistry = statement.predicateType === PARTICIPANT_URI || statement.predicateType === REVOCATION_URI;
+    const quotaKeys = this.quotaKeys(c);
     const row = Buffer.from(`${signer}\u0000${statement.predicateType}`);
     let fresh: AttestationRecord | undefined;
     let undo: Participant[] | undefined;
@@ -357,11 +366,12 @@ export class AttestationService {
       data: body,
       identity: id,
       // Decided in log order against everything sequenced before it, in this batch or earlier.
-      admit: async (logIndex, integratedTime, scope) => {
+      reads: [...supersessionScopes(statement, signer).map((key) => ({ space: SPACE_LATEST, key })), ...quotaKeys.map((key) => ({ space: SPACE_QUOTA, key }))],
+      admit: (logIndex, integratedTime, scope) => {
         this.registry.checkSigner(keyId, integratedTime);
         this.checkRegistryRules(c, integratedTime);
-        const order = await this.orderRecords(c, logIndex, scope);
-        const quota = await this.quotaRecords(c, scope);
+        const order = this.orderRecords(c, logIndex, scope);
+        const quota = this.quotaRecords(c, quotaKeys, scope);
         for (const [k, v] of [...order.memo, ...quota.memo]) scope.set(k, v);
         if (isRegistry) {
           const saved = this.registry.snapshot();

@@ -46,8 +46,28 @@ export interface LedgerOptions {
   readonly tileCacheSize?: number;
 }
 
-/** State shared by the entries of one batch while they are admitted, in log order. */
-export type BatchScope = Map<string, unknown>;
+/**
+ * What the entries of one batch share while they are admitted, in log order: notes left by the
+ * entries admitted before (get/set/has), and the records they asked to read (AppendRequest
+ * reads), as committed before this batch, fetched for the whole batch in one round trip.
+ */
+export class BatchScope {
+  private readonly notes = new Map<string, unknown>();
+  constructor(private readonly stored: ReadonlyMap<string, Uint8Array | undefined> = new Map()) {}
+  get(key: string): unknown {
+    return this.notes.get(key);
+  }
+  set(key: string, value: unknown): void {
+    this.notes.set(key, value);
+  }
+  has(key: string): boolean {
+    return this.notes.has(key);
+  }
+  /** A record read for this batch; undefined when absent (or not asked for in `reads`). */
+  record(space: string, key: string): Uint8Array | undefined {
+    return this.stored.get(`${space}\u0000${key}`);
+  }
+}
 
 export interface AppendRequest {
   readonly data: Uint8Array;
@@ -64,6 +84,8 @@ export interface AppendRequest {
    * `scope` is shared by the entries of one batch, so rules can see what was admitted before.
    */
   readonly admit?: (index: number, integratedTime: number, scope: BatchScope) => StoredRecord[] | Promise<StoredRecord[]>;
+  /** Records `admit` needs to see, read once for the whole batch before admission (scope.record). */
+  readonly reads?: ReadonlyArray<{ readonly space: string; readonly key: string }>;
   /** Called when the batch that admitted this entry could not be committed. */
   readonly abandon?: () => void;
 }
@@ -174,13 +196,22 @@ export class Ledger {
     const records: StoredRecord[] = [];
     const admitted: AppendRequest[] = [];
     const inBatch = new Map<string, AppendResult>();
-    const scope: BatchScope = new Map();
     try {
       const hashes = items.map((item) => leafHash(item.data));
-      const [stored, known] = await Promise.all([
+      // Every read admission needs, for the whole batch, in one round trip per keyspace.
+      const wanted = new Map<string, Set<string>>([[SPACE_IDENTITY, new Set(items.flatMap((i) => (i.identity === undefined ? [] : [i.identity])))]]);
+      for (const item of items) for (const r of item.reads ?? []) (wanted.get(r.space) ?? wanted.set(r.space, new Set()).get(r.space)!).add(r.key);
+      const [stored, ...spaces] = await Promise.all([
         this.store.findLeaves(hashes),
-        Promise.all(items.map((item) => (item.identity === undefined ? undefined : this.store.readRecord(SPACE_IDENTITY, item.identity)))),
+        ...[...wanted].map(async ([space, keys]) => {
+          const list = [...keys];
+          const values = await this.store.readRecords(space, list);
+          return list.map((k, i) => [`${space}\u0000${k}`, values[i]] as const);
+        }),
       ]);
+      const read = new Map(spaces.flat());
+      const scope = new BatchScope(read);
+      const known = items.map((item) => (item.identity === undefined ? undefined : read.get(`${SPACE_IDENTITY}\u0000${item.identity}`)));
       for (const [n, item] of items.entries()) {
         const lh = hashes[n]!;
         const keys = [Buffer.from(lh).toString('hex'), ...(item.identity === undefined ? [] : [`id:${item.identity}`])];

@@ -112,6 +112,11 @@ export class LevelLogStore implements LogStore {
     return this.space(space).get(key);
   }
 
+  async readRecords(space: string, keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    if (keys.length === 0) return [];
+    return this.space(space).getMany([...keys]);
+  }
+
   async scanRecords(space: string, options: ScanOptions): Promise<Array<[string, Uint8Array]>> {
     const range: Record<string, unknown> = { limit: options.limit ?? -1, reverse: options.reverse ?? false };
     if (options.gte !== undefined) range.gte = options.gte;

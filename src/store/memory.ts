@@ -67,6 +67,12 @@ export class MemoryLogStore implements LogStore {
     return this.spaces.get(space)?.get(key);
   }
 
+  async readRecords(space: string, keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    await this.read(`records ${space}`);
+    const m = this.spaces.get(space);
+    return keys.map((k) => m?.get(k));
+  }
+
   async scanRecords(space: string, o: ScanOptions): Promise<Array<[string, Uint8Array]>> {
     await this.read(`scan ${space}`);
     const all = [...(this.spaces.get(space) ?? new Map<string, Uint8Array>()).entries()]

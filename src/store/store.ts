@@ -56,6 +56,8 @@ export interface LogStore {
   /** Indexes of entries with these leaf hashes (undefined where absent), in one round trip. */
   findLeaves(leafHashes: readonly Uint8Array[]): Promise<Array<number | undefined>>;
   readRecord(space: string, key: string): Promise<Uint8Array | undefined>;
+  /** Several records of one space in one round trip, in the order asked (undefined where absent). */
+  readRecords(space: string, keys: readonly string[]): Promise<Array<Uint8Array | undefined>>;
   scanRecords(space: string, options: ScanOptions): Promise<Array<[string, Uint8Array]>>;
   commit(batch: IntegrationBatch): Promise<void>;
   close(): Promise<void>;

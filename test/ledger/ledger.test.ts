@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ledger, MAX_ENTRY_BYTES } from '../../src/ledger/ledger.js';
+import { BatchScope, Ledger, MAX_ENTRY_BYTES } from '../../src/ledger/ledger.js';
 import { leafHash, openCheckpoint, rootFromLeafHashes, verifyConsistency, verifyInclusion } from '../../src/log/index.js';
 import { MemoryLogStore } from '../../src/store/memory.js';
 import { appendMany, entry, levelLedger, logKeys } from '../helpers.js';
@@ -101,7 +101,7 @@ describe('ledger appends', () => {
     const store = new MemoryLogStore();
     const ledger = await Ledger.open({ store, signer: logKeys().signer, sequencer: { maxBatch: 10, maxDelayMs: 5 } });
     const seen: number[] = [];
-    const admit = (name: string, refuse = false) => (index: number, _time: number, scope: Map<string, unknown>) => {
+    const admit = (name: string, refuse = false) => (index: number, _time: number, scope: BatchScope) => {
       seen.push(index);
       // The first entry of a name wins; a later one in the same batch is refused.
       if (refuse || scope.has(name)) throw new Error(`refused ${name}`);
@@ -120,6 +120,26 @@ describe('ledger appends', () => {
     expect(await store.readRecord('names', 'a')).toEqual(Buffer.from('0'));
     expect(await store.readRecord('names', 'c')).toEqual(Buffer.from('1'));
     expect(await store.findLeaves([leafHash(entry(2)), leafHash(entry(3))])).toEqual([undefined, undefined]);
+    await ledger.close();
+  });
+
+  it('reads what admission asks for once per batch, as committed before the batch', async () => {
+    const store = new MemoryLogStore();
+    const ledger = await Ledger.open({ store, signer: logKeys().signer });
+    const count = (scope: BatchScope) => Number(Buffer.from(scope.record('count', 'k') ?? Buffer.from('0')).toString());
+    const bump = (i: number) => ledger.append({
+      data: entry(i),
+      reads: [{ space: 'count', key: 'k' }],
+      admit: (_index, _t, scope) => {
+        const n = ((scope.get('k') as number | undefined) ?? count(scope)) + 1;
+        scope.set('k', n);
+        return [{ space: 'count', key: 'k', value: Buffer.from(String(n)) }];
+      },
+    });
+    await bump(1);
+    await Promise.all([bump(2), bump(3), bump(4)]);
+    await bump(5);
+    expect(Buffer.from((await store.readRecord('count', 'k'))!).toString()).toBe('5');
     await ledger.close();
   });
 

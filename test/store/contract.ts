@@ -63,6 +63,8 @@ export function logStoreContract(name: string, open: () => Promise<StoreFixture>
         const range = await f.store.readEntries(250, 260);
         expect(range.map((e) => e.index)).toEqual([250, 251, 252, 253, 254, 255, 256, 257, 258, 259]);
         expect([...(await f.store.readRecord('by-data', 'e-5'))!]).toEqual([5]);
+        expect((await f.store.readRecords('by-data', ['e-5', 'nope', 'e-6'])).map((v) => (v ? [...v] : v))).toEqual([[5], undefined, [6]]);
+        expect(await f.store.readRecords('by-data', [])).toEqual([]);
       } finally {
         await f.cleanup();
       }
