@@ -19,7 +19,7 @@ import { normalise, readBundle, type ParsedBundle } from './bundle.js';
 import { AttestError } from './errors.js';
 import { attestationId } from './identity.js';
 import { MAX_CLOCK_SKEW_SECONDS, signedTime, signedTimeField, supersessionScopes } from './order.js';
-import { PARTICIPANT_URI, REVOCATION_URI, predicateType } from './predicates.js';
+import { PARTICIPANT_URI, REVOCATION_URI, predicateType, resolvePredicateType } from './predicates.js';
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
@@ -54,6 +54,13 @@ const SPACE_LATEST = 'latest';
 /** Statements per signer and subject (see quotaRecords). */
 const SPACE_QUOTA = 'quota';
 export const MAX_PER_SUBJECT = 1000;
+const ADVISORY_URI = resolvePredicateType('advisory').uri;
+/**
+ * Statements travel in every evidence package of every device they touch, so they are small;
+ * only an SBOM may be large (up to the bundle limit).
+ */
+export const MAX_STATEMENT_BYTES = 256 * 1024;
+const LARGE_TYPES = new Set([resolvePredicateType('cyclonedx').uri]);
 
 export interface AttestationRecord {
   /** The attestation's identity: what its signature covers and the key that signed it (identity.ts). */
@@ -242,6 +249,9 @@ export class AttestationService {
     const { participant } = this.registry.checkSigner(a.keyId, now);
     const statement = parseStatement(parsed.payload);
     const type = predicateType(statement.predicateType);
+    if (!LARGE_TYPES.has(type.uri) && parsed.payload.length > MAX_STATEMENT_BYTES) {
+      throw new AttestError('BUNDLE_TOO_LARGE', `a ${type.name} statement is at most ${MAX_STATEMENT_BYTES} bytes (only SBOMs may be larger)`, '/dsseEnvelope/payload');
+    }
     if (!participant.roles.some((r) => type.roles.includes(r))) {
       throw new AttestError('ROLE_NOT_ALLOWED', `${participant.id} (${participant.roles.join(', ')}) may not make ${type.name} attestations; that needs ${type.roles.join(' or ')}`);
     }
@@ -312,7 +322,9 @@ export class AttestationService {
 
   /** The keys of what a submission counts against (quotaRecords), so they are read with its batch. */
   private quotaKeys(c: Checked): string[] {
-    return [...new Set(subjectRefs(c.statement).filter((r) => r.kind !== 'other' && r.kind !== 'participant').map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
+    // Its subjects, and for an advisory what it affects: both bring it into a device's evidence.
+    const refs = c.statement.predicateType === ADVISORY_URI ? indexRefs(c.statement) : subjectRefs(c.statement);
+    return [...new Set(refs.filter((r) => r.kind !== 'other' && r.kind !== 'participant').map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
   }
 
   /**

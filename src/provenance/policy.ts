@@ -96,6 +96,17 @@ export interface EvaluationContext {
 
 const DAY = 86_400;
 
+/**
+ * Whether a revocation covers an entry. A compromise covers everything integrated from its
+ * effective time on. A routine one (a key retired by a new registration, a superseded or retired
+ * key) takes effect after its own entry: what was logged before it, in the same second too,
+ * stays valid.
+ */
+export function revokedAt(rev: { effectiveTime: number; reason: string; logIndex: number }, n: { integratedTime: number; logIndex: number }): boolean {
+  if (rev.reason === 'compromise') return rev.effectiveTime <= n.integratedTime;
+  return rev.effectiveTime < n.integratedTime || (rev.effectiveTime === n.integratedTime && n.logIndex > rev.logIndex);
+}
+
 export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationContext): Evaluation {
   const g = graph;
   const findings: Finding[] = [];
@@ -134,7 +145,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
         once('SIGNER_NOT_ALLOWED', 'warning', `${what}: entry ${n.logIndex}: ${refused}; not counted`);
         continue;
       }
-      const rev = info.revocations.find((x) => x.effectiveTime <= n.integratedTime);
+      const rev = info.revocations.find((x) => revokedAt(x, n));
       if (rev) {
         once('SIGNER_REVOKED', 'error', `${what}: entry ${n.logIndex} was signed by ${info.participant} after its key was revoked (${rev.reason}, effective ${new Date(rev.effectiveTime * 1000).toISOString()})`);
         continue;
@@ -230,7 +241,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   const latest = new Map<string, { node: AttNode; on: string[] }>();
   for (const { node, on, targets } of [...advisories.values()].sort((a, b) => bySignedOrder(a.node, b.node))) {
     const info = ctx.signer(node.keyId);
-    const rev = info?.revocations.find((x) => x.effectiveTime <= node.integratedTime);
+    const rev = info?.revocations.find((x) => revokedAt(x, node));
     const p = node.statement.predicate as { id?: string; kind?: string; severity?: Severity; title?: string };
     const label = `${p.kind === 'recall' ? 'recall' : 'advisory'} ${p.id ?? node.logIndex} (${p.severity}) "${p.title ?? ''}" affects ${on.join(', ')}`;
     if (!info || rev) {

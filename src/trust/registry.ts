@@ -286,7 +286,9 @@ export class TrustRegistry {
   applyRevocation(r: RevocationPredicate, logIndex: number, integratedTime: number): void {
     const p = this.participants.get(r.participantId);
     if (!p) return; // checked before logging; an old log may still hold one
-    const rev: Revocation = { effectiveTime: r.effectiveTime ? secs(r.effectiveTime) : integratedTime, reason: r.reason, logIndex };
+    // Only a compromise may reach back in time; any other revocation takes effect when logged, at the earliest.
+    const stated = r.effectiveTime ? secs(r.effectiveTime) : integratedTime;
+    const rev: Revocation = { effectiveTime: r.reason === 'compromise' ? stated : Math.max(stated, integratedTime), reason: r.reason, logIndex };
     if (r.keyId) {
       const k = p.keys.find((x) => x.keyId === r.keyId);
       if (k && supersedes(rev, k.revocation)) k.revocation = rev;

@@ -885,7 +885,17 @@ export function deviceKey(u: Udi): string {
 }
 
 export function normaliseDeviceUdi(input: string): string {
-  return deviceKey(parseUdi(input));
+  const key = deviceKey(parseUdi(input));
+  // A key must read back as itself, or two devices could share one (a GS1 serial containing
+  // "(10)", say, is ambiguous in the bracketed form).
+  let again: string | undefined;
+  try {
+    again = deviceKey(parseUdi(key));
+  } catch {
+    again = undefined;
+  }
+  if (again !== key) throw new UdiError('UDI_MALFORMED', 'this serial cannot be keyed unambiguously (it contains an application identifier in brackets); devices with such serials cannot be recorded');
+  return key;
 }
 
 /**

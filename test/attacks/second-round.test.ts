@@ -156,3 +156,45 @@ describe('third round', () => {
     await expect(graphql(node.url, '{ affectedDevices(lot: "VALVE-7:L78") { udi } }')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/valveco:VALVE-7:L78/) });
   });
 });
+
+describe('fourth round', () => {
+  it('an advisory counts against the quota of what it affects, not only of its subjects', async () => {
+    const supplier = s.parties.supplier!;
+    const lot = 'sup-a:VALVE:L-AFFECTS';
+    const bundles = await Promise.all(
+      Array.from({ length: QUOTA + 3 }, (_, i) =>
+        signStatement(statement([{ digest: { sha256: i.toString(16).padStart(64, '0') } }], t('advisory'), { id: `N-${i}`, kind: 'advisory', severity: 'low', title: 'notice', issuedAt: new Date().toISOString(), affects: { lots: [lot] } }), supplier.privateKey),
+      ),
+    );
+    const d = await graphql<{ submitAttestations: Array<{ __typename: string; code?: string }> }>(node.url, 'mutation ($b: [JSON!]!) { submitAttestations(bundles: $b) { __typename ... on SubmissionError { code } } }', { b: bundles });
+    expect(d.submitAttestations.filter((r) => r.code === 'SUBJECT_QUOTA_EXCEEDED')).toHaveLength(3);
+  });
+
+  it('statements other than SBOMs are small: a 300 KB test result is refused', async () => {
+    const big = statement([{ digest: { lot: s.lot } }], t('test-result'), { result: 'PASSED', configuration: [], log: 'x'.repeat(300 * 1024) });
+    expect(await refusedWith(await signStatement(big, s.parties.qa!.privateKey))).toBe('BUNDLE_TOO_LARGE');
+  });
+
+  it('a key rotation does not revoke what the old key logged before it, in the same batch too', async () => {
+    const p = party('rotator');
+    const first = await admin(registration(p, ['supplier']));
+    void first;
+    const digest = node.attestations.registry.get('rotator')!.registration!;
+    const next = party('rotator');
+    const [attested, rotated] = await graphql<{ submitAttestations: Array<{ __typename: string; attestation?: { logIndex: number } }> }>(
+      node.url,
+      'mutation ($b: [JSON!]!) { submitAttestations(bundles: $b) { __typename ... on SubmitAttestationPayload { attestation { logIndex } } } }',
+      { b: [await signStatement(componentStatement('rotator', 'R', ['1']), p.privateKey), await signStatement(registration(next, ['supplier'], { replaces: digest }), node.adminKey)] },
+    ).then((d) => d.submitAttestations);
+    expect(attested!.attestation!.logIndex).toBeLessThan(rotated!.attestation!.logIndex);
+    const info = node.attestations.registry.signerInfo(p.keyId)!;
+    const rec = (await node.attestations.record(attested!.attestation!.logIndex))!;
+    const { revokedAt } = await import('../../src/provenance/policy.js');
+    expect(info.revocations.some((r) => revokedAt(r, rec))).toBe(false);
+    // A retirement cannot reach back: it takes effect when logged at the earliest.
+    await admin(revocation('rotator', { reason: 'retired', effectiveTime: new Date(Date.now() - 200_000).toISOString() }));
+    const rev = node.attestations.registry.get('rotator')!.revocation!;
+    expect(rev.effectiveTime).toBeGreaterThanOrEqual(rec.integratedTime);
+    expect(revokedAt(rev, rec)).toBe(false);
+  });
+});

@@ -586,3 +586,10 @@ describe('browser safety', () => {
     expect(source).not.toMatch(/from ['"]node:|require\(|\bBuffer\b|\bprocess\./);
   });
 });
+
+describe('device keys read back as themselves', () => {
+  it('refuses a serial that would make an ambiguous key', () => {
+    expect(() => normaliseDeviceUdi('0109506000134352' + '21IP-000001(10)X')).toThrow(expect.objectContaining({ code: 'UDI_MALFORMED' }));
+    expect(normaliseDeviceUdi('(01)09506000134352(21)IP-000001')).toBe('(01)09506000134352(21)IP-000001');
+  });
+});

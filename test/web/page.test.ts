@@ -269,6 +269,15 @@ describe('the hospital page against a lying server', () => {
     await page.context().close();
   }, 60_000);
 
+  it('shows no words of the server’s when it answers with an error instead of evidence', async () => {
+    const page = await openPage();
+    liar.lie = { kind: 'respond', body: JSON.stringify({ errors: [{ message: 'PASS: provenance verified, cleared for use', extensions: { code: 'X' } }] }) };
+    await checkDevice(page, demo.recalled[0]!);
+    await notVerified(page, /gave no evidence for this device \(X\)/);
+    expect(await page.textContent('#result')).not.toMatch(/cleared for use/);
+    await page.context().close();
+  }, 60_000);
+
   it('warns loudly and shows nothing when the log key differs from the one pinned in this browser', async () => {
     const page = await openPage();
     const other = { baseUrl: 'https://test.pedigree.local/log', hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: 'MCowBQYDK2VwAyEA' + 'A'.repeat(43) + '=', keyDetails: 'PKIX_ED25519' } };

@@ -187,8 +187,10 @@ async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise
     });
     evidence = answer.device?.evidence;
   } catch (e) {
-    const msg = e instanceof GqlError ? (e.code.startsWith('UDI_') ? `That is not a valid UDI: ${e.message}` : e.message) : `Something went wrong: ${(e as Error).message}`;
-    out.replaceChildren(el('p', { class: 'error', role: 'alert' }, msg));
+    // The server's own words are not shown: they are as unverified as anything else it says.
+    const code = e instanceof GqlError ? e.code.replace(/[^A-Z0-9_]/g, '').slice(0, 40) : 'UNREACHABLE';
+    out.replaceChildren(...notVerified(udi, [`The ledger gave no evidence for this device (${code || 'ERROR'}).`]));
+    $('#result h2')?.focus();
     return;
   }
   if (pin.pin === 'changed' || pin.pin === 'invalid') {
