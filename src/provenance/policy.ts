@@ -203,8 +203,8 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
     const what = `firmware ${f.name}${f.version ? ` ${f.version}` : ''} (sha256 ${f.sha256.slice(0, 12)}…)`;
     const images = judge('firmware', f.images, what, ({ participant }) => (participant === manufacturer ? undefined : `${participant} is not the device's manufacturer`));
     missing('firmware', 'FIRMWARE_UNATTESTED', what, f.images, images);
-    missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, judge('build', f.builds, `${what} build provenance`));
-    missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`));
+    missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, judge('build', f.builds, `${what} build provenance`, otherMaker('build')));
+    missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`, otherMaker('sbom')));
     const tests = checkTests(f.tests, what);
     missing('test', 'TEST_MISSING', `${what} tests`, f.tests, tests);
   }
@@ -268,8 +268,20 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   const verdict: Verdict = findings.some((f) => f.severity === 'error') ? 'FAIL' : findings.some((f) => f.severity === 'incomplete') ? 'INCOMPLETE' : 'PASS';
   return { verdict, findings, policy: policy.name, evaluatedAt: ctx.now };
 
+  /**
+   * A manufacturer speaks for its own devices and their firmware: where it is allowed a step only
+   * as a manufacturer, another manufacturer's statement does not count (authority rule 4).
+   */
+  function otherMaker(step: StepName): (info: SignerInfo) => string | undefined {
+    const roles = rule(step).roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
+    return (info) => {
+      const as = info.roles.filter((x) => roles.includes(x));
+      return as.length === 1 && as[0] === 'manufacturer' && info.participant !== manufacturer ? `${info.participant} is another manufacturer, not this device's` : undefined;
+    };
+  }
+
   function checkTests(nodes: readonly AttNode[], what: string): AttNode[] {
-    const valid = judge('test', nodes, `${what} tests`);
+    const valid = judge('test', nodes, `${what} tests`, otherMaker('test'));
     if (policy.requirePassingTests !== false) {
       const failed = valid.filter((n) => (n.statement.predicate as { result?: string }).result === 'FAILED');
       if (failed.length > 0) add('TEST_FAILED', 'error', 'test', `${what}: a test run FAILED`, failed);

@@ -198,3 +198,17 @@ describe('fourth round', () => {
     expect(revokedAt(rev, rec)).toBe(false);
   });
 });
+
+describe('fifth round', () => {
+  it('another manufacturer cannot fail a device’s tests (and would not count filling its steps)', async () => {
+    const other = party('other-maker');
+    await admin(registration(other, ['manufacturer'], { products: ['00000000000024'] }));
+    const d = await buildScenario(node, { another: { serial: 'DEV-OTHER', parties: s.parties } });
+    expect((await verdict(d.udi)).verdict).toBe('PASS');
+    const failed = statement([{ digest: { udi: d.udi } }], t('test-result'), { result: 'FAILED', configuration: [] });
+    await submitBundle(node.url, await signStatement(failed, other.privateKey));
+    const v = await verdict(d.udi);
+    expect(v.verdict).toBe('PASS');
+    expect(v.codes).toContain('SIGNER_NOT_ALLOWED');
+  }, 60_000);
+});
