@@ -4,7 +4,7 @@
  */
 import type { AttestationRecord, AttestationService, IndexRow } from '../attest/service.js';
 import { bySignedOrder } from '../attest/order.js';
-import { namespaceOf } from '../trust/authority.js';
+import { custodyChain, namespaceOf } from '../trust/authority.js';
 import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -290,7 +290,10 @@ export class DeviceService {
       const graph = buildGraph(udi, about);
       // Only the device's latest assembly says what it contains now.
       if (!graph.assembly || !assemblies.some((a) => a.logIndex === graph.assembly!.logIndex)) continue;
-      out.push({ udi, assembly: graph.assembly.logIndex, installations: graph.installations, custody: graph.custody });
+      // Where it is: only custody and installation records from whoever holds the device count.
+      const chain = custodyChain(graph.assembly.signer ?? undefined, graph.custody);
+      const installations = chain.counted.length === 0 ? graph.installations : graph.installations.filter((n) => n.signer === chain.holder);
+      out.push({ udi, assembly: graph.assembly.logIndex, installations, custody: chain.counted });
     }
     return out;
   }

@@ -5,7 +5,7 @@
  */
 import { resolvePredicateType, type Role } from '../attest/predicates.js';
 import { bySignedOrder } from '../attest/order.js';
-import { advisoryNotAuthorised, deviceNotOwned, namespaceOf, ownsNamespace, type AdvisoryTarget } from '../trust/authority.js';
+import { advisoryNotAuthorised, custodyChain, deviceNotOwned, namespaceOf, ownsNamespace, type AdvisoryTarget } from '../trust/authority.js';
 import type { SignerInfo } from '../trust/registry.js';
 import type { AttNode, DeviceGraph } from './graph.js';
 
@@ -119,7 +119,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
    * The nodes that count for a step: known, unrevoked, allowed and fresh signers. `authority`
    * adds a rule of authority.ts: the reason a signer may not speak about this thing, if any.
    */
-  const judge = (step: StepName, nodes: readonly AttNode[], what: string, authority?: (signer: SignerInfo) => string | undefined): AttNode[] => {
+  const judge = (step: StepName, nodes: readonly AttNode[], what: string, authority?: (signer: SignerInfo, node: AttNode) => string | undefined): AttNode[] => {
     const r = rule(step);
     const roles = r.roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
     const valid: AttNode[] = [];
@@ -140,7 +140,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
         once('SIGNER_NOT_ALLOWED', 'warning', `${what}: ${info.participant} (${info.roles.join(', ')}) may not sign the ${step} step under this policy; not counted`);
         continue;
       }
-      const refused = authority?.(info);
+      const refused = authority?.(info, n);
       if (refused) {
         once('SIGNER_NOT_ALLOWED', 'warning', `${what}: entry ${n.logIndex}: ${refused}; not counted`);
         continue;
@@ -216,8 +216,11 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   if (latestRelease && (latestRelease.statement.predicate as { verificationResult?: string }).verificationResult === 'FAILED') {
     add('RELEASE_FAILED', 'error', 'release', `device ${g.udi}: the latest release decision is FAILED`, [latestRelease]);
   }
-  missing('custody', 'CUSTODY_MISSING', `device ${g.udi} custody`, g.custody, judge('custody', g.custody, `device ${g.udi} custody`));
-  missing('installation', 'INSTALLATION_MISSING', `device ${g.udi} installation`, g.installations, judge('installation', g.installations, `device ${g.udi} installation`));
+  // Custody and installation follow the device from its manufacturer (authority rule 5).
+  const chain = custodyChain(manufacturer, g.custody);
+  const inChain = new Set(chain.counted.map((n) => n.logIndex));
+  missing('custody', 'CUSTODY_MISSING', `device ${g.udi} custody`, g.custody, judge('custody', g.custody, `device ${g.udi} custody`, (info, n) => (inChain.has(n.logIndex) ? undefined : `${info.participant} does not hold the device to transfer it`)));
+  missing('installation', 'INSTALLATION_MISSING', `device ${g.udi} installation`, g.installations, judge('installation', g.installations, `device ${g.udi} installation`, (info) => (chain.counted.length === 0 || info.participant === chain.holder ? undefined : `${info.participant} does not hold the device (${chain.holder ?? 'no one'} does)`)));
 
   // Advisories and recalls touching the device, its components or its firmware. Each counts
   // only from a signer with authority over something it touches (authority.ts), and only in

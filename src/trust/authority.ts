@@ -11,6 +11,9 @@
  * 3. Advisories and recalls. Anyone in a role that may issue advisories can log one, but it
  *    counts against a device only when its signer is the device's manufacturer, the owner of
  *    the affected part serial or lot, or a regulator.
+ * 5. Custody. A device starts with its manufacturer; a custody transfer counts only when its
+ *    signer is the one it transfers from and that is the device's current holder; an
+ *    installation counts only from the current holder.
  * 4. Devices. A manufacturer's registration lists the GTIN-14s of its device models
  *    (`products`). Only the manufacturer of a device's model may sign its assembly record and
  *    release decisions, and only the device's manufacturer attests its firmware.
@@ -99,4 +102,29 @@ export function advisoryNotAuthorised(signer: { participant: string; roles: read
   if (target.owners.includes(signer.participant)) return undefined;
   const who = [target.manufacturer && `the manufacturer ${target.manufacturer}`, ...target.owners].filter(Boolean).join(', ');
   return `${signer.participant} is not the device's manufacturer, the supplier of what it affects or a regulator${who ? ` (those are: ${who}, or a regulator)` : ''}`;
+}
+
+interface CustodyNode {
+  readonly logIndex: number;
+  readonly signer: string | null;
+  readonly statement: { readonly predicate: Record<string, unknown> };
+}
+
+/**
+ * Rule 5: walks the custody transfers in signed order (as given) from the manufacturer and
+ * returns those that count, and who holds the device at the end. Without a known manufacturer
+ * the first transfer's sender is taken as the starting holder.
+ */
+export function custodyChain<N extends CustodyNode>(manufacturer: string | undefined, transfers: readonly N[]): { counted: N[]; holder: string | undefined } {
+  let holder = manufacturer;
+  const counted: N[] = [];
+  for (const t of transfers) {
+    const from = t.statement.predicate.from;
+    const to = t.statement.predicate.to;
+    if (typeof from !== 'string' || typeof to !== 'string' || t.signer !== from) continue;
+    if (holder !== undefined && from !== holder) continue;
+    counted.push(t);
+    holder = to;
+  }
+  return { counted, holder };
 }

@@ -212,3 +212,26 @@ describe('fifth round', () => {
     expect(v.codes).toContain('SIGNER_NOT_ALLOWED');
   }, 60_000);
 });
+
+describe('sixth round', () => {
+  it('a hospital that does not hold a device cannot move it or redirect a recall notice', async () => {
+    const d = await buildScenario(node, { another: { serial: 'DEV-CUSTODY', parties: s.parties } });
+    const rogue = party('rogue-clinic');
+    await admin(registration(rogue, ['hospital']));
+    const before = await graphql<{ affectedDevices: Array<{ udi: string; installations: Array<{ summary: { site: { name: string } } }> }> }>(node.url, 'query ($f: String) { affectedDevices(firmwareDigest: $f) { udi installations } }', { f: d.fw });
+    const site = (list: typeof before) => list.affectedDevices.find((x) => x.udi === d.udi)!.installations.at(-1)?.summary.site.name;
+    expect(site(before)).toBe('Ward 1');
+    await submitBundle(node.url, await signStatement(statement([{ digest: { udi: d.udi } }], t('installation'), { site: { name: 'Rogue Clinic' }, installedAt: new Date().toISOString() }), rogue.privateKey));
+    await submitBundle(node.url, await signStatement(statement([{ digest: { udi: d.udi } }], t('custody-transfer'), { from: 'hospital', to: 'rogue-clinic', transferredAt: new Date().toISOString() }), rogue.privateKey));
+    const after = await graphql<typeof before>(node.url, 'query ($f: String) { affectedDevices(firmwareDigest: $f) { udi installations } }', { f: d.fw });
+    expect(site(after)).toBe('Ward 1');
+    const v = await verdict(d.udi);
+    expect(v.verdict).toBe('PASS');
+    expect(v.codes.filter((c) => c === 'SIGNER_NOT_ALLOWED').length).toBeGreaterThanOrEqual(2);
+    // The holder itself hands it on, and then the new holder's installation counts.
+    await submitBundle(node.url, await signStatement(statement([{ digest: { udi: d.udi } }], t('custody-transfer'), { from: 'hospital', to: 'rogue-clinic', transferredAt: new Date().toISOString() }), s.parties.hosp!.privateKey));
+    await submitBundle(node.url, await signStatement(statement([{ digest: { udi: d.udi } }], t('installation'), { site: { name: 'Rogue Clinic, now rightly' }, installedAt: new Date(Date.now() + 1000).toISOString() }), rogue.privateKey));
+    const moved = await graphql<typeof before>(node.url, 'query ($f: String) { affectedDevices(firmwareDigest: $f) { udi installations } }', { f: d.fw });
+    expect(site(moved)).toBe('Rogue Clinic, now rightly');
+  }, 60_000);
+});

@@ -81,7 +81,10 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
   if (!skip.has('release')) {
     await submit(statement(device, t('slsa-vsa'), { verifier: { id: 'gate' }, timeVerified: '2026-11-01T00:00:00Z', resourceUri: s.udi, policy: {}, verificationResult: o.releaseResult ?? 'PASSED', verifiedLevels: [] }), parties.maker);
   }
-  if (!skip.has('custody')) await submit(statement(device, t('custody-transfer'), { from: 'maker', to: 'hospital', transferredAt: '2026-11-02T00:00:00Z' }), parties.dist);
+  if (!skip.has('custody')) {
+    await submit(statement(device, t('custody-transfer'), { from: 'maker', to: 'dist', transferredAt: '2026-11-02T00:00:00Z' }), parties.maker);
+    await submit(statement(device, t('custody-transfer'), { from: 'dist', to: 'hospital', transferredAt: '2026-11-02T06:00:00Z' }), parties.dist);
+  }
   if (!skip.has('installation')) await submit(statement(device, t('installation'), { site: { name: 'Ward 1' }, installedAt: '2026-11-03T00:00:00Z' }), parties.hosp);
   if (o.compromiseSupplierFrom) await admin(revocation('sup-a', { reason: 'compromise', effectiveTime: o.compromiseSupplierFrom }));
   if (o.advisory) {
