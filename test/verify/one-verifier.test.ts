@@ -34,6 +34,12 @@ describe('one verifier', () => {
     expect(read('web/vite.config.ts')).not.toMatch(/alias\s*:/);
   });
 
+  it('the page runs the verifier in a worker, never on its main thread', () => {
+    expect(read('web/src/main.ts')).not.toMatch(/import \{[^}]*\bverifyEvidence\b[^}]*\} from/);
+    expect(read('web/src/verify-worker.ts')).toMatch(/import \{ verifyEvidence[^}]*\} from '..\/..\/src\/verify\/evidence.js'/);
+    expect(readdirSync(join(ROOT, 'web', 'dist', 'assets')).some((f) => /^verify-worker-.*\.js$/.test(f))).toBe(true);
+  });
+
   it('the built page carries no Node shim and no code compiled at run time', () => {
     const dir = join(ROOT, 'web', 'dist', 'assets');
     expect(existsSync(dir)).toBe(true);

@@ -6,8 +6,9 @@ import type { AttNode } from '../../src/provenance/graph.js';
 import type { Outcome } from '../../src/provenance/outcome.js';
 import { policyDigest, shippedReleasePolicy } from '../../src/provenance/release-policy.js';
 import { normaliseDeviceUdi } from '../../src/udi/udi.js';
-import { EvidenceError, PLAIN_WORDS } from '../../src/verify/errors.js';
-import { verifyEvidence, type VerifiedDevice } from '../../src/verify/evidence.js';
+import { PLAIN_WORDS, type EvidenceErrorCode } from '../../src/verify/errors.js';
+import type { VerifiedDevice } from '../../src/verify/evidence.js';
+import type { VerifyRequest } from './verify-worker.js';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const GS = '\u001d';
@@ -145,6 +146,24 @@ const PAGE_MAX_AGE_SECONDS = 30 * 60;
 
 let current = '';
 
+type VerifyAnswer = { ok: true; result: VerifiedDevice } | { ok: false; code?: string; message: string };
+
+/** The verifier in a worker, so a large package never freezes the page. */
+function verifyOffThread(request: VerifyRequest): Promise<VerifyAnswer> {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (e: MessageEvent<VerifyAnswer>) => {
+      worker.terminate();
+      resolve(e.data);
+    };
+    worker.onerror = (e) => {
+      worker.terminate();
+      resolve({ ok: false, message: e.message || 'the verifier stopped' });
+    };
+    worker.postMessage(request);
+  });
+}
+
 async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise<void> {
   const out = $('#result');
   const text = raw.trim();
@@ -198,15 +217,18 @@ async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise
     $('#result h2')?.focus();
     return;
   }
-  let result: VerifiedDevice;
-  try {
-    result = verifyEvidence(evidence, pin.root, { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }) });
-  } catch (e) {
-    const reasons = e instanceof EvidenceError ? [PLAIN_WORDS[e.code], `${e.message} (${e.code})`] : [`The evidence could not be read: ${(e as Error).message}`];
+  const count = Array.isArray((evidence as { bundles?: unknown } | null)?.bundles) ? (evidence as { bundles: unknown[] }).bundles.length : 0;
+  out.replaceChildren(el('p', { class: 'working', role: 'status' }, `Verifying ${count} signed entries in this browser…`));
+  const answer = await verifyOffThread({ evidence, root: pin.root, expect: { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }) } });
+  if (current !== udi) return; // another device was asked for meanwhile
+  if (!answer.ok) {
+    const code = answer.code as EvidenceErrorCode | undefined;
+    const reasons = code && code in PLAIN_WORDS ? [PLAIN_WORDS[code], `${answer.message} (${code})`] : [`The evidence could not be read: ${answer.message}`];
     out.replaceChildren(...notVerified(udi, reasons));
     $('#result h2')?.focus();
     return;
   }
+  const result = answer.result;
   if (!seen || result.checkpoint.size >= seen.size) pins.set(seenKey(pin.origin), JSON.stringify({ size: result.checkpoint.size, root: result.checkpoint.root }));
   out.replaceChildren(...renderVerified(result, evidence));
   $('#result h2')?.focus();
