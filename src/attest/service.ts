@@ -53,7 +53,7 @@ const SPACE_INDEX = 'idx';
 const SPACE_LATEST = 'latest';
 /** Statements per signer and subject (see quotaRecords). */
 const SPACE_QUOTA = 'quota';
-export const MAX_PER_SUBJECT = 1000;
+export const MAX_PER_SUBJECT = 200;
 const ADVISORY_URI = resolvePredicateType('advisory').uri;
 /**
  * Statements travel in every evidence package of every device they touch, so they are small;

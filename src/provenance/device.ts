@@ -139,7 +139,9 @@ export class DeviceService {
     const budget = { scanned: 0 };
     const usable = new Set<number>();
     const unauthorised = new Set<number>();
-    const regulators = new Set(this.attestations.registry.list().filter((p) => p.roles.includes('regulator')).map((p) => p.id));
+    const participants = this.attestations.registry.list();
+    const regulators = new Set(participants.filter((p) => p.roles.includes('regulator')).map((p) => p.id));
+    const thirdParties = new Set(participants.filter((p) => p.roles.includes('builder') || p.roles.includes('qa')).map((p) => p.id));
     const consider = (rows: ReadonlyArray<Required<IndexRow>>, authorised: (signer: string) => boolean) => {
       for (const r of rows) {
         if (r.predicateType !== ADVISORY_URI || regulators.has(r.signer) || authorised(r.signer)) usable.add(r.logIndex);
@@ -169,9 +171,12 @@ export class DeviceService {
       // Other devices' assembly records name this part too; they are not this device's.
       const rows = (await this.described(await this.rows(kind, value, below, budget))).filter((r) => r.predicateType !== ASSEMBLY_URI);
       // Who may speak about this part besides the manufacturer and regulators: the supplier
-      // that owns its namespace (authority.ts).
+      // that owns its namespace (authority.ts). A firmware image is described by its device's
+      // manufacturer, builders and test labs only: nothing else about it can count, so it is
+      // not gathered (an unrelated party cannot inflate the device's evidence).
       const owner = kind === 'sha256' ? undefined : namespaceOf(value);
-      consider(rows, (signer) => signer === manufacturer || signer === owner);
+      const describes = kind === 'sha256' ? rows.filter((r) => r.predicateType === ADVISORY_URI || r.signer === manufacturer || thirdParties.has(r.signer)) : rows;
+      consider(describes, (signer) => signer === manufacturer || signer === owner);
     }
     const shown = [...unauthorised].filter((i) => !usable.has(i)).sort((a, b) => a - b).slice(0, MAX_UNAUTHORISED_SHOWN);
     const nodes = await this.nodes([...usable, ...shown], cache);
@@ -292,7 +297,7 @@ export class DeviceService {
       if (!graph.assembly || !assemblies.some((a) => a.logIndex === graph.assembly!.logIndex)) continue;
       // Where it is: only custody and installation records from whoever holds the device count.
       const chain = custodyChain(graph.assembly.signer ?? undefined, graph.custody);
-      const installations = chain.counted.length === 0 ? graph.installations : graph.installations.filter((n) => n.signer === chain.holder);
+      const installations = graph.installations.filter((n) => chain.holder !== undefined && n.signer === chain.holder);
       out.push({ udi, assembly: graph.assembly.logIndex, installations, custody: chain.counted });
     }
     return out;

@@ -204,7 +204,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
     const images = judge('firmware', f.images, what, ({ participant }) => (participant === manufacturer ? undefined : `${participant} is not the device's manufacturer`));
     missing('firmware', 'FIRMWARE_UNATTESTED', what, f.images, images);
     missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, judge('build', f.builds, `${what} build provenance`, otherMaker('build')));
-    missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`, otherMaker('sbom')));
+    missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, judge('sbom', f.sboms, `${what} SBOM`, (info, n) => otherMaker('sbom')(info, n) ?? firmwareParty(info)));
     const tests = checkTests(f.tests, what);
     missing('test', 'TEST_MISSING', `${what} tests`, f.tests, tests);
   }
@@ -220,7 +220,7 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   const chain = custodyChain(manufacturer, g.custody);
   const inChain = new Set(chain.counted.map((n) => n.logIndex));
   missing('custody', 'CUSTODY_MISSING', `device ${g.udi} custody`, g.custody, judge('custody', g.custody, `device ${g.udi} custody`, (info, n) => (inChain.has(n.logIndex) ? undefined : `${info.participant} does not hold the device to transfer it`)));
-  missing('installation', 'INSTALLATION_MISSING', `device ${g.udi} installation`, g.installations, judge('installation', g.installations, `device ${g.udi} installation`, (info) => (chain.counted.length === 0 || info.participant === chain.holder ? undefined : `${info.participant} does not hold the device (${chain.holder ?? 'no one'} does)`)));
+  missing('installation', 'INSTALLATION_MISSING', `device ${g.udi} installation`, g.installations, judge('installation', g.installations, `device ${g.udi} installation`, (info) => (info.participant === chain.holder ? undefined : `${info.participant} does not hold the device (${chain.holder ?? 'no one known'} does)`)));
 
   // Advisories and recalls touching the device, its components or its firmware. Each counts
   // only from a signer with authority over something it touches (authority.ts), and only in
@@ -275,12 +275,17 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
    * A manufacturer speaks for its own devices and their firmware: where it is allowed a step only
    * as a manufacturer, another manufacturer's statement does not count (authority rule 4).
    */
-  function otherMaker(step: StepName): (info: SignerInfo) => string | undefined {
+  function otherMaker(step: StepName): (info: SignerInfo, node?: AttNode) => string | undefined {
     const roles = rule(step).roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
     return (info) => {
       const as = info.roles.filter((x) => roles.includes(x));
       return as.length === 1 && as[0] === 'manufacturer' && info.participant !== manufacturer ? `${info.participant} is another manufacturer, not this device's` : undefined;
     };
+  }
+
+  /** Who may describe a firmware image: its device's manufacturer, or a builder (not a supplier). */
+  function firmwareParty(info: SignerInfo): string | undefined {
+    return info.participant === manufacturer || info.roles.includes('builder') ? undefined : `${info.participant} neither makes this device nor builds its firmware`;
   }
 
   function checkTests(nodes: readonly AttNode[], what: string): AttNode[] {

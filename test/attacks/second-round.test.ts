@@ -235,3 +235,30 @@ describe('sixth round', () => {
     expect(site(moved)).toBe('Rogue Clinic, now rightly');
   }, 60_000);
 });
+
+describe('seventh round', () => {
+  it('with no custody recorded, the device is with its manufacturer: no hospital’s installation counts', async () => {
+    const d = await buildScenario(node, { another: { serial: 'DEV-NOCUSTODY', parties: s.parties }, skip: ['custody', 'installation'] });
+    await submitBundle(node.url, await signStatement(statement([{ digest: { udi: d.udi } }], t('installation'), { site: { name: 'Fake ward' }, installedAt: new Date().toISOString() }), s.parties.hosp!.privateKey));
+    const r = await graphql<{ device: { verify: { verdict: string; findings: Array<{ code: string }> } } }>(
+      node.url,
+      'query ($u: String!, $p: JSON) { device(udi: $u) { verify(policy: $p) { verdict findings { code message } } } }',
+      { u: d.udi, p: { name: 'needs installation', steps: { installation: { required: true } }, requirePassingTests: false } },
+    );
+    expect(r.device.verify.findings.map((f) => f.code), JSON.stringify(r.device.verify.findings)).toEqual(expect.arrayContaining(['SIGNER_NOT_ALLOWED', 'INSTALLATION_MISSING']));
+    expect(r.device.verify.verdict, JSON.stringify(r.device.verify.findings)).toBe('INCOMPLETE');
+    const affected = await graphql<{ affectedDevices: Array<{ udi: string; installations: unknown[] }> }>(node.url, 'query ($f: String) { affectedDevices(firmwareDigest: $f) { udi installations } }', { f: d.fw });
+    expect(affected.affectedDevices.find((x) => x.udi === d.udi)!.installations).toEqual([]);
+  }, 60_000);
+
+  it('a supplier’s SBOM about a device’s firmware neither counts nor enters its evidence', async () => {
+    const d = await buildScenario(node, { another: { serial: 'DEV-SBOM', parties: s.parties } });
+    const before = (await graphql<{ device: { evidence: { bundles: unknown[] } } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: d.udi })).device.evidence.bundles.length;
+    const sbom = statement([{ digest: { sha256: d.fw } }], 'https://cyclonedx.org/bom', { bomFormat: 'CycloneDX', specVersion: '1.5', components: [{ type: 'library', name: 'padding', version: 'x'.repeat(1000) }] });
+    expect((await submitBundle(node.url, await signStatement(sbom, s.parties.other!.privateKey))).duplicate).toBe(false);
+    const after = (await graphql<{ device: { evidence: { bundles: unknown[] } } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: d.udi })).device.evidence.bundles.length;
+    // The registration of nobody new, and no SBOM: the package is the same size.
+    expect(after).toBe(before);
+    expect((await verdict(d.udi)).verdict).toBe('PASS');
+  }, 60_000);
+});
