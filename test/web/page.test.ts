@@ -30,17 +30,11 @@ function which(cmd: string): string | undefined {
   }
 }
 
-/** Debian's chromium; on a fresh Debian machine where we are root, install it first. */
+/** Debian's chromium (`.ci/run` installs it; tests never install system packages). */
 function chromiumPath(): string {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  let found = which('chromium');
-  if (!found && process.getuid?.() === 0 && which('apt-get')) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'ignore', env });
-    found = which('chromium');
-  }
-  if (!found) throw new Error('the browser tests need Debian chromium: sudo apt-get install chromium (or set CHROMIUM_PATH)');
+  const found = which('chromium');
+  if (!found) throw new Error('the browser tests need Debian chromium: apt-get install chromium (bash .ci/run does it), or set CHROMIUM_PATH');
   return found;
 }
 
