@@ -184,7 +184,7 @@ export class DeviceService {
   }
 
   /** Entries naming `value` as `kind` and of predicate type `type`, below `below`. */
-  async ofTypeAbout(kind: string, value: string, type: string, below: number, cache: Map<number, AttNode>): Promise<AttNode[]> {
+  private async ofTypeAbout(kind: string, value: string, type: string, below: number, cache: Map<number, AttNode>): Promise<AttNode[]> {
     const rows = await this.described(await this.rows(kind, value, below, { scanned: 0 }));
     return this.nodes(rows.filter((r) => r.predicateType === type).map((r) => r.logIndex), cache);
   }

@@ -35,19 +35,12 @@ interface Signed {
 
 const NAMESPACED_TYPES = new Set([resolvePredicateType('component').uri, resolvePredicateType('cyclonedx').uri]);
 
-/**
- * The device model a canonical UDI belongs to: its GTIN-14 (GS1), `+<LIC><PCN><U/M>` (HIBCC)
- * or `=/<PPIC>` (ICCBBA), as a manufacturer registers it in `products`.
- */
-export function productOf(udi: string): string | undefined {
-  return productOfDeviceKey(udi);
-}
-
 const DEVICE_TYPES = new Set([resolvePredicateType('device-assembly').uri, resolvePredicateType('slsa-vsa').uri]);
 
 /** Rule 4: undefined when `signer` makes the model of `udi`, otherwise why not. */
 export function deviceNotOwned(signer: { participant: string; products: readonly string[] }, udi: string): string | undefined {
-  const product = productOf(udi);
+  // The model as a manufacturer registers it: GTIN-14, +<LIC><PCN><U/M> (HIBCC), =/<PPIC> (ICCBBA).
+  const product = productOfDeviceKey(udi);
   if (product !== undefined && signer.products.includes(product)) return undefined;
   return `${signer.participant} is not registered as the manufacturer of ${product ? `model ${product}` : udi}`;
 }

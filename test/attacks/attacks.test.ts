@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE } from '@sigstore/bundle';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
-import { ClientError, graphql, submitBundle } from '../../src/client/graphql.js';
+import { graphql, submitBundle } from '../../src/client/graphql.js';
 import { spkiPem } from '../../src/trust/keys.js';
 import { startNode, type TestNode } from '../helpers.js';
+import { refusalCode, treeSizeOf, verdictOf } from './ledger-client.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { componentStatement, party, registration, revocation, type Party } from '../attest/fixtures.js';
 
@@ -25,18 +26,13 @@ type Bundle = {
 };
 
 let node: TestNode;
+const treeSize = () => treeSizeOf(node.url);
+const verdict = (udi: string) => verdictOf(node.url, udi);
+const refusedWith = (bundle: unknown) => refusalCode(node.url, bundle);
 let s: Scenario;
 const t = (name: string) => resolvePredicateType(name).uri;
 
-async function treeSize(): Promise<number> {
-  const text = await (await fetch(`${node.url}/checkpoint`)).text();
-  return Number(text.split('\n')[1]);
-}
 
-async function verdict(udi: string): Promise<{ verdict: string; codes: string[] }> {
-  const d = await graphql<{ device: { verify: { verdict: string; findings: Array<{ code: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { verdict findings { code } } } }', { u: udi });
-  return { verdict: d.device.verify.verdict, codes: d.device.verify.findings.map((f) => f.code) };
-}
 
 type BatchResult = { __typename: 'SubmitAttestationPayload'; duplicate: boolean; attestation: { logIndex: number } } | { __typename: 'SubmissionError'; code: string };
 
@@ -49,14 +45,6 @@ async function submitBatch(bundles: unknown[]): Promise<BatchResult[]> {
   return d.submitAttestations;
 }
 
-async function refusedWith(bundle: unknown): Promise<string> {
-  const e = await submitBundle(node.url, bundle).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ClientError);
-  return (e as ClientError).code;
-}
 
 async function logged(filter: Record<string, string> = {}): Promise<Array<{ logIndex: number; predicateType: string; bundle: Bundle }>> {
   const d = await graphql<{ entries: { edges: Array<{ node: { logIndex: number; predicateType: string; bundle: Bundle } }> } }>(

@@ -12,12 +12,14 @@ import type { EvidencePackage } from '../../src/provenance/evidence.js';
 import { verifyEvidence } from '../../src/verify/evidence.js';
 import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { startNode, type TestNode } from '../helpers.js';
+import { verdictOf } from './ledger-client.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { party, registration } from '../attest/fixtures.js';
 
 let node: TestNode;
 let s: Scenario;
 const LIMIT = 40;
+const verify = (udi: string) => verdictOf(node.url, udi);
 
 beforeAll(async () => {
   node = await startNode({ maxDeviceEntries: LIMIT });
@@ -25,10 +27,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => node.cleanup());
 
-async function verify(udi: string): Promise<{ verdict: string; codes: string[] }> {
-  const d = await graphql<{ device: { verify: { verdict: string; findings: Array<{ code: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { verdict findings { code } } } }', { u: udi });
-  return { verdict: d.device.verify.verdict, codes: d.device.verify.findings.map((f) => f.code) };
-}
 
 describe('a device stays verifiable whatever others submit about it', () => {
   it('unauthorised advisories beyond the device limit are logged, a few shown, and the verdict stands', async () => {

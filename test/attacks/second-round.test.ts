@@ -6,9 +6,10 @@ import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
-import { ClientError, graphql, submitBundle } from '../../src/client/graphql.js';
+import { graphql, submitBundle } from '../../src/client/graphql.js';
 import { publicPem } from '../../src/keys.js';
 import { startNode, type TestNode } from '../helpers.js';
+import { refusalCode, verdictOf } from './ledger-client.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { componentStatement, party, registration, revocation, type Party } from '../attest/fixtures.js';
 
@@ -23,15 +24,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => node.cleanup());
 
-async function verdict(udi: string): Promise<{ verdict: string; codes: string[] }> {
-  const d = await graphql<{ device: { verify: { verdict: string; findings: Array<{ code: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { verdict findings { code } } } }', { u: udi });
-  return { verdict: d.device.verify.verdict, codes: d.device.verify.findings.map((f) => f.code) };
-}
-async function refusedWith(bundle: unknown): Promise<string> {
-  const e = await submitBundle(node.url, bundle).then(() => undefined, (err: unknown) => err);
-  expect(e).toBeInstanceOf(ClientError);
-  return (e as ClientError).code;
-}
+const verdict = (udi: string) => verdictOf(node.url, udi);
+const refusedWith = (bundle: unknown) => refusalCode(node.url, bundle);
 const admin = async (st: Record<string, unknown>) => submitBundle(node.url, await signStatement(st, node.adminKey));
 
 /** The same P-256 key as SPKI with a compressed (0x02/0x03) or hybrid (0x06/0x07) point. */
