@@ -22,6 +22,7 @@ import { MAX_CLOCK_SKEW_SECONDS, signedTime, signedTimeField, supersessionScopes
 import { PARTICIPANT_URI, REVOCATION_URI, predicateType, resolvePredicateType } from './predicates.js';
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
+import { lookupKeys } from '../vindex/keys.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
 /** Participants sign with ECDSA P-256 (what Sigstore's local-key signers use). */
@@ -377,6 +378,8 @@ export class AttestationService {
     const appended = await this.ledger.append({
       data: body,
       identity: id,
+      // The verifiable index files the entry under what it is about (vindex/keys.ts).
+      lookupKeys: lookupKeys(statement),
       // Decided in log order against everything sequenced before it, in this batch or earlier.
       reads: [...supersessionScopes(statement, signer).map((key) => ({ space: SPACE_LATEST, key })), ...quotaKeys.map((key) => ({ space: SPACE_QUOTA, key }))],
       admit: (logIndex, integratedTime, scope) => {

@@ -28,6 +28,8 @@ import type { LogStore, ScanOptions, StoredEntry, StoredRecord, StoredTree } fro
 import { StoreError } from '../store/store.js';
 import { LedgerError } from './errors.js';
 import { DEFAULT_SEQUENCER, Sequencer, type SequencerOptions, type Settled } from './sequencer.js';
+import { EMPTY as EMPTY_INDEX, indexRootLine, indexRootOf, type Lookup } from '../vindex/map.js';
+import { PersistentIndex } from '../vindex/persistent.js';
 
 /** Entries are length-prefixed with a uint16 in entry bundles (C2SP tlog-tiles). */
 export const MAX_ENTRY_BYTES = 0xffff;
@@ -44,6 +46,18 @@ export interface LedgerOptions {
   readonly sequencer?: Partial<SequencerOptions>;
   /** Full tiles kept in memory (default 4096, about 32 MiB); 0 reads every tile from the store. */
   readonly tileCacheSize?: number;
+  /** Verifiable-index nodes and lists kept in memory (default 262,144 each); 0 reads them all from the store. */
+  readonly indexCacheSize?: number;
+}
+
+/** One committed state of the log and its verifiable index, as `Ledger.readIndex` shows it. */
+export interface IndexView {
+  /** The signed checkpoint committing both the tree and the index root. */
+  readonly checkpoint: string;
+  readonly size: number;
+  readonly indexRoot: Uint8Array;
+  /** The complete list of log indexes for each key, with its proof against `indexRoot`. */
+  lookup(keys: readonly string[]): Promise<Lookup[]>;
 }
 
 /**
@@ -88,6 +102,11 @@ export interface AppendRequest {
   readonly reads?: ReadonlyArray<{ readonly space: string; readonly key: string }>;
   /** Called when the batch that admitted this entry could not be committed. */
   readonly abandon?: () => void;
+  /**
+   * The verifiable-index keys the entry is filed under (src/vindex/keys.ts): its index is
+   * appended to each key's list in the same atomic batch, and the checkpoint commits the root.
+   */
+  readonly lookupKeys?: readonly string[];
 }
 
 export interface AppendResult {
@@ -128,13 +147,15 @@ export class Ledger {
   private generation = 0;
   private readonly tileCacheSize: number;
   private readonly listeners = new Set<Listener>();
+  private readonly index: PersistentIndex;
 
-  private constructor(options: LedgerOptions, tree: StoredTree) {
+  private constructor(options: LedgerOptions, tree: StoredTree, indexRoot: Uint8Array) {
     this.store = options.store;
     this.signer = options.signer;
     this.clock = options.clock ?? Date.now;
     this.tree = tree;
     this.tileCacheSize = options.tileCacheSize ?? DEFAULT_TILE_CACHE;
+    this.index = new PersistentIndex(options.store, indexRoot, options.indexCacheSize);
     this.sequencer = new Sequencer((items) => this.integrateBatch(items), { ...DEFAULT_SEQUENCER, ...options.sequencer });
   }
 
@@ -142,7 +163,7 @@ export class Ledger {
   static async open(options: LedgerOptions): Promise<Ledger> {
     let tree = await options.store.readTree();
     if (!tree) {
-      tree = { state: EMPTY_TREE, checkpoint: signCheckpoint({ origin: options.signer.name, ...EMPTY_TREE, extensions: [] }, options.signer) };
+      tree = { state: EMPTY_TREE, checkpoint: signCheckpoint({ origin: options.signer.name, ...EMPTY_TREE, extensions: [indexRootLine(EMPTY_INDEX)] }, options.signer) };
       await options.store.commit({ fromSize: 0, tree, entries: [], tiles: new Map(), records: [] });
     }
     const cp = parseCheckpoint(parseNote(tree.checkpoint).text);
@@ -152,7 +173,23 @@ export class Ledger {
     if (cp.origin !== options.signer.name) {
       throw new StoreError('STORE_CORRUPT', `stored checkpoint is for ${cp.origin}, not ${options.signer.name}`);
     }
-    return new Ledger(options, tree);
+    const indexRoot = indexRootOf(cp.extensions);
+    if (!indexRoot) {
+      throw new StoreError('STORE_CORRUPT', 'the stored checkpoint commits no verifiable index: this data directory was made by an older Pedigree; create a new one with `pedigree init`');
+    }
+    return new Ledger(options, tree, indexRoot);
+  }
+
+  /**
+   * Runs `fn` on one committed state of the log and its index: every lookup inside it is
+   * proved against the root the view's checkpoint commits. Batches wait to become visible
+   * while `fn` runs, so keep it to reading lists and entries.
+   */
+  readIndex<T>(fn: (view: IndexView) => Promise<T>): Promise<T> {
+    return this.index.read(() => {
+      const view: IndexView = { checkpoint: this.tree.checkpoint, size: this.tree.state.size, indexRoot: this.index.root, lookup: (keys) => this.index.lookup(keys) };
+      return fn(view);
+    });
   }
 
   get origin(): string {
@@ -196,6 +233,7 @@ export class Ledger {
     const records: StoredRecord[] = [];
     const admitted: AppendRequest[] = [];
     const inBatch = new Map<string, AppendResult>();
+    const additions = new Map<string, number[]>();
     try {
       const hashes = items.map((item) => leafHash(item.data));
       // Every read admission needs, for the whole batch, in one round trip per keyspace.
@@ -245,16 +283,21 @@ export class Ledger {
         results.push({ ok: true, value: r });
         fresh.push({ index, data: item.data, leafHash: lh, integratedTime: now });
         records.push(...own);
+        for (const k of new Set(item.lookupKeys ?? [])) (additions.get(k) ?? additions.set(k, []).get(k)!).push(index);
         if (item.identity !== undefined) records.push({ space: SPACE_IDENTITY, key: item.identity, value: Buffer.from(String(index)) });
       }
       if (fresh.length === 0) return results;
       const { state, tiles } = await integrate(from, fresh.map((e) => e.leafHash), (l, i) => this.store.readTile(l, i));
-      const checkpoint = signCheckpoint({ origin: this.signer.name, size: state.size, root: state.root, extensions: [] }, this.signer);
+      const index = await this.index.prepare(additions);
+      const checkpoint = signCheckpoint({ origin: this.signer.name, size: state.size, root: state.root, extensions: [indexRootLine(index.root)] }, this.signer);
       const tree = { state, checkpoint };
-      await this.store.commit({ fromSize: from.size, tree, entries: fresh, tiles, records });
-      this.tree = tree;
-      this.generation++;
-      this.partialTiles.clear();
+      await this.index.exclusive(async () => {
+        await this.store.commit({ fromSize: from.size, tree, entries: fresh, tiles, records: [...records, ...index.records] });
+        this.tree = tree;
+        this.generation++;
+        this.partialTiles.clear();
+        index.apply();
+      });
     } catch (e) {
       // Undo in reverse order what admission decided for entries that were not written.
       for (const item of admitted.reverse()) item.abandon?.();

@@ -3,33 +3,31 @@
  * them, builds evidence packages, and answers "which devices contain X".
  */
 import type { AttestationRecord, AttestationService, IndexRow } from '../attest/service.js';
-import { bySignedOrder } from '../attest/order.js';
-import { custodyChain, namespaceOf } from '../trust/authority.js';
-import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
+import { custodyChain } from '../trust/authority.js';
+import { resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { buildGraph, graphEntries, type AttNode, type DeviceGraph } from './graph.js';
+import { buildGraph, type AttNode, type DeviceGraph } from './graph.js';
 import { evaluate, type Evaluation, type Policy, type SignerInfo } from './policy.js';
 import { declareAdministrator } from './declaration.js';
 import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evidence.js';
 import type { NoteSigner } from '../log/index.js';
 import { TrustRegistry } from '../trust/registry.js';
+import { REGISTRY_KEY, assemblyKeys, verdictKeys } from '../vindex/keys.js';
+import { lookupToJson, type Lookup } from '../vindex/map.js';
 
 /**
- * Bounds the work one device query can cause. Only entries a verdict can use count toward
- * `MAX_DEVICE_ENTRIES`: an advisory from a signer without authority over what it touches
- * (trust/authority.ts) cannot change a verdict, so at most `MAX_UNAUTHORISED_SHOWN` of those
- * are gathered (to be shown) and the rest are passed over without being read. Strangers cannot
- * add entries at all, and a resubmission is the entry already there, so what remains is what
- * registered, accountable participants signed within their authority.
+ * Bounds the work one device query can cause: the entries filed under the device and under the
+ * parts, lots and firmware images its assembly records list (the verifiable index's lists, all
+ * of which an evidence package must carry). Strangers cannot add entries at all, a resubmission
+ * is the entry already there, and each participant may make at most MAX_PER_SUBJECT statements
+ * about one subject, so what counts is what registered, accountable participants signed.
  */
 export const MAX_DEVICE_ENTRIES = 20_000;
-export const MAX_UNAUTHORISED_SHOWN = 50;
-/** Index rows one device query may read, usable or not. */
+/** Index rows one search (affected devices) may read. */
 export const MAX_DEVICE_SCAN = 1_000_000;
 const PAGE = 1024;
-const ADVISORY_URI = resolvePredicateType('advisory').uri;
 const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
 
 export class ProvenanceError extends Error {
@@ -47,6 +45,19 @@ export interface InstalledDevice {
   readonly assembly: number;
   readonly installations: AttNode[];
   readonly custody: AttNode[];
+}
+
+/** What `collect` read from one committed state of the log and its index. */
+export interface Collected {
+  readonly udi: string;
+  /** The entries the lists name, ascending by log index (registry entries aside). */
+  readonly nodes: AttNode[];
+  readonly size: number;
+  readonly checkpoint: string;
+  /** The complete list and proof for every key the verdict depends on, sorted by key. */
+  readonly lookups: Lookup[];
+  readonly registryIndexes: number[];
+  readonly signer: (keyId: string) => SignerInfo | undefined;
 }
 
 export interface DeviceServiceOptions {
@@ -128,59 +139,35 @@ export class DeviceService {
   }
 
   /**
-   * Every attestation the device's provenance graph may use, up to tree size `below`: entries
-   * about the device, about each part serial, lot and firmware digest its assembly records
-   * name, and the advisories touching any of them that a verdict can count (see
-   * MAX_DEVICE_ENTRIES), plus a few that it cannot, to show.
+   * Everything a device's verdict rests on, read from one committed state of the log and its
+   * verifiable index: the complete lists for the keys the verdict depends on (vindex/keys.ts
+   * `verdictKeys`) with their proofs, the entries they list, and the registry.
    */
-  async collect(udiInput: string, below = this.ledger.size): Promise<{ udi: string; nodes: AttNode[] }> {
+  async collect(udiInput: string): Promise<Collected> {
     const udi = normaliseDeviceUdi(udiInput);
-    const cache = new Map<number, AttNode>();
-    const budget = { scanned: 0 };
-    const usable = new Set<number>();
-    const unauthorised = new Set<number>();
-    const participants = this.attestations.registry.list();
-    const regulators = new Set(participants.filter((p) => p.roles.includes('regulator')).map((p) => p.id));
-    const thirdParties = new Set(participants.filter((p) => p.roles.includes('builder') || p.roles.includes('qa')).map((p) => p.id));
-    const consider = (rows: ReadonlyArray<Required<IndexRow>>, authorised: (signer: string) => boolean) => {
-      for (const r of rows) {
-        if (r.predicateType !== ADVISORY_URI || regulators.has(r.signer) || authorised(r.signer)) usable.add(r.logIndex);
-        else unauthorised.add(r.logIndex);
-      }
-      if (usable.size > this.maxEntries) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${this.maxEntries} entries`);
-    };
-
-    // The device's own entries first: its assembly records say who made it and what is in it.
-    const deviceRows = await this.described(await this.rows('udi', udi, below, budget));
-    consider(deviceRows.filter((r) => r.predicateType !== ADVISORY_URI), () => true);
-    const assemblies = await this.nodes(deviceRows.filter((r) => r.predicateType === ASSEMBLY_URI).map((r) => r.logIndex), cache);
-    const manufacturer = [...assemblies].sort(bySignedOrder).at(-1)?.signer ?? undefined;
-    consider(deviceRows.filter((r) => r.predicateType === ADVISORY_URI), (signer) => signer === manufacturer);
-
-    const refs = new Set<string>();
-    for (const n of assemblies) {
-      const p = n.statement.predicate as { components?: Array<{ partSerial?: string; lot?: string }>; firmware?: Array<{ digest?: { sha256?: string } }> };
-      for (const c of p.components ?? []) {
-        if (c.partSerial) refs.add(`partSerial\u0000${c.partSerial}`);
-        if (c.lot) refs.add(`lot\u0000${c.lot}`);
-      }
-      for (const f of p.firmware ?? []) if (f.digest?.sha256) refs.add(`sha256\u0000${f.digest.sha256}`);
-    }
-    for (const ref of refs) {
-      const [kind, value] = ref.split('\u0000') as [string, string];
-      // Other devices' assembly records name this part too; they are not this device's.
-      const rows = (await this.described(await this.rows(kind, value, below, budget))).filter((r) => r.predicateType !== ASSEMBLY_URI);
-      // Who may speak about this part besides the manufacturer and regulators: the supplier
-      // that owns its namespace (authority.ts). A firmware image is described by its device's
-      // manufacturer, builders and test labs only: nothing else about it can count, so it is
-      // not gathered (an unrelated party cannot inflate the device's evidence).
-      const owner = kind === 'sha256' ? undefined : namespaceOf(value);
-      const describes = kind === 'sha256' ? rows.filter((r) => r.predicateType === ADVISORY_URI || r.signer === manufacturer || thirdParties.has(r.signer)) : rows;
-      consider(describes, (signer) => signer === manufacturer || signer === owner);
-    }
-    const shown = [...unauthorised].filter((i) => !usable.has(i)).sort((a, b) => a - b).slice(0, MAX_UNAUTHORISED_SHOWN);
-    const nodes = await this.nodes([...usable, ...shown], cache);
-    return { udi, nodes: nodes.sort((a, b) => a.logIndex - b.logIndex) };
+    return this.ledger.readIndex(async (view) => {
+      const cache = new Map<number, AttNode>();
+      const bound = (lists: readonly Lookup[]) => {
+        const n = new Set(lists.flatMap((l) => l.indexes)).size;
+        if (n > this.maxEntries) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${this.maxEntries} entries`);
+      };
+      const [device, registry] = (await view.lookup([`udi:${udi}`, REGISTRY_KEY])) as [Lookup, Lookup];
+      bound([device]);
+      const own = await this.nodes(device.indexes, cache);
+      // Its assembly records say what is in it; what they list is looked up next.
+      const listed = [...new Set(buildGraph(udi, own).assemblies.flatMap((a) => assemblyKeys(a.statement)))].sort();
+      const parts = await view.lookup(listed);
+      bound([device, ...parts]);
+      const nodes = await this.nodes(new Set([...device.indexes, ...parts.flatMap((l) => l.indexes)]), cache);
+      nodes.sort((a, b) => a.logIndex - b.logIndex);
+      const reg = await this.registryAt(registry.indexes);
+      const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: reg.signer(keyId)?.participant ?? null }));
+      const have = new Map([device, registry, ...parts].map((l) => [l.key, l]));
+      const required = verdictKeys(buildGraph(udi, nodes), signers);
+      const more = await view.lookup(required.filter((k) => !have.has(k)));
+      for (const l of more) have.set(l.key, l);
+      return { udi, nodes, size: view.size, checkpoint: view.checkpoint, lookups: required.map((k) => have.get(k)!), registryIndexes: registry.indexes, signer: reg.signer };
+    });
   }
 
   /** Entries naming `value` as `kind` and of predicate type `type`, below `below`. */
@@ -199,38 +186,29 @@ export class DeviceService {
    * of that checkpoint: exactly what an offline verifier of an evidence package derives.
    */
   async verify(udi: string, policy: Policy, now = Math.floor(this.clock() / 1000)): Promise<{ graph: DeviceGraph; evaluation: Evaluation }> {
-    const size = this.ledger.size;
-    const c = await this.collect(udi, size);
+    const c = await this.collect(udi);
     const graph = buildGraph(c.udi, c.nodes);
-    const { signer } = await this.registryAt(size);
-    return { graph, evaluation: evaluate(graph, policy, { now, signer }) };
+    return { graph, evaluation: evaluate(graph, policy, { now, signer: c.signer }) };
   }
 
   /** The last registry rebuilt, keyed by the registry entries it was built from. */
   private registryCache: { key: string; registry: TrustRegistry } | undefined;
 
-  /** The trust registry rebuilt from the registry entries below `size`. */
-  private async registryAt(size: number): Promise<{ indexes: number[]; signer: (keyId: string) => SignerInfo | undefined }> {
-    const indexes = await this.registryEntries(size);
+  /** The trust registry rebuilt from these registry entries (the complete `registry` list). */
+  private async registryAt(indexes: readonly number[]): Promise<{ signer: (keyId: string) => SignerInfo | undefined }> {
     // Registry entries only accumulate, so their count and last index identify the set.
     const key = `${indexes.length}:${indexes[indexes.length - 1] ?? -1}`;
-    if (this.registryCache?.key === key) {
-      const cached = this.registryCache.registry;
-      return { indexes, signer: (keyId) => cached.signerInfo(keyId) };
+    if (this.registryCache?.key !== key) {
+      const registry = new TrustRegistry(this.adminPublicKeyPem);
+      for (const i of indexes) {
+        const record = await this.attestations.record(i);
+        if (!record) throw new ProvenanceError('DEVICE_TOO_LARGE', `registry entry ${i} is missing`);
+        registry.apply(await this.attestations.statement(record), i, record.integratedTime);
+      }
+      this.registryCache = { key, registry };
     }
-    const registry = new TrustRegistry(this.adminPublicKeyPem);
-    for (const i of indexes) {
-      const record = (await this.attestations.record(i))!;
-      registry.apply(await this.attestations.statement(record), i, record.integratedTime);
-    }
-    this.registryCache = { key, registry };
-    return { indexes, signer: (keyId) => registry.signerInfo(keyId) };
-  }
-
-  /** Log indexes of every participant registration and revocation below `below`. */
-  async registryEntries(below = this.ledger.size): Promise<number[]> {
-    const all = [...(await this.attestations.indexScan('ptype', PARTICIPANT_URI)), ...(await this.attestations.indexScan('ptype', REVOCATION_URI))];
-    return all.filter((i) => i < below).sort((a, b) => a - b);
+    const registry = this.registryCache.registry;
+    return { signer: (keyId) => registry.signerInfo(keyId) };
   }
 
   /**
@@ -240,18 +218,16 @@ export class DeviceService {
    * client already trusts.
    */
   async evidence(udiInput: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
-    const checkpoint = this.ledger.checkpoint;
-    const size = this.ledger.size;
+    const c = await this.collect(udiInput);
+    const { udi, size, checkpoint } = c;
     if (fromSize !== undefined && (!Number.isSafeInteger(fromSize) || fromSize < 0 || fromSize > size)) {
       throw new ProvenanceError('INVALID_ARGUMENT', `fromSize must be 0..${size}`);
     }
-    const { udi, nodes } = await this.collect(udiInput, size);
-    const graph = buildGraph(udi, nodes);
-    const used = new Set(graphEntries(graph));
-    const { indexes: registryIndexes, signer } = await this.registryAt(size);
+    const graph = buildGraph(udi, c.nodes);
     const now = Math.floor(this.clock() / 1000);
-    const evaluation = evaluate(graph, policy, { now, signer });
-    const indexes = [...new Set([...registryIndexes, ...used])].sort((a, b) => a - b);
+    const evaluation = evaluate(graph, policy, { now, signer: c.signer });
+    // Every entry the lists name: the verifier refuses a package that leaves one out.
+    const indexes = [...new Set([...c.registryIndexes, ...c.nodes.map((n) => n.logIndex)])].sort((a, b) => a - b);
     const bundles = await Promise.all(
       indexes.map(async (i) => this.attestations.completedBundleAt((await this.attestations.record(i))!, size, checkpoint)),
     );
@@ -264,11 +240,12 @@ export class DeviceService {
       checkpoint,
       administrator: { declaration: this.declaration },
       bundles,
+      lookups: c.lookups.map(lookupToJson),
       verdict: { verdict: evaluation.verdict, findings: evaluation.findings },
     };
     if (fromSize !== undefined && fromSize > 0) {
-      const c = await this.ledger.consistencyProof(fromSize, size);
-      pkg.consistency = { fromSize, toSize: size, hashes: c.hashes.map((h) => Buffer.from(h).toString('base64')) };
+      const proof = await this.ledger.consistencyProof(fromSize, size);
+      pkg.consistency = { fromSize, toSize: size, hashes: proof.hashes.map((h) => Buffer.from(h).toString('base64')) };
     }
     return signEvidence(pkg, this.logSigner);
   }

@@ -8,6 +8,7 @@
 import { signNote, type NoteSigner } from '../log/index.js';
 import { EVIDENCE_MEDIA_TYPE, EVIDENCE_SIGNATURE_HEADER, evidenceDigest } from '../verify/evidence.js';
 import type { Evaluation, Finding, Policy } from './policy.js';
+import type { LookupJson } from '../vindex/map.js';
 
 export { EVIDENCE_MEDIA_TYPE };
 
@@ -23,6 +24,8 @@ export interface EvidencePackage {
   administrator: { declaration: string };
   consistency?: { fromSize: number; toSize: number; hashes: string[] };
   bundles: Array<Record<string, unknown>>;
+  /** The complete list of entries for every key the verdict depends on, proved against the index root the checkpoint commits. */
+  lookups: LookupJson[];
   /** The server's verdict under `policy`, for information; verifiers derive their own. */
   verdict: { verdict: Evaluation['verdict']; findings: Finding[] };
   /** Signed note by the log key over the SHA-256 of the canonical JSON of everything else. */

@@ -15,7 +15,10 @@ export type EvidenceErrorCode =
   | 'CONSISTENCY_INVALID'
   | 'LOG_FORKED'
   | 'BUNDLE_INVALID'
-  | 'SIGNER_UNKNOWN';
+  | 'SIGNER_UNKNOWN'
+  | 'EVIDENCE_INCOMPLETE'
+  | 'INDEX_PROOF_INVALID'
+  | 'WITNESS_MISSING';
 
 export class EvidenceError extends Error {
   readonly code: EvidenceErrorCode;
@@ -41,4 +44,7 @@ export const PLAIN_WORDS: Record<EvidenceErrorCode, string> = {
   LOG_FORKED: 'the ledger shows you a different history than it showed you before',
   BUNDLE_INVALID: 'an attestation in the evidence does not verify',
   SIGNER_UNKNOWN: 'an attestation in the evidence is signed by a key the ledger never registered',
+  EVIDENCE_INCOMPLETE: 'the ledger left records about this device out of the evidence, records its own index says it holds',
+  INDEX_PROOF_INVALID: "the ledger's index of its records does not match the evidence it sent",
+  WITNESS_MISSING: 'not enough of the independent witnesses you require have confirmed this ledger history',
 };

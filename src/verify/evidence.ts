@@ -13,7 +13,11 @@
  * Then everything in the package is verified against the trusted log key: the package and the
  * checkpoint signatures, the administrator declaration, and every bundle (verify/bundle.ts).
  * The provenance graph, the verdict and the tree shown to people are derived from the verified
- * bundles only. Pure and synchronous: no I/O and no Node APIs.
+ * bundles only. Last, completeness: for every key the verdict depends on (the device, what its
+ * assembly records list, the registry, each signer), the package must prove the complete list
+ * the log's verifiable index holds, against the root its checkpoint commits, and hold exactly
+ * those entries; a package that leaves one out is refused (EVIDENCE_INCOMPLETE).
+ * Pure and synchronous: no I/O and no Node APIs.
  */
 import { bytesEqual, fromBase64, openCheckpoint, openNote, sha256, toHex, utf8, verifyConsistency } from '../log/index.js';
 import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
@@ -29,6 +33,9 @@ import { bundleClaim, verifyLoggedBundle } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { EvidenceError } from './errors.js';
 import { trustedLog } from './trust.js';
+import type { Statement } from '../attest/statement.js';
+import { lookupKeys, verdictKeys } from '../vindex/keys.js';
+import { indexRootOf, lookupFromJson, verifyList, type Lookup } from '../vindex/map.js';
 
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.pedigree.evidence.v1+json';
 export const EVIDENCE_SIGNATURE_HEADER = 'pedigree evidence v1';
@@ -69,6 +76,7 @@ interface PackageJson {
   administrator?: { declaration?: unknown };
   consistency?: { fromSize?: unknown; toSize?: unknown; hashes?: unknown };
   bundles?: unknown;
+  lookups?: unknown;
   signature?: unknown;
 }
 
@@ -101,7 +109,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   }
 
   // 2. One checkpoint, signed by the log.
-  let cp: { size: number; root: Uint8Array };
+  let cp: { size: number; root: Uint8Array; extensions: readonly string[] };
   try {
     cp = openCheckpoint(note, log.verifier);
   } catch (e) {
@@ -167,6 +175,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   });
   items.sort((a, b) => a.claim.logIndex - b.claim.logIndex);
   const nodes: AttNode[] = [];
+  const verified: Array<{ logIndex: number; statement: Statement }> = [];
   let last = -1;
   let lastTime = 0;
   for (const { bundle, claim } of items) {
@@ -186,6 +195,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     if (entry.integratedTime < lastTime) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated before an earlier entry`);
     if (entry.integratedTime > expect.now + 300) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated in the future`);
     lastTime = entry.integratedTime;
+    verified.push({ logIndex: entry.logIndex, statement: entry.statement });
     if (!registry.apply(entry.statement, entry.logIndex, entry.integratedTime, entry.payloadDigest)) {
       nodes.push({
         logIndex: entry.logIndex,
@@ -198,9 +208,46 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     }
   }
 
-  // 6. The verdict under the caller's policy, as of the caller's time, from verified entries only.
-  const policy = expect.policy;
+  // 6. Nothing left out: for every key the verdict depends on, as the verifier derives them
+  // from what it verified, the package proves the index's complete list and holds exactly it.
   const graph = buildGraph(udi, nodes);
+  const indexRoot = indexRootOf(cp.extensions);
+  if (!indexRoot) fail('CHECKPOINT_INVALID', 'the checkpoint commits no index of the log, so the evidence cannot prove it is complete');
+  const filed = new Map<string, number[]>();
+  for (const v of verified) for (const k of lookupKeys(v.statement)) (filed.get(k) ?? filed.set(k, []).get(k)!).push(v.logIndex);
+  if (!Array.isArray(pkg!.lookups) || pkg!.lookups.length > MAX_EVIDENCE_BUNDLES) fail('EVIDENCE_INCOMPLETE', 'the package carries no index lookups, so nothing shows it is complete');
+  const proofs = new Map<string, Lookup>();
+  for (const [i, raw] of (pkg!.lookups as unknown[]).entries()) {
+    try {
+      const l = lookupFromJson(raw, MAX_EVIDENCE_BUNDLES);
+      proofs.set(l.key, l);
+    } catch (e) {
+      fail('INDEX_PROOF_INVALID', `lookup ${i}: ${(e as Error).message}`);
+    }
+  }
+  const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: registry.signerInfo(keyId)?.participant ?? null }));
+  for (const key of verdictKeys(graph, signers)) {
+    const shown = /^[\x21-\x7e]{1,200}$/.test(key) ? key : JSON.stringify(key.slice(0, 200));
+    const l = proofs.get(key);
+    if (!l) fail('EVIDENCE_INCOMPLETE', `the package does not prove which entries the ledger holds about ${shown}`);
+    try {
+      verifyList(indexRoot!, key, l!.indexes, l!.proof);
+    } catch (e) {
+      fail('INDEX_PROOF_INVALID', `the index proof for ${shown} does not verify: ${(e as Error).message}`);
+    }
+    if (l!.indexes.some((i) => i >= cp.size)) fail('INDEX_PROOF_INVALID', `the index lists entries about ${shown} beyond the checkpoint`);
+    const held = new Set(filed.get(key) ?? []);
+    const missing = l!.indexes.filter((i) => !held.has(i));
+    if (missing.length > 0) {
+      fail('EVIDENCE_INCOMPLETE', `the ledger's own index lists ${missing.length === 1 ? 'entry' : 'entries'} ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''} about ${shown}, but the package leaves ${missing.length === 1 ? 'it' : 'them'} out`);
+    }
+    const listed = new Set(l!.indexes);
+    const extra = [...held].filter((i) => !listed.has(i));
+    if (extra.length > 0) fail('INDEX_PROOF_INVALID', `entry ${extra[0]} is about ${shown}, but the index the checkpoint commits does not list it`);
+  }
+
+  // 7. The verdict under the caller's policy, as of the caller's time, from verified entries only.
+  const policy = expect.policy;
   const evaluation = evaluate(graph, policy, { now: expect.now, signer: (keyId) => registry.signerInfo(keyId) });
   return {
     udi,

@@ -1,41 +1,103 @@
 /**
  * The map function of the verifiable index: the lookup keys a log entry is filed under. One
- * deterministic function of what the entry's signature covers (the statement) and who signed it
- * (the key ID), so that anyone following the log can rebuild the index and compare roots.
+ * deterministic function of the statement the entry's signature covers, so that anyone
+ * following the log can rebuild the index and compare roots (`pedigree monitor --audit`).
  *
- *   udi:<canonical UDI>              a device (its subjects, and what an advisory affects)
- *   partSerial:<supplier:part:serial> a part (subjects, assembly contents, advisory targets)
- *   lot:<supplier:part:lot>          a lot (likewise)
- *   sha256:<hex>                     a file: a firmware image (subjects, assembly contents, targets)
- *   participant:<id>                 a registration or revocation of that participant
- *   key:<hex key ID>                 every entry the key signed, and the registration or
- *                                    revocation that names the key
+ *   udi:<canonical UDI>               a device: statements about it, advisories affecting it
+ *   partSerial:<supplier:part:serial> a part: statements about it, advisories affecting it
+ *   lot:<supplier:part:lot>           a lot: likewise
+ *   sha256:<hex>                      a file (a firmware image): likewise
+ *   participant:<id>                  a registration or revocation of that participant
+ *   key:<hex key ID>                  a registration naming the key, a revocation of it
+ *   registry                          every registration and revocation
  *
- * Keys are returned sorted and without repeats. Pure, no Node APIs.
+ * An entry is filed under what it is about (its subjects) and what it targets (an advisory's
+ * `affects`), never under what it merely mentions: a device's assembly record is filed under
+ * the device, not under its parts, so the list for a part is what was said about that part,
+ * and a device's evidence need not carry other devices' records. Keys are returned sorted and
+ * without repeats. Pure, no Node APIs.
  */
-import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
-import { indexRefs, type Statement } from '../attest/statement.js';
+import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
+import type { Statement } from '../attest/statement.js';
+import type { DeviceGraph } from '../provenance/graph.js';
 import { keyIdOfPem } from '../trust/registry.js';
+import { normaliseDeviceUdi } from '../udi/udi.js';
 
-const INDEXED = new Set(['udi', 'partSerial', 'lot', 'sha256', 'participant']);
+export const REGISTRY_KEY = 'registry';
+const ADVISORY_URI = resolvePredicateType('advisory').uri;
+const SUBJECT_KINDS = new Set(['udi', 'partSerial', 'lot', 'sha256', 'participant']);
+/** A lookup key is one line of printable text (it travels in proofs, messages and URLs). */
+export const MAX_LOOKUP_KEY = 512;
 
-export function lookupKeys(statement: Statement, signerKeyId: string): string[] {
-  const keys = new Set<string>([`key:${signerKeyId}`]);
-  for (const r of indexRefs(statement)) if (INDEXED.has(r.kind)) keys.add(`${r.kind}:${r.value}`);
-  const p = statement.predicate as { id?: unknown; participantId?: unknown; publicKeys?: unknown; keyId?: unknown };
-  if (statement.predicateType === PARTICIPANT_URI) {
-    if (typeof p.id === 'string') keys.add(`participant:${p.id}`);
-    for (const pem of Array.isArray(p.publicKeys) ? p.publicKeys : []) {
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+export function lookupKeys(statement: Statement): string[] {
+  const keys = new Set<string>();
+  const add = (k: string) => {
+    if (k.length <= MAX_LOOKUP_KEY && /^[\x21-\x7e]+$/.test(k)) keys.add(k);
+  };
+  for (const sub of statement.subject ?? []) {
+    for (const [kind, value] of Object.entries(sub.digest ?? {})) if (SUBJECT_KINDS.has(kind) && typeof value === 'string') add(`${kind}:${value}`);
+  }
+  const p = (statement.predicate ?? {}) as Record<string, unknown>;
+  if (statement.predicateType === ADVISORY_URI) {
+    const a = (p.affects ?? {}) as Record<string, unknown>;
+    for (const v of strings(a.lots)) add(`lot:${v}`);
+    for (const v of strings(a.partSerials)) add(`partSerial:${v}`);
+    for (const v of strings(a.firmwareDigests)) add(`sha256:${v}`);
+    for (const v of strings(a.udis)) {
       try {
-        keys.add(`key:${keyIdOfPem(String(pem))}`);
+        add(`udi:${normaliseDeviceUdi(v)}`);
+      } catch {
+        // not a device UDI: filed under its subjects only
+      }
+    }
+  }
+  if (statement.predicateType === PARTICIPANT_URI) {
+    add(REGISTRY_KEY);
+    if (typeof p.id === 'string') add(`participant:${p.id}`);
+    for (const pem of strings(p.publicKeys)) {
+      try {
+        add(`key:${keyIdOfPem(pem)}`);
       } catch {
         // not a key: ingestion refuses such registrations; nothing to file it under
       }
     }
   }
   if (statement.predicateType === REVOCATION_URI) {
-    if (typeof p.participantId === 'string') keys.add(`participant:${p.participantId}`);
-    if (typeof p.keyId === 'string') keys.add(`key:${p.keyId}`);
+    add(REGISTRY_KEY);
+    if (typeof p.participantId === 'string') add(`participant:${p.participantId}`);
+    if (typeof p.keyId === 'string') add(`key:${p.keyId}`);
   }
   return [...keys].sort();
+}
+
+/**
+ * The keys a device's verdict depends on, whose complete lists an evidence package must carry:
+ * the device, each part serial, lot and firmware image its assembly record lists, the whole
+ * registry, and the participant and key of every signer. Computed by the ledger when it builds
+ * a package and by the verifier from what it verified, so a package cannot choose its own.
+ */
+export function verdictKeys(graph: DeviceGraph, signers: Iterable<{ readonly keyId: string; readonly participant?: string | null }>): string[] {
+  const keys = new Set<string>([`udi:${graph.udi}`, REGISTRY_KEY]);
+  for (const a of graph.assemblies) for (const k of assemblyKeys(a.statement)) keys.add(k);
+  for (const s of signers) {
+    keys.add(`key:${s.keyId}`);
+    if (s.participant) keys.add(`participant:${s.participant}`);
+  }
+  return [...keys].sort();
+}
+
+/** What an assembly record lists: the keys of its parts, lots and firmware images. */
+export function assemblyKeys(statement: Statement): string[] {
+  const p = (statement.predicate ?? {}) as { components?: unknown; firmware?: unknown };
+  const out: string[] = [];
+  for (const c of Array.isArray(p.components) ? (p.components as Array<Record<string, unknown>>) : []) {
+    if (typeof c?.partSerial === 'string') out.push(`partSerial:${c.partSerial}`);
+    if (typeof c?.lot === 'string') out.push(`lot:${c.lot}`);
+  }
+  for (const f of Array.isArray(p.firmware) ? (p.firmware as Array<{ digest?: { sha256?: unknown } }>) : []) {
+    if (typeof f?.digest?.sha256 === 'string') out.push(`sha256:${f.digest.sha256}`);
+  }
+  return out;
 }

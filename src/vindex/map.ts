@@ -14,9 +14,8 @@
  *
  * A node with an empty child and a leaf child is collapsed into the leaf, so every tree state
  * has exactly one shape and one root. Pure, no Node APIs: the page verifies proofs with it.
- * (Wiring it into checkpoints, evidence and monitors is the next step; this file is the map.)
  */
-import { bytesEqual, utf8 } from '../log/bytes.js';
+import { bytesEqual, fromBase64, toBase64, utf8 } from '../log/bytes.js';
 import { sha256 } from '../log/hash.js';
 
 export const EMPTY = new Uint8Array(32);
@@ -142,3 +141,67 @@ export function verifyList(root: Uint8Array, key: string, indexes: readonly numb
   if (got === undefined ? want !== undefined : want === undefined || !bytesEqual(got, want)) throw new Error(`the list for ${key} is not the one the index holds`);
 }
 
+
+/** The checkpoint extension line that commits the index root: "pedigree/vindex/v1 <base64 root>". */
+export const INDEX_LINE_PREFIX = 'pedigree/vindex/v1 ';
+
+export function indexRootLine(root: Uint8Array): string {
+  return `${INDEX_LINE_PREFIX}${toBase64(root)}`;
+}
+
+/** The index root a checkpoint commits, or undefined when it has no (well-formed) index line. */
+export function indexRootOf(extensions: readonly string[]): Uint8Array | undefined {
+  const lines = extensions.filter((l) => l.startsWith(INDEX_LINE_PREFIX));
+  if (lines.length !== 1) return undefined;
+  try {
+    const root = fromBase64(lines[0]!.slice(INDEX_LINE_PREFIX.length));
+    return root.length === 32 ? root : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Lookup {
+  readonly key: string;
+  /** Every log index filed under the key, ascending; empty when the key is absent. */
+  readonly indexes: number[];
+  readonly proof: LookupProof;
+}
+
+/** A lookup as JSON (evidence packages, GraphQL): hashes in base64. */
+export interface LookupJson {
+  key: string;
+  indexes: number[];
+  proof: { siblings: string[]; leaf?: { key: string; value: string } };
+}
+
+export function lookupToJson(l: Lookup): LookupJson {
+  const t = l.proof.terminal;
+  return {
+    key: l.key,
+    indexes: l.indexes,
+    proof: { siblings: l.proof.siblings.map(toBase64), ...(t.kind === 'leaf' && { leaf: { key: toBase64(t.key), value: toBase64(t.value) } }) },
+  };
+}
+
+/** Reads a lookup from untrusted JSON; throws a plain message when it is malformed. Bounded. */
+export function lookupFromJson(input: unknown, maxIndexes = 1_000_000): Lookup {
+  const j = input as Partial<LookupJson> | null;
+  if (typeof j !== 'object' || j === null || typeof j.key !== 'string' || j.key.length > 512) throw new Error('a lookup needs a key');
+  if (!Array.isArray(j.indexes) || j.indexes.length > maxIndexes) throw new Error(`the lookup for ${j.key} has no list of indexes`);
+  let last = -1;
+  for (const i of j.indexes) {
+    if (!Number.isSafeInteger(i) || (i as number) <= last) throw new Error(`the list for ${j.key} is not ascending log indexes`);
+    last = i as number;
+  }
+  const p = j.proof;
+  if (typeof p !== 'object' || p === null || !Array.isArray(p.siblings) || p.siblings.length > DEPTH) throw new Error(`the lookup for ${j.key} has no proof`);
+  const hash = (v: unknown) => {
+    const b = fromBase64(String(v));
+    if (b.length !== 32) throw new Error(`the proof for ${j.key} has a hash that is not 32 bytes`);
+    return b;
+  };
+  const siblings = p.siblings.map(hash);
+  const terminal: LookupProof['terminal'] = p.leaf === undefined ? { kind: 'empty' } : { kind: 'leaf', key: hash(p.leaf?.key), value: hash(p.leaf?.value) };
+  return { key: j.key, indexes: j.indexes as number[], proof: { siblings, terminal } };
+}

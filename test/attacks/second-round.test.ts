@@ -245,14 +245,14 @@ describe('seventh round', () => {
     expect(affected.affectedDevices.find((x) => x.udi === d.udi)!.installations).toEqual([]);
   }, 60_000);
 
-  it('a supplier’s SBOM about a device’s firmware neither counts nor enters its evidence', async () => {
+  it('a supplier’s SBOM about a device’s firmware does not count: it is carried (the evidence is complete) and the verdict stands', async () => {
     const d = await buildScenario(node, { another: { serial: 'DEV-SBOM', parties: s.parties } });
     const before = (await graphql<{ device: { evidence: { bundles: unknown[] } } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: d.udi })).device.evidence.bundles.length;
     const sbom = statement([{ digest: { sha256: d.fw } }], 'https://cyclonedx.org/bom', { bomFormat: 'CycloneDX', specVersion: '1.5', components: [{ type: 'library', name: 'padding', version: 'x'.repeat(1000) }] });
     expect((await submitBundle(node.url, await signStatement(sbom, s.parties.other!.privateKey))).duplicate).toBe(false);
     const after = (await graphql<{ device: { evidence: { bundles: unknown[] } } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: d.udi })).device.evidence.bundles.length;
-    // The registration of nobody new, and no SBOM: the package is the same size.
-    expect(after).toBe(before);
+    // Filed under the firmware image, so a complete package carries it; the policy does not count it.
+    expect(after).toBe(before + 1);
     expect((await verdict(d.udi)).verdict).toBe('PASS');
   }, 60_000);
 });
