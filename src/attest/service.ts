@@ -8,7 +8,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { ed25519KeyHash, fromUtf8, p256Point, sha256, toHex, utf8 } from '../log/index.js';
+import { TILE_WIDTH, ed25519KeyHash, fromUtf8, p256Point, sha256, tileWidth, toHex, utf8 } from '../log/index.js';
 import { ed25519Raw } from '../crypto/node.js';
 import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
@@ -479,6 +479,30 @@ export class AttestationService {
     const b = await this.storedBundle(record);
     const env = (b as unknown as { dsseEnvelope: { payload: string } }).dsseEnvelope;
     return Buffer.from(env.payload, 'base64');
+  }
+
+  /**
+   * The signed statements of entry tile `index` (width `width`, default a full tile), as served
+   * at /vindex/payloads/<N>[.p/<W>] for monitors that rebuild the verifiable index: each entry's
+   * DSSE payload, uint32 big-endian length first, in log order. A monitor checks each against
+   * the payload hash its logged entry (the tile's Rekor body) commits to. Undefined when the
+   * tree does not have the tile.
+   */
+  async payloadTile(index: number, width?: number): Promise<Uint8Array | undefined> {
+    const have = tileWidth(this.ledger.size, 0, index);
+    const want = width ?? TILE_WIDTH;
+    if (have < want) return undefined;
+    const parts = await Promise.all(
+      Array.from({ length: want }, async (_, i) => {
+        const record = await this.record(index * TILE_WIDTH + i);
+        if (!record) throw new AttestError('ENTRY_NOT_FOUND', `entry ${index * TILE_WIDTH + i} holds no attestation`);
+        const payload = await this.payload(record);
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(payload.length);
+        return [len, payload];
+      }),
+    );
+    return Buffer.concat(parts.flat());
   }
 
   async statement(record: AttestationRecord): Promise<Statement> {

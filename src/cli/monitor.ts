@@ -2,12 +2,22 @@
  * A monitor: fetches the log's checkpoint, checks its signature against the pinned trusted root,
  * and proves it consistent with the last checkpoint it saw (kept in a state file). A log that
  * rewrote or forked its history is reported and the command exits 1.
+ *
+ * With --audit it also reads every new entry (C2SP entry bundles from /tile/entries/ and the
+ * signed statements behind them from /vindex/payloads/), checks that the entries make up the
+ * checkpoint's tree and that each statement is the one its entry logged, files each entry with
+ * the same map function the ledger uses (vindex/keys.ts), and compares the rebuilt index root
+ * with the one the checkpoint commits. On a difference it asks the ledger for the lists of the
+ * keys it rebuilt and names the key whose list differs. Progress is kept in the state file.
  */
 import { createPublicKey } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
-import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
+import { TILE_WIDTH, leafHash, nodeHash, openCheckpoint, rootOfFrontier, sha256, tilePath, toHex, verifyConsistency, type Checkpoint } from '../log/index.js';
+import type { Statement } from '../attest/statement.js';
+import { lookupKeys } from '../vindex/keys.js';
+import { VerifiableMap, indexRootOf, keyHash, valueHash } from '../vindex/map.js';
 import { ed25519NoteVerifier } from '../crypto/node.js';
 import { loadTrustedRoot } from './attest.js';
 import { CliError, parsePositive, printJson } from './util.js';
@@ -17,6 +27,8 @@ interface State {
   size: number;
   root: string;
   checkpoint: string;
+  /** --audit progress: entries read, the compact range of their tree, and the index rebuilt. */
+  audit?: { size: number; frontier: string[]; lists: Record<string, number[]> };
 }
 
 export interface MonitorOptions {
@@ -25,7 +37,107 @@ export interface MonitorOptions {
   state: string;
   interval: string;
   once?: boolean;
+  audit?: boolean;
   json?: boolean;
+}
+
+type Audit = NonNullable<State['audit']>;
+
+/** Appends a leaf to a compact range (largest subtree first). */
+function appendLeaf(frontier: Uint8Array[], size: number, leaf: Uint8Array): void {
+  let h = leaf;
+  for (let s = size; s & 1; s >>= 1) h = nodeHash(frontier.pop()!, h);
+  frontier.push(h);
+}
+
+async function fetchBytes(server: string, path: string): Promise<Uint8Array> {
+  const res = await fetch(new URL(path, server)).catch((e: Error) => {
+    throw new CliError(`cannot reach ${server}: ${e.message}`);
+  });
+  if (!res.ok) throw new Inconsistent(`the log does not serve /${path.replace(/^\//, '')} (HTTP ${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Splits length-prefixed records (prefix of `width` bytes, big-endian). */
+function records(bytes: Uint8Array, width: 2 | 4, what: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < bytes.length; ) {
+    if (at + width > bytes.length) throw new Inconsistent(`${what} is truncated`);
+    const n = width === 2 ? view.getUint16(at) : view.getUint32(at);
+    if (at + width + n > bytes.length) throw new Inconsistent(`${what} is truncated`);
+    out.push(bytes.subarray(at + width, at + width + n));
+    at += width + n;
+  }
+  return out;
+}
+
+/**
+ * Reads entries [audit.size, cp.size), checks them against the checkpoint and files them; then
+ * compares the rebuilt index root with the committed one. Returns the new audit state.
+ */
+async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, progress: (done: number) => void): Promise<Audit & { read: number }> {
+  const state: Audit = prev ? structuredClone(prev) : { size: 0, frontier: [], lists: {} };
+  const frontier = state.frontier.map((h) => new Uint8Array(Buffer.from(h, 'base64')));
+  const start = state.size;
+  const changed = new Set<string>();
+  for (let tile = Math.floor(start / TILE_WIDTH); tile * TILE_WIDTH < cp.size; tile++) {
+    const end = Math.min(cp.size, (tile + 1) * TILE_WIDTH);
+    const width = end - tile * TILE_WIDTH;
+    const id = { level: 'entries' as const, index: tile, ...(width < TILE_WIDTH && { width }) };
+    const path = tilePath(id);
+    const [entries, payloads] = await Promise.all([fetchBytes(server, `/${path}`), fetchBytes(server, `/vindex/payloads/${path.slice('tile/entries/'.length)}`)]);
+    const es = records(entries, 2, `entry bundle ${tile}`);
+    const ps = records(payloads, 4, `payload tile ${tile}`);
+    if (es.length !== width || ps.length !== width) throw new Inconsistent(`tile ${tile} holds ${es.length} entries and ${ps.length} statements, not ${width}`);
+    for (let i = Math.max(0, state.size - tile * TILE_WIDTH); i < width; i++) {
+      const index = tile * TILE_WIDTH + i;
+      appendLeaf(frontier, index, leafHash(es[i]!));
+      let body: { spec?: { payloadHash?: { value?: unknown } } };
+      let statement: Statement;
+      try {
+        body = JSON.parse(Buffer.from(es[i]!).toString('utf8'));
+        statement = JSON.parse(Buffer.from(ps[i]!).toString('utf8')) as Statement;
+      } catch {
+        throw new Inconsistent(`entry ${index} or its statement is not JSON`);
+      }
+      if (body.spec?.payloadHash?.value !== toHex(sha256(ps[i]!))) throw new Inconsistent(`entry ${index}: the statement the log serves is not the one its entry logged`);
+      for (const key of lookupKeys(statement)) {
+        (state.lists[key] ??= []).push(index);
+        changed.add(key);
+      }
+      state.size = index + 1;
+    }
+    progress(state.size);
+  }
+  if (!bytesEq(rootOfFrontier(frontier), cp.root)) throw new Inconsistent(`the entries the log serves do not make up the tree its checkpoint of size ${cp.size} commits`);
+  state.frontier = frontier.map((h) => Buffer.from(h).toString('base64'));
+  const committed = indexRootOf(cp.extensions);
+  if (!committed) throw new Inconsistent(`the checkpoint of size ${cp.size} commits no verifiable index`);
+  const map = new VerifiableMap();
+  for (const [key, list] of Object.entries(state.lists)) map.set(keyHash(key), valueHash(list));
+  if (!bytesEq(map.root, committed)) {
+    // Name the key: ask the ledger for the lists of keys this run touched, then the rest.
+    const keys = [...changed, ...Object.keys(state.lists).filter((k) => !changed.has(k))].slice(0, 2000);
+    for (const key of keys) {
+      const d = await graphql<{ lookup: { indexes: number[] } }>(server, 'query ($k: String!) { lookup(key: $k) { indexes } }', { k: key }).catch(() => undefined);
+      const served = d?.lookup.indexes.filter((i) => i < cp.size);
+      const want = state.lists[key]!;
+      if (!served || served.length !== want.length || served.some((v, i) => v !== want[i])) {
+        const lost = want.filter((i) => !served?.includes(i));
+        throw new Inconsistent(
+          `the index committed at size ${cp.size} is not the one its entries make: for ${key} the log's entries give [${want.slice(0, 10).join(', ')}${want.length > 10 ? ', …' : ''}]` +
+            (served ? `, the ledger lists [${served.slice(0, 10).join(', ')}${served.length > 10 ? ', …' : ''}]${lost.length ? ` (entries ${lost.slice(0, 10).join(', ')} left out)` : ''}` : ', and the ledger does not answer for it'),
+        );
+      }
+    }
+    throw new Inconsistent(`the index committed at size ${cp.size} is not the one its entries make (every list the ledger serves matches, so it holds keys no entry is filed under)`);
+  }
+  return { ...state, read: state.size - start };
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 async function readState(path: string): Promise<State | undefined> {
@@ -74,10 +186,26 @@ export async function monitorCommand(opts: MonitorOptions): Promise<void> {
         throw new Inconsistent(`size ${cp.size} is not consistent with size ${prev.size}: ${(e as Error).message}`);
       }
     }
-    const state: State = { origin, size: cp.size, root: root64, checkpoint: note };
+    let audited: (Audit & { read: number }) | undefined;
+    if (opts.audit) {
+      const started = Date.now();
+      let last = started;
+      audited = await audit(opts.server, cp, prev?.audit, (done) => {
+        // Progress on long work, to stderr, at most every two seconds.
+        if (!opts.json && Date.now() - last > 2000) {
+          last = Date.now();
+          process.stderr.write(`auditing: ${done} of ${cp.size} entries read\n`);
+        }
+      });
+    }
+    const state: State = { origin, size: cp.size, root: root64, checkpoint: note, ...(audited ? { audit: { size: audited.size, frontier: audited.frontier, lists: audited.lists } } : prev?.audit && { audit: prev.audit }) };
     await writeFile(`${statePath}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
     await rename(`${statePath}.tmp`, statePath);
-    report({ consistent: true, origin, size: cp.size, previousSize: prev?.size ?? null, root: root64 }, prev ? `OK ${origin}: ${prev.size} -> ${cp.size} entries, consistent` : `OK ${origin}: ${cp.size} entries (first checkpoint recorded)`);
+    const auditLine = audited ? `; index audited: ${audited.read} new entries read, ${Object.keys(audited.lists).length} keys, root matches` : '';
+    report(
+      { consistent: true, origin, size: cp.size, previousSize: prev?.size ?? null, root: root64, ...(audited && { audit: { read: audited.read, keys: Object.keys(audited.lists).length, indexRootMatches: true } }) },
+      (prev ? `OK ${origin}: ${prev.size} -> ${cp.size} entries, consistent` : `OK ${origin}: ${cp.size} entries (first checkpoint recorded)`) + auditLine,
+    );
   };
 
   for (;;) {

@@ -91,6 +91,21 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     send(res, 200, 'application/octet-stream', body, { 'Cache-Control': id.width === undefined ? IMMUTABLE : 'public, max-age=60' });
   };
 
+  // The signed statements behind an entry tile, for monitors rebuilding the verifiable index
+  // (same index spelling as tile/entries/<N>[.p/<W>]).
+  const payloads = async (path: string, res: ServerResponse): Promise<void> => {
+    let id;
+    try {
+      id = parseTilePath(`tile/entries/${path.slice('/vindex/payloads/'.length)}`);
+    } catch (e) {
+      if (e instanceof LogError) return send(res, 400, 'text/plain; charset=utf-8', `${e.message}\n`);
+      throw e;
+    }
+    const body = await attestations.payloadTile(id.index, id.width);
+    if (!body) return send(res, 404, 'text/plain; charset=utf-8', 'no such tile in the current tree\n', { 'Cache-Control': 'no-cache' });
+    send(res, 200, 'application/octet-stream', body, { 'Cache-Control': id.width === undefined ? IMMUTABLE : 'public, max-age=60' });
+  };
+
   const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const method = req.method ?? 'GET';
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBody);
@@ -121,6 +136,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
       if (path === '/checkpoint') return send(res, 200, 'text/plain; charset=utf-8', ledger.checkpoint, { 'Cache-Control': 'no-cache' });
       if (path.startsWith('/tile/')) return tiles(path.slice(1), res);
+      if (path.startsWith('/vindex/payloads/')) return payloads(path, res);
       if (path === '/trusted_root.json') return sendJson(res, 200, attestations.trustedRoot(), { 'Cache-Control': 'public, max-age=300' });
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok', origin: ledger.origin, treeSize: ledger.size }, { 'Cache-Control': 'no-cache' });
       if (await serveStatic(path, res)) return;

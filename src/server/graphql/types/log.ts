@@ -3,6 +3,9 @@ import { parseCheckpoint, parseNote, toBase64 } from '../../../log/index.js';
 import type { ConsistencyProof, InclusionProof } from '../../../ledger/ledger.js';
 import type { StoredEntry } from '../../../store/store.js';
 import { builder } from '../builder.js';
+import { LedgerError } from '../../../ledger/errors.js';
+import { MAX_LOOKUP_KEY } from '../../../vindex/keys.js';
+import { indexRootOf, lookupToJson, type Lookup } from '../../../vindex/map.js';
 
 interface CheckpointModel {
   note: string;
@@ -15,6 +18,32 @@ export const Checkpoint = builder.objectRef<CheckpointModel>('Checkpoint').imple
     size: t.int({ resolve: (c) => parseCheckpoint(parseNote(c.note).text).size }),
     rootHash: t.string({ description: 'Base64 SHA-256 root hash.', resolve: (c) => toBase64(parseCheckpoint(parseNote(c.note).text).root) }),
     note: t.string({ description: 'The whole signed note, exactly as served at /checkpoint.', resolve: (c) => c.note }),
+    indexRoot: t.string({
+      nullable: true,
+      description: 'Base64 root of the verifiable index the checkpoint commits (its "pedigree/vindex/v1" extension line).',
+      resolve: (c) => {
+        const r = indexRootOf(parseCheckpoint(parseNote(c.note).text).extensions);
+        return r ? toBase64(r) : null;
+      },
+    }),
+  }),
+});
+
+interface LookupModel {
+  lookup: Lookup;
+  checkpoint: string;
+}
+
+const IndexLookupRef = builder.objectRef<LookupModel>('IndexLookup').implement({
+  description:
+    'The complete list of log entries filed under one key of the verifiable index, with a proof against the index root that `checkpoint` commits. An empty list comes with a proof that the key is absent. Verify with src/vindex/map.ts `verifyList`.',
+  fields: (t) => ({
+    key: t.string({ resolve: (l) => l.lookup.key }),
+    indexes: t.intList({ description: 'Every log index filed under the key, ascending.', resolve: (l) => l.lookup.indexes }),
+    siblings: t.stringList({ description: 'Base64 sibling hashes from the root down the key’s path.', resolve: (l) => lookupToJson(l.lookup).proof.siblings }),
+    leafKey: t.string({ nullable: true, description: 'Base64 key hash of the leaf the path ends at (none: an empty subtree).', resolve: (l) => lookupToJson(l.lookup).proof.leaf?.key ?? null }),
+    leafValue: t.string({ nullable: true, description: 'Base64 value hash of that leaf.', resolve: (l) => lookupToJson(l.lookup).proof.leaf?.value ?? null }),
+    checkpoint: t.field({ type: Checkpoint, description: 'The signed checkpoint whose index root the proof leads to.', resolve: (l) => ({ note: l.checkpoint }) }),
   }),
 });
 
@@ -51,6 +80,18 @@ const ConsistencyProofRef = builder.objectRef<ConsistencyProof>('ConsistencyProo
 });
 
 builder.queryFields((t) => ({
+  lookup: t.field({
+    type: IndexLookupRef,
+    description:
+      'The verifiable index: every entry filed under `key` (udi:<UDI>, partSerial:<supplier:part:serial>, lot:<supplier:part:lot>, sha256:<hex>, participant:<id>, key:<key ID>, registry), proved against the latest checkpoint. INVALID_ARGUMENT for a key that is not one printable line.',
+    args: { key: t.arg.string({ required: true }) },
+    resolve: async (_r, { key }, { ledger }) => {
+      if (key.length === 0 || key.length > MAX_LOOKUP_KEY || !/^[\x21-\x7e]+$/.test(key)) {
+        throw new LedgerError('INVALID_ARGUMENT', `a lookup key is 1 to ${MAX_LOOKUP_KEY} printable characters without spaces, such as lot:valveco:VALVE-7:L78`);
+      }
+      return ledger.readIndex(async (view) => ({ lookup: (await view.lookup([key]))[0]!, checkpoint: view.checkpoint }));
+    },
+  }),
   checkpoint: t.field({
     type: Checkpoint,
     description: 'The latest signed checkpoint.',
