@@ -11,6 +11,7 @@ import { participantAddCommand, participantListCommand, participantRevokeCommand
 import { attestCommand, verifyCommand } from './attest.js';
 import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand } from './device.js';
 import { monitorCommand } from './monitor.js';
+import { registerWitnessCommands } from './witness.js';
 import { CliError, EXIT_ERROR, terminalSafe } from './util.js';
 
 export function buildProgram(): Command {
@@ -157,6 +158,8 @@ export function buildProgram(): Command {
     .option('--once', 'check once and exit')
     .option('--json', 'machine-readable output, one JSON object per check')
     .action(monitorCommand);
+
+  registerWitnessCommands(program);
 
   return program;
 }

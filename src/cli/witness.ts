@@ -1,0 +1,174 @@
+/**
+ * `pedigree witness`: run a C2SP tlog-witness (https://c2sp.org/tlog-witness) that cosigns the
+ * checkpoints of the logs it follows.
+ *
+ * A witness directory holds witness.json (name and followed logs), witness.key (the witness's
+ * Ed25519 key, PKCS#8 PEM, mode 0600) and state.json (the latest checkpoint cosigned per log,
+ * mode 0600; losing it would let a log fork past the witness, so back it up with the key).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { ed25519Raw } from '../crypto/node.js';
+import { generateKey, KeyFileError, readPrivateKey, writePrivateKey } from '../keys.js';
+import { cosignatureKeyId, cosignatureVerifierKey } from '../log/cosignature.js';
+import { parseVerifierKey, toHex } from '../log/index.js';
+import { startWitnessServer } from '../witness/http.js';
+import { Witness, WitnessError, writeFileAtomic, type WitnessLogConfig } from '../witness/witness.js';
+import { CliError, parsePort, printJson, terminalSafe } from './util.js';
+
+interface WitnessConfig {
+  version: 1;
+  name: string;
+  logs: WitnessLogConfig[];
+}
+
+const paths = (dir: string) => ({ config: join(dir, 'witness.json'), key: join(dir, 'witness.key'), state: join(dir, 'state.json') });
+
+async function readConfig(dir: string): Promise<WitnessConfig> {
+  const file = paths(dir).config;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new CliError(`${dir} is not a witness directory (no witness.json); create one with: pedigree witness init --dir ${dir} --name <name>`);
+  }
+  try {
+    const c = JSON.parse(text) as WitnessConfig;
+    if (c.version !== 1 || typeof c.name !== 'string' || !Array.isArray(c.logs) || !c.logs.every((l) => typeof l?.origin === 'string' && typeof l?.vkey === 'string')) throw new Error();
+    return c;
+  } catch {
+    throw new CliError(`${file} is not a valid witness configuration`);
+  }
+}
+
+async function initCommand(opts: { dir: string; name: string; json?: boolean }): Promise<void> {
+  const dir = resolve(opts.dir);
+  const { privateKey } = generateKey('ed25519');
+  try {
+    cosignatureKeyId(opts.name, ed25519Raw(privateKey));
+  } catch {
+    throw new CliError(`--name must be non-empty with no spaces or "+", e.g. witness.example.org/w1; got "${opts.name}"`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const p = paths(dir);
+  if (existsSync(p.config)) throw new CliError(`${p.config} already exists; ${dir} is a witness directory already`);
+  try {
+    await writePrivateKey(p.key, privateKey);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${p.key} already exists; refusing to overwrite a witness key`);
+    throw e;
+  }
+  const config: WitnessConfig = { version: 1, name: opts.name, logs: [] };
+  await writeFileAtomic(p.config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
+  const vkey = cosignatureVerifierKey(opts.name, ed25519Raw(privateKey));
+  if (opts.json) return printJson({ dir, name: opts.name, vkey });
+  process.stdout.write(
+    [
+      `Created witness ${opts.name} in ${dir} (key ${p.key}, mode 0600)`,
+      'Its verifier key (give it to the logs and to the clients that count on this witness):',
+      vkey,
+      `Next: pedigree witness add-log --dir ${opts.dir} --vkey <the log's verifier key>`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function addLogCommand(opts: { dir: string; vkey: string; origin?: string; json?: boolean }): Promise<void> {
+  const dir = resolve(opts.dir);
+  const config = await readConfig(dir);
+  let key;
+  try {
+    key = parseVerifierKey(opts.vkey);
+  } catch (e) {
+    throw new CliError(`--vkey: ${(e as Error).message} (a log verifier key looks like example.org/log+1a2b3c4d+AU...; pedigree init prints it)`);
+  }
+  const origin = opts.origin ?? key.name;
+  if (origin.length === 0 || /[\u0000-\u001f\u007f]/u.test(origin)) throw new CliError('--origin must be one non-empty line');
+  const vkey = opts.vkey.trim();
+  if (config.logs.some((l) => l.origin === origin && l.vkey === vkey)) throw new CliError(`the witness already follows ${origin} with that key`);
+  config.logs.push({ origin, vkey });
+  await writeFileAtomic(paths(dir).config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
+  if (opts.json) return printJson({ dir, origin, vkey, keyId: toHex(key.keyId) });
+  process.stdout.write(`Witness ${config.name} now follows ${origin} (log key ${key.name}+${toHex(key.keyId)}); restart "pedigree witness serve" to apply.\n`);
+}
+
+async function serveCommand(opts: { dir: string; port: string; host: string }): Promise<void> {
+  const dir = resolve(opts.dir);
+  const port = parsePort(opts.port);
+  const config = await readConfig(dir);
+  if (config.logs.length === 0) throw new CliError(`the witness follows no log yet; add one with: pedigree witness add-log --dir ${opts.dir} --vkey <log verifier key>`);
+  const p = paths(dir);
+  let privateKey;
+  try {
+    privateKey = await readPrivateKey(p.key);
+  } catch (e) {
+    if (e instanceof KeyFileError) throw new CliError(e.message);
+    throw e;
+  }
+  let witness: Witness;
+  try {
+    witness = await Witness.open({
+      name: config.name,
+      privateKey,
+      logs: config.logs,
+      statePath: p.state,
+      onRefused: (e) => process.stderr.write(`${new Date().toISOString()} REFUSED ${terminalSafe(e.origin)}: ${terminalSafe(e.reason)}\n`),
+    });
+  } catch (e) {
+    if (e instanceof WitnessError) throw new CliError(e.message);
+    throw e;
+  }
+  let running;
+  try {
+    running = await startWitnessServer({ witness, port, host: opts.host, logError: (m, e) => process.stderr.write(`${m}: ${String((e as Error)?.message ?? e)}\n`) });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliError(`cannot listen on ${opts.host}:${port}: the address is already in use (another witness or server?); pick another --port`);
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new CliError(`cannot listen on ${opts.host}:${port} (${code})`);
+    throw e;
+  }
+  process.stdout.write(`witness ${config.name} listening on ${running.url}\n`);
+  process.stdout.write(`  verifier key: ${witness.vkey}\n  follows: ${witness.origins.join(', ')}\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void running.close().then(done, done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Adds `pedigree witness init | add-log | serve` to the program. */
+export function registerWitnessCommands(program: Command): void {
+  const witness = program
+    .command('witness')
+    .description('run a C2SP tlog-witness that cosigns the checkpoints of the logs it follows (c2sp.org/tlog-witness)');
+  witness
+    .command('init')
+    .description('create a witness directory: witness.json and an Ed25519 key witness.key (mode 0600); prints the verifier key')
+    .requiredOption('--dir <dir>', 'witness directory (created if needed)')
+    .requiredOption('--name <name>', 'witness name, a schema-less URL such as witness.example.org/w1')
+    .option('--json', 'machine-readable output')
+    .action(initCommand);
+  witness
+    .command('add-log')
+    .description('follow a log: trust its checkpoint key (repeat with another --vkey to trust several keys); takes effect when serve starts')
+    .requiredOption('--dir <dir>', 'witness directory')
+    .requiredOption('--vkey <vkey>', "the log's signed-note verifier key, <name>+<hex key ID>+<base64> (pedigree init prints it)")
+    .option('--origin <origin>', "the log's checkpoint origin line (default: the key's name)")
+    .option('--json', 'machine-readable output')
+    .action(addLogCommand);
+  witness
+    .command('serve')
+    .description('serve POST /add-checkpoint and GET /<sha256(origin) hex>/checkpoint')
+    .requiredOption('--dir <dir>', 'witness directory')
+    .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action(serveCommand);
+  // Usage errors exit 3 like every other command (main only overrides the first level).
+  for (const c of [witness, ...witness.commands]) c.exitOverride();
+}
