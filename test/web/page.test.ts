@@ -11,10 +11,12 @@ import { signStatement, statement } from '../../src/attest/sign.js';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
 import { WEB_DIST } from '../../src/server/static.js';
-import { startNode, type TestNode } from '../helpers.js';
+import { ORIGIN, startNode, type TestNode } from '../helpers.js';
 import { party, registration } from '../attest/fixtures.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { startLyingServer, type LyingServer } from '../lying-server.js';
+import { ed25519NoteSigner } from '../../src/crypto/node.js';
+import { signEvidence } from '../../src/provenance/evidence.js';
 
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
 let node: TestNode;
@@ -209,6 +211,29 @@ describe('the hospital page against a lying server', () => {
     liar.lie = { kind: 'lax-policy' };
     expect(await checkDevice(page, demo.recalled[1]!)).toMatch(/RECALLED/);
     expect(await page.textContent('.card')).toMatch(/InfuSafe release policy/);
+    await page.context().close();
+  }, 60_000);
+
+  it('refuses a package without the lot recall, re-signed with the real log key (a dishonest ledger), and says what was left out', async () => {
+    const page = await openPage();
+    const signer = ed25519NoteSigner(ORIGIN, await readPrivateKey(join(node.dir, 'log.key')));
+    liar.lie = {
+      kind: 'tamper',
+      mutate: (ev) => {
+        ev.bundles = ev.bundles.filter((b: any) => {
+          const st = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString('utf8'));
+          return !(st.predicateType.endsWith('/advisory/v1') && st.predicate.kind === 'recall');
+        });
+        delete ev.signature;
+        ev.signature = signEvidence(ev, signer).signature;
+      },
+    };
+    await checkDevice(page, demo.recalled[0]!);
+    await notVerified(page, /left records about this device out of the evidence/);
+    expect(await page.textContent('#result')).not.toMatch(/\bPASS\b/);
+    await shoot(page, 'not-verified-incomplete');
+    liar.lie = { kind: 'honest' };
+    expect(await checkDevice(page, demo.recalled[0]!)).toMatch(/RECALLED/);
     await page.context().close();
   }, 60_000);
 
