@@ -23,6 +23,8 @@ export interface OpenOptions {
   readonly maxPerSubject?: number;
   /** Overrides how many usable entries one device query may gather (tests). */
   readonly maxDeviceEntries?: number;
+  /** false: file nothing in the verifiable index (bench only, to measure its cost). */
+  readonly indexing?: boolean;
 }
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
@@ -31,7 +33,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
   const store = await LevelLogStore.open(dataDir.dbPath);
   try {
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
-    const ledger = await Ledger.open({ store, signer, ...(options.sequencer ? { sequencer: options.sequencer } : {}) });
+    const ledger = await Ledger.open({ store, signer, ...(options.sequencer ? { sequencer: options.sequencer } : {}), ...(options.indexing === false && { indexing: false }) });
     const attestations = await AttestationService.open({
       ledger,
       logKey: dataDir.logKey,

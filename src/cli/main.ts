@@ -150,12 +150,13 @@ export function buildProgram(): Command {
 
   program
     .command('monitor')
-    .description('watch the log: verify each checkpoint and prove it consistent with the last one seen (exit 1 on a rewritten, forked or shrunk log)')
+    .description('watch the log: verify each checkpoint and prove it consistent with the last one seen (exit 1 on a rewritten, forked or shrunk log); with --audit, also rebuild the verifiable index from every entry and compare it with the root each checkpoint commits')
     .addOption(serverOption())
     .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json (pin a file)")
     .option('--state <file>', 'where the last checkpoint seen is kept', 'pedigree-monitor.json')
     .option('--interval <seconds>', 'seconds between checks', '30')
     .option('--once', 'check once and exit')
+    .option('--audit', 'read every entry (tiles and /vindex/payloads), rebuild the index with the same map function and alarm on a root that differs, naming the key (resumes where it stopped)')
     .option('--json', 'machine-readable output, one JSON object per check')
     .action(monitorCommand);
 

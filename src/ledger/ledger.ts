@@ -48,6 +48,11 @@ export interface LedgerOptions {
   readonly tileCacheSize?: number;
   /** Verifiable-index nodes and lists kept in memory (default 262,144 each); 0 reads them all from the store. */
   readonly indexCacheSize?: number;
+  /**
+   * File entries in the verifiable index (default true). false leaves every list empty, so the
+   * checkpoint commits the empty index: only for measuring what the index costs (bench).
+   */
+  readonly indexing?: boolean;
 }
 
 /** One committed state of the log and its verifiable index, as `Ledger.readIndex` shows it. */
@@ -148,6 +153,7 @@ export class Ledger {
   private readonly tileCacheSize: number;
   private readonly listeners = new Set<Listener>();
   private readonly index: PersistentIndex;
+  private readonly indexing: boolean;
 
   private constructor(options: LedgerOptions, tree: StoredTree, indexRoot: Uint8Array) {
     this.store = options.store;
@@ -156,6 +162,7 @@ export class Ledger {
     this.tree = tree;
     this.tileCacheSize = options.tileCacheSize ?? DEFAULT_TILE_CACHE;
     this.index = new PersistentIndex(options.store, indexRoot, options.indexCacheSize);
+    this.indexing = options.indexing ?? true;
     this.sequencer = new Sequencer((items) => this.integrateBatch(items), { ...DEFAULT_SEQUENCER, ...options.sequencer });
   }
 
@@ -283,7 +290,7 @@ export class Ledger {
         results.push({ ok: true, value: r });
         fresh.push({ index, data: item.data, leafHash: lh, integratedTime: now });
         records.push(...own);
-        for (const k of new Set(item.lookupKeys ?? [])) (additions.get(k) ?? additions.set(k, []).get(k)!).push(index);
+        if (this.indexing) for (const k of new Set(item.lookupKeys ?? [])) (additions.get(k) ?? additions.set(k, []).get(k)!).push(index);
         if (item.identity !== undefined) records.push({ space: SPACE_IDENTITY, key: item.identity, value: Buffer.from(String(index)) });
       }
       if (fresh.length === 0) return results;
