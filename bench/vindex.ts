@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { EMPTY_TREE } from '../src/log/index.js';
 import { LevelLogStore } from '../src/store/level.js';
-import { EMPTY, lookupToJson, verifyList } from '../src/vindex/map.js';
+import { EMPTY, lookupToJson, verifyList, type Lookup } from '../src/vindex/map.js';
 import { PersistentIndex } from '../src/vindex/persistent.js';
 import { tempDir } from '../test/helpers.js';
 
@@ -45,7 +45,7 @@ export async function benchIndex(size: number): Promise<IndexSizeResult> {
     const probes = Array.from({ length: 500 }, (_, n) => `udi:(01)09506000134352(21)B${Math.floor(((n * 7919) % size) / 10)}`);
     const cold = new PersistentIndex(store, index.root, 0);
     const t1 = performance.now();
-    const lookups = [];
+    const lookups: Lookup[] = [];
     for (const k of probes) lookups.push(...(await cold.read(() => cold.lookup([k]))));
     const coldMs = (performance.now() - t1) / probes.length;
     const t2 = performance.now();
