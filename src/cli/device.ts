@@ -1,3 +1,4 @@
+import { parseCosignatureVerifierKey } from '../log/cosignature.js';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
@@ -168,7 +169,27 @@ export interface VerifyDeviceOptions {
   trustedRoot?: string;
   trustedCheckpoint?: string;
   maxAge?: string;
+  witness?: string[];
+  witnessesRequired?: string;
   json?: boolean;
+}
+
+/** --witness (repeatable) and --witnesses-required: the witnesses whose cosignatures the caller requires. */
+export function callerWitnesses(keys: readonly string[] = [], required?: string): { keys: string[]; required: number } | undefined {
+  if (keys.length === 0) {
+    if (required !== undefined) throw new CliError('--witnesses-required needs at least one --witness <vkey>');
+    return undefined;
+  }
+  for (const k of keys) {
+    try {
+      parseCosignatureVerifierKey(k);
+    } catch (e) {
+      throw new CliError(`--witness ${JSON.stringify(k.slice(0, 80))} is not a witness verifier key (name+keyid+base64, as "pedigree witness init" prints): ${(e as Error).message}`);
+    }
+  }
+  const n = required === undefined ? keys.length : Number(required);
+  if (!Number.isSafeInteger(n) || n < 1 || n > keys.length) throw new CliError(`--witnesses-required must be 1..${keys.length} (the number of --witness keys given)`);
+  return { keys: [...keys], required: n };
 }
 
 /**
@@ -184,6 +205,7 @@ export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<vo
   // cannot keep answering with a package from before a recall.
   const maxAgeSeconds = opts.maxAge === 'none' ? undefined : parseDuration('--max-age', opts.maxAge ?? '1h');
   const seen = await newestSeen(opts.trustedCheckpoint);
+  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
   if (!opts.trustedRoot) {
     process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
   }
@@ -192,7 +214,7 @@ export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<vo
   if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json);
   let result: VerifiedDevice;
   try {
-    result = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });
+    result = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
   } catch (e) {
     if (e instanceof EvidenceError) return notVerified(e, opts.json);
     throw e;
@@ -211,6 +233,8 @@ export interface VerifyEvidenceOptions {
   policy?: string;
   trustedCheckpoint?: string;
   maxAge?: string;
+  witness?: string[];
+  witnessesRequired?: string;
   json?: boolean;
 }
 
@@ -220,10 +244,11 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   const policy = await callerPolicy(opts.policy);
   const maxAgeSeconds = parseDuration('--max-age', opts.maxAge);
   const seen = await newestSeen(opts.trustedCheckpoint);
+  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
   const pkg = await readJsonFile(file, 'evidence');
   const root = await loadTrustedRoot(opts.trustedRoot);
   try {
-    const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) });
+    const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
     await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
     if (opts.json) printJson(verifiedJson(r));
     else printVerified(r, ['  evidence verified offline']);

@@ -21,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (s, write) => write(s) });
 
+  const collect = (v: string, prev: string[]) => [...prev, v];
   const dataOption = () =>
     new Option('--data <dir>', 'ledger data directory').env('PEDIGREE_DATA').default('./data');
 
@@ -41,9 +42,10 @@ export function buildProgram(): Command {
     .option('--demo', 'initialise the data directory if needed and load the demo supply chain into an empty log')
     .option('--max-body <bytes>', 'largest HTTP request body accepted', String(16 * 1024 * 1024))
     .option('--max-bundle <bytes>', 'largest attestation bundle accepted', String(12 * 1024 * 1024))
+    .option('--witness <vkey@url>', 'a witness to cosign each checkpoint: its cosignature key, "@", its URL (repeatable)', collect, [])
+    .option('--witness-quorum <k>', 'serve a checkpoint (and build evidence on it) only once this many witnesses cosigned it (default: all)')
     .action(serveCommand);
 
-  const collect = (v: string, prev: string[]) => [...prev, v];
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
 
   program
@@ -123,6 +125,8 @@ export function buildProgram(): Command {
     .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
     .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
     .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d; "none" to accept any age)', '1h')
+    .option('--witness <vkey>', 'a witness you trust (its cosignature key, as "pedigree witness init" prints; repeatable)', collect, [])
+    .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
     .option('--json', 'machine-readable output')
     .action(verifyDeviceCommand);
 
@@ -135,6 +139,8 @@ export function buildProgram(): Command {
     .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree)')
     .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen (updated with a newer verified one)')
     .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d)')
+    .option('--witness <vkey>', 'a witness you trust (its cosignature key; repeatable)', collect, [])
+    .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
     .option('--json', 'machine-readable output')
     .action(verifyEvidenceCommand);
 

@@ -6,7 +6,9 @@ import { loadDemo, type DemoSummary } from '../demo/demo.js';
 import { readPrivateKey } from '../keys.js';
 import { startServer } from '../server/http.js';
 import { WEB_DIST } from '../server/static.js';
-import { parsePort, parsePositive } from './util.js';
+import { CliError, parsePort, parsePositive } from './util.js';
+import { parseCosignatureVerifierKey } from '../log/cosignature.js';
+import { Cosigning } from '../witness/cosigning.js';
 
 export interface ServeOptions {
   data: string;
@@ -15,12 +17,40 @@ export interface ServeOptions {
   demo?: boolean;
   maxBody: string;
   maxBundle: string;
+  witness?: string[];
+  witnessQuorum?: string;
+}
+
+/** --witness <vkey>@<url> (repeatable) and --witness-quorum <k>. */
+export function witnessPolicy(specs: readonly string[] = [], quorum?: string): { witnesses: Array<{ vkey: string; url: string }>; quorum: number } | undefined {
+  if (specs.length === 0) {
+    if (quorum !== undefined) throw new CliError('--witness-quorum needs at least one --witness <vkey>@<url>');
+    return undefined;
+  }
+  const witnesses = specs.map((spec) => {
+    // The key's base64 part never holds "@"; the URL follows the first "@" after it.
+    const at = spec.indexOf('@', spec.lastIndexOf('+'));
+    const vkey = at < 0 ? '' : spec.slice(0, at);
+    const url = at < 0 ? '' : spec.slice(at + 1);
+    try {
+      parseCosignatureVerifierKey(vkey);
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('the URL must be http(s)');
+    } catch (e) {
+      throw new CliError(`--witness ${JSON.stringify(spec.slice(0, 120))} is not <witness key>@<http(s) URL>: ${(e as Error).message}`);
+    }
+    return { vkey, url };
+  });
+  const k = quorum === undefined ? witnesses.length : Number(quorum);
+  if (!Number.isSafeInteger(k) || k < 1 || k > witnesses.length) throw new CliError(`--witness-quorum must be 1..${witnesses.length}`);
+  return { witnesses, quorum: k };
 }
 
 export async function serveCommand(opts: ServeOptions): Promise<void> {
   const dir = resolve(opts.data);
   const port = parsePort(opts.port);
   const maxBodyBytes = parsePositive('--max-body', opts.maxBody);
+  const witnessing = witnessPolicy(opts.witness, opts.witnessQuorum);
   if (opts.demo && !(await isInitialised(dir))) {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
@@ -37,10 +67,13 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     }
     process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
   }
+  const cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
+  if (cosigning) devices.witnessed = (size) => cosigning.cosignedAt(size);
   let running;
   try {
-    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes });
+    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes, ...(cosigning && { cosigning }) });
   } catch (e) {
+    cosigning?.close();
     await ledger.close();
     throw e;
   }
@@ -54,6 +87,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       `  tiles:       ${base}/tile/<L>/<N>`,
       `  trust root:  ${base}/trusted_root.json`,
       `  health:      ${base}/healthz`,
+      ...(witnessing ? [`  witnesses:   ${witnessing.witnesses.map((w) => w.vkey.split('+')[0]).join(', ')} (checkpoints served once ${witnessing.quorum} cosigned)`] : []),
       ...(demo
         ? [
             'Devices to try (UDI):',
@@ -72,6 +106,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.stdout.write('Stopping...\n');
+      cosigning?.close();
       void running.close().then(() => ledger.close()).then(done, done);
     };
     process.on('SIGINT', stop);

@@ -217,9 +217,27 @@ export class DeviceService {
    * registry as of that checkpoint). `fromSize` adds a consistency proof from a checkpoint the
    * client already trusts.
    */
+  /**
+   * With witnesses configured (witness/cosigning.ts): the cosigned checkpoint of a tree size,
+   * or undefined when that size was passed over. Evidence is then proved against it.
+   */
+  witnessed?: (size: number, note: string) => Promise<string | undefined>;
+
   async evidence(udiInput: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
-    const c = await this.collect(udiInput);
-    const { udi, size, checkpoint } = c;
+    let c = await this.collect(udiInput);
+    let checkpoint = c.checkpoint;
+    if (this.witnessed) {
+      // Built at the latest size; if cosigning passed that size over, build again at the next.
+      for (let attempt = 0; ; attempt++) {
+        const cosigned = await this.witnessed(c.size, c.checkpoint);
+        if (cosigned !== undefined || attempt === 2) {
+          checkpoint = cosigned ?? c.checkpoint;
+          break;
+        }
+        c = await this.collect(udiInput);
+      }
+    }
+    const { udi, size } = c;
     if (fromSize !== undefined && (!Number.isSafeInteger(fromSize) || fromSize < 0 || fromSize > size)) {
       throw new ProvenanceError('INVALID_ARGUMENT', `fromSize must be 0..${size}`);
     }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
+import type { Cosigning } from '../witness/cosigning.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { AttestationService } from '../attest/service.js';
 import type { DeviceService } from '../provenance/device.js';
@@ -25,6 +26,8 @@ export interface ServerOptions {
   readonly maxBodyBytes?: number;
   /** Where unexpected errors are reported; never shown to clients. */
   readonly logError?: (message: string, error: unknown) => void;
+  /** Witness cosigning: /checkpoint serves only checkpoints that reached the quorum. */
+  readonly cosigning?: Cosigning;
 }
 
 export interface RunningServer {
@@ -134,7 +137,12 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     const run = async () => {
       if (path === '/graphql') return graphql(req, res, url);
       if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
-      if (path === '/checkpoint') return send(res, 200, 'text/plain; charset=utf-8', ledger.checkpoint, { 'Cache-Control': 'no-cache' });
+      if (path === '/checkpoint') {
+        // With witnesses, only a checkpoint enough of them cosigned is served.
+        const note = options.cosigning ? options.cosigning.latest : ledger.checkpoint;
+        if (note === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no checkpoint has been cosigned by enough witnesses yet\n', { 'Cache-Control': 'no-cache', 'Retry-After': '5' });
+        return send(res, 200, 'text/plain; charset=utf-8', note, { 'Cache-Control': 'no-cache' });
+      }
       if (path.startsWith('/tile/')) return tiles(path.slice(1), res);
       if (path.startsWith('/vindex/payloads/')) return payloads(path, res);
       if (path === '/trusted_root.json') return sendJson(res, 200, attestations.trustedRoot(), { 'Cache-Control': 'public, max-age=300' });

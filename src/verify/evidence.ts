@@ -34,6 +34,7 @@ import { canonicalJson } from './canonical.js';
 import { EvidenceError } from './errors.js';
 import { trustedLog } from './trust.js';
 import type { Statement } from '../attest/statement.js';
+import { parseCosignatureVerifierKey, verifyCosignatures } from '../log/cosignature.js';
 import { lookupKeys, verdictKeys } from '../vindex/keys.js';
 import { indexRootOf, lookupFromJson, verifyList, type Lookup } from '../vindex/map.js';
 
@@ -53,6 +54,11 @@ export interface CallerExpectations {
   readonly newestSeen?: { readonly size: number; readonly root: Uint8Array; readonly origin?: string };
   /** The oldest package the caller accepts, in seconds before `now`. */
   readonly maxAgeSeconds?: number;
+  /**
+   * Witnesses the caller requires: their cosignature verifier keys (C2SP tlog-cosignature,
+   * "name+keyid+base64") and how many of them must have cosigned the package's checkpoint.
+   */
+  readonly witnesses?: { readonly keys: readonly string[]; readonly required: number };
 }
 
 export interface VerifiedDevice extends DeviceOutcome {
@@ -114,6 +120,24 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     cp = openCheckpoint(note, log.verifier);
   } catch (e) {
     return fail('CHECKPOINT_INVALID', (e as Error).message);
+  }
+
+  // 2b. Seen by the witnesses the caller requires: a log that showed them another history cannot show this one.
+  if (expect.witnesses && expect.witnesses.required > 0) {
+    let keys;
+    try {
+      keys = expect.witnesses.keys.map((k) => parseCosignatureVerifierKey(k));
+    } catch (e) {
+      return fail('WITNESS_MISSING', `a witness key you gave is unreadable: ${(e as Error).message}`);
+    }
+    const got = verifyCosignatures(note, keys, { maxTime: expect.now + 300 });
+    if (got.length < expect.witnesses.required) {
+      const names = got.map((w) => w.name);
+      fail(
+        'WITNESS_MISSING',
+        `${got.length} of the ${keys.length} witnesses you trust cosigned this checkpoint${names.length ? ` (${names.join(', ')})` : ''}; you require ${expect.witnesses.required}`,
+      );
+    }
   }
 
   // 3. The device the caller asked about.

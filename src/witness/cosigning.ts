@@ -1,0 +1,128 @@
+/**
+ * The ledger's side of witnessing: after each integration it asks the configured witnesses to
+ * cosign the new checkpoint (WitnessPool), and keeps the checkpoints that reached the quorum.
+ * The ledger serves /checkpoint and builds evidence only from those, so what a hospital sees is
+ * what the witnesses saw, and a witness that cosigned one history refuses another.
+ *
+ * Cosigning follows the latest checkpoint: while one round is out, later integrations only
+ * mark it to run again, so a busy log is not held up by its witnesses. A round that misses the
+ * quorum is retried on the next integration or after `retryMs`.
+ */
+import type { Ledger } from '../ledger/ledger.js';
+import { WitnessPool, QuorumError, type PoolWitnessConfig } from './client.js';
+
+export interface CosigningOptions {
+  readonly witnesses: readonly PoolWitnessConfig[];
+  readonly quorum: number;
+  readonly timeoutMs?: number;
+  readonly retryMs?: number;
+  /** Told when a round misses the quorum (never with a secret). */
+  readonly onShortfall?: (message: string) => void;
+}
+
+/** Cosigned checkpoints kept by size, for evidence built at a recent size. */
+const KEEP = 256;
+
+export class Cosigning {
+  private readonly pool: WitnessPool;
+  private readonly bySize = new Map<number, string>();
+  private latestSize = -1;
+  private running = false;
+  private again = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private readonly waiters = new Set<() => void>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly options: CosigningOptions,
+  ) {
+    this.pool = new WitnessPool({
+      witnesses: options.witnesses,
+      quorum: options.quorum,
+      consistency: async (from, to) => (await ledger.consistencyProof(from, to)).hashes,
+      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    });
+    this.unsubscribe = ledger.onIntegrated(() => this.kick());
+    this.kick();
+  }
+
+  /** The latest checkpoint enough witnesses cosigned, or undefined before the first. */
+  get latest(): string | undefined {
+    return this.latestSize < 0 ? undefined : this.bySize.get(this.latestSize);
+  }
+
+  get quorum(): number {
+    return this.options.quorum;
+  }
+
+  /**
+   * The cosigned checkpoint of tree size `size`: waits (up to `timeoutMs`) until cosigning has
+   * reached that size. Undefined when that size was passed over (the log moved on first) or the
+   * witnesses did not answer in time: build again at a newer size.
+   */
+  async cosignedAt(size: number, timeoutMs = 10_000): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.latestSize < size && !this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const t = setTimeout(done, left);
+        this.waiters.add(done);
+      });
+    }
+    return this.bySize.get(size);
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.round().finally(() => {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async round(): Promise<void> {
+    const note = this.ledger.checkpoint;
+    const size = this.ledger.size;
+    if (size <= this.latestSize) return;
+    try {
+      const r = await this.pool.cosign(note, size);
+      this.bySize.set(size, r.note);
+      this.latestSize = size;
+      while (this.bySize.size > KEEP) this.bySize.delete(this.bySize.keys().next().value!);
+      for (const w of [...this.waiters]) w();
+    } catch (e) {
+      const why = e instanceof QuorumError ? `${e.message}: ${e.result.failures.map((f) => `${f.name}: ${f.message}`).join('; ')}` : String((e as Error).message ?? e);
+      this.options.onShortfall?.(`checkpoint ${size} not served yet: ${why}`);
+      if (!this.closed && !this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.kick();
+        }, this.options.retryMs ?? 5_000);
+        this.retry.unref();
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    if (this.retry) clearTimeout(this.retry);
+    for (const w of [...this.waiters]) w();
+  }
+}
