@@ -15,7 +15,9 @@ import { ORIGIN, startNode, type TestNode } from '../helpers.js';
 import { party, registration } from '../attest/fixtures.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { startLyingServer, type LyingServer } from '../lying-server.js';
-import { ed25519NoteSigner } from '../../src/crypto/node.js';
+import { ed25519NoteSigner, ed25519Raw } from '../../src/crypto/node.js';
+import { cosignatureVerifierKey } from '../../src/log/cosignature.js';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { signEvidence } from '../../src/provenance/evidence.js';
 
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-output', 'screenshots');
@@ -235,6 +237,24 @@ describe('the hospital page against a lying server', () => {
     liar.lie = { kind: 'honest' };
     expect(await checkDevice(page, demo.recalled[0]!)).toMatch(/RECALLED/);
     await page.context().close();
+  }, 60_000);
+
+  it('requires the witnesses pinned in this browser: a checkpoint they did not cosign is NOT VERIFIED', async () => {
+    // A witness this browser trusts, which never cosigned this ledger's checkpoints.
+    const w = cosignatureVerifierKey('witness.test/page', ed25519Raw(createPublicKey(generateKeyPairSync('ed25519').privateKey)));
+    const page = await openPage(1366, 1024, `/?witness=${encodeURIComponent(w)}`);
+    await checkDevice(page, demo.passing[2]!);
+    await notVerified(page, /not enough of the independent witnesses you require have confirmed this ledger history/);
+    expect(await page.textContent('#trust')).toMatch(/1 of 1 witness required/);
+    // Pinned: a later visit without the address parameter still requires it.
+    await page.goto(`${liar.url}/`);
+    await checkDevice(page, demo.passing[2]!);
+    await notVerified(page, /WITNESS_MISSING/);
+    await page.context().close();
+    // A browser that pinned no witness is not affected.
+    const plain = await openPage();
+    expect(await checkDevice(plain, demo.passing[2]!)).toMatch(/PASS/);
+    await plain.context().close();
   }, 60_000);
 
   it('refuses a stale package once the browser has seen a newer checkpoint', async () => {

@@ -141,6 +141,32 @@ function pinnedLog(served: unknown): Pin {
   return { ...first, pin: 'first-use', root: { tlogs: [one] } };
 }
 
+/**
+ * Witnesses this browser requires, pinned like the ledger: set once from the page address
+ * (`?witness=<verifier key>` repeated, `&witnesses-required=<k>`, default all), then kept. A
+ * checkpoint fewer of them cosigned is NOT VERIFIED (WITNESS_MISSING).
+ */
+const WITNESS_KEY = 'pedigree:witnesses';
+function pinnedWitnesses(): { keys: string[]; required: number } | undefined {
+  const params = new URLSearchParams(location.search);
+  const given = params.getAll('witness').filter((k) => k.length > 0 && k.length < 400);
+  if (given.length > 0) {
+    const k = Number(params.get('witnesses-required') ?? given.length);
+    const required = Number.isSafeInteger(k) && k >= 1 && k <= given.length ? k : given.length;
+    pins.set(WITNESS_KEY, JSON.stringify({ keys: given, required }));
+  }
+  try {
+    const w = JSON.parse(pins.get(WITNESS_KEY) ?? 'null') as { keys?: unknown; required?: unknown } | null;
+    if (w && Array.isArray(w.keys) && w.keys.every((k) => typeof k === 'string') && typeof w.required === 'number') return { keys: w.keys as string[], required: w.required };
+  } catch {
+    // unreadable: require none
+  }
+  return undefined;
+}
+
+// Pin witnesses given in the address now, before navigation rewrites it.
+pinnedWitnesses();
+
 /** Evidence older than this is refused: a server cannot keep serving a package from before a recall. */
 const PAGE_MAX_AGE_SECONDS = 30 * 60;
 
@@ -219,7 +245,8 @@ async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise
   }
   const count = Array.isArray((evidence as { bundles?: unknown } | null)?.bundles) ? (evidence as { bundles: unknown[] }).bundles.length : 0;
   out.replaceChildren(el('p', { class: 'working', role: 'status' }, `Verifying ${count} signed entries in this browser…`));
-  const answer = await verifyOffThread({ evidence, root: pin.root, expect: { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }) } });
+  const witnesses = pinnedWitnesses();
+  const answer = await verifyOffThread({ evidence, root: pin.root, expect: { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }), ...(witnesses && { witnesses }) } });
   if (current !== udi) return; // another device was asked for meanwhile
   if (!answer.ok) {
     const code = answer.code as EvidenceErrorCode | undefined;
@@ -252,7 +279,8 @@ function renderTrust(p: { origin: string; fingerprint: string; pin: string }): v
     t.replaceChildren(el('strong', {}, 'Warning: the ledger’s signing key has changed since this browser first saw it. '), `This browser trusts ${p.origin}, key ${fp}…; the server now presents another. Do not rely on these results; contact the ledger operator.`);
   } else {
     t.className = 'trust';
-    t.replaceChildren(`Ledger ${p.origin} · key ${fp}… ${p.pin === 'first-use' ? '(pinned now, first use)' : '(pinned)'}`);
+    const w = pinnedWitnesses();
+    t.replaceChildren(`Ledger ${p.origin} · key ${fp}… ${p.pin === 'first-use' ? '(pinned now, first use)' : '(pinned)'}${w ? ` · ${w.required} of ${w.keys.length} witness${w.keys.length === 1 ? '' : 'es'} required` : ''}`);
   }
 }
 
