@@ -7,8 +7,8 @@
  *
  * Anything else is 404, a known path with another method 405. Errors are short text lines.
  */
+import { listen } from '../server/listen.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MAX_REQUEST_BYTES, type Witness } from './witness.js';
 
 export interface WitnessServerOptions {
@@ -109,22 +109,5 @@ export async function startWitnessServer(options: WitnessServerOptions): Promise
   const server = createServer(createWitnessHandler(options));
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    server,
-    url: `http://${host}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
 }
