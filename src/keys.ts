@@ -2,6 +2,7 @@
  * Key files. Private keys are PKCS#8 PEM written with mode 0600 (and never logged); public keys
  * are SPKI PEM.
  */
+import { PedigreeError } from './errors.js';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmod, open, readFile } from 'node:fs/promises';
 
@@ -43,11 +44,10 @@ export async function writePublicKey(path: string, key: KeyObject): Promise<void
 }
 
 /** A key file that is missing, unreadable or the wrong kind of key; the message says which. */
-export class KeyFileError extends Error {
-  readonly code = 'KEY_FILE_INVALID';
+export class KeyFileError extends PedigreeError<'KEY_FILE_INVALID'> {
+  override readonly name = 'KeyFileError';
   constructor(message: string) {
-    super(message);
-    this.name = 'KeyFileError';
+    super('KEY_FILE_INVALID', message);
   }
 }
 

@@ -2,6 +2,8 @@
  * Why a submission was refused. Each code is stable; clients branch on it. "Untrusted" problems
  * (signature, signer) are kept apart from "not allowed" ones (role) and from malformed input.
  */
+import { PedigreeError } from '../errors.js';
+
 export type AttestErrorCode =
   | 'MALFORMED_JSON'
   | 'BUNDLE_TOO_LARGE'
@@ -30,14 +32,14 @@ export type AttestErrorCode =
   | 'INVALID_CURSOR'
   | 'INVALID_FILTER';
 
-export class AttestError extends Error {
-  readonly code: AttestErrorCode;
-  /** JSON pointer of the failing field, when there is one. */
-  readonly field: string | undefined;
-  constructor(code: AttestErrorCode, message: string, field?: string) {
-    super(message);
-    this.name = 'AttestError';
-    this.code = code;
-    this.field = field;
+export class AttestError extends PedigreeError<AttestErrorCode> {
+  override readonly name = 'AttestError';
+  constructor(
+    code: AttestErrorCode,
+    message: string,
+    /** JSON pointer of the failing field, when there is one. */
+    readonly field?: string,
+  ) {
+    super(code, message);
   }
 }

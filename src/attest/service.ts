@@ -23,6 +23,7 @@ import { PARTICIPANT_URI, REVOCATION_URI, predicateType, resolvePredicateType } 
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { lookupKeys } from '../vindex/keys.js';
+import { LedgerError } from '../ledger/errors.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
 /** Participants sign with ECDSA P-256 (what Sigstore's local-key signers use). */
@@ -438,8 +439,7 @@ export class AttestationService {
       inputs.map((b) =>
         this.submit(b).catch((e: unknown) => {
           if (e instanceof AttestError) return { error: { code: e.code, message: e.message, ...(e.field !== undefined && { field: e.field }) } };
-          const code = (e as { code?: unknown }).code;
-          if (e instanceof Error && e.name === 'LedgerError' && typeof code === 'string') return { error: { code, message: e.message } };
+          if (e instanceof LedgerError) return { error: { code: e.code, message: e.message } };
           this.onUnexpected(e);
           return { error: { code: 'SUBMISSION_FAILED', message: 'this bundle could not be recorded; nothing of it was written' } };
         }),

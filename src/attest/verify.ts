@@ -3,6 +3,7 @@
  * given key, the inclusion proof against the log's signed checkpoint and the signed entry
  * timestamp, all against a Sigstore trusted root. Synchronous; no I/O.
  */
+import { PedigreeError } from '../errors.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
@@ -17,14 +18,8 @@ export interface VerifiedBundle {
   readonly statement: unknown;
 }
 
-export class BundleVerificationError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BundleVerificationError';
-  }
+export class BundleVerificationError extends PedigreeError {
+  override readonly name = 'BundleVerificationError';
 }
 
 function keyDetails(key: KeyObject): PublicKeyDetails {

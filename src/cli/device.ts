@@ -11,7 +11,7 @@ import { normaliseDeviceUdi } from '../udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
 import { verifyEvidence, type VerifiedDevice } from '../verify/evidence.js';
 import { loadTrustedRoot } from './attest.js';
-import { CliError, EXIT_ERROR, printJson, terminalSafe } from './util.js';
+import { CliError, printJson, terminalSafe } from './util.js';
 
 /** Exit codes of verify-device and verify-evidence; anything but 0 must stop a release. */
 export const OUTCOME_EXIT: Record<Outcome | 'NOT_VERIFIED', number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2, RECALLED: 4, UNKNOWN: 5, NOT_VERIFIED: 6 };

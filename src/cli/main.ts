@@ -177,7 +177,8 @@ export async function main(argv: string[]): Promise<number> {
   useNativeCrypto();
   const program = buildProgram();
   // Usage errors (a missing or unknown option) exit 3 from every command, never a verdict's code.
-  for (const c of [program, ...program.commands]) c.exitOverride();
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,12 +1,14 @@
 /** A small GraphQL-over-HTTP client for the CLI and for tests. */
-export class ClientError extends Error {
+import { PedigreeError } from '../errors.js';
+
+export class ClientError extends PedigreeError {
+  override readonly name = 'ClientError';
   constructor(
     message: string,
-    readonly code: string,
+    code: string,
     readonly field?: string,
   ) {
-    super(message);
-    this.name = 'ClientError';
+    super(code, message);
   }
 }
 

@@ -2,6 +2,7 @@
  * The data directory: ledger.json (origin, public keys), log.key (Ed25519, signs checkpoints),
  * admin.key / admin.pub (P-256, the root participant), db/ (LevelDB).
  */
+import { PedigreeError } from '../errors.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,14 +27,8 @@ export interface DataDir {
   readonly dbPath: string;
 }
 
-export class DataDirError extends Error {
-  constructor(
-    readonly code: 'LEDGER_EXISTS' | 'LEDGER_MISSING' | 'LEDGER_INVALID' | 'ORIGIN_INVALID',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DataDirError';
-  }
+export class DataDirError extends PedigreeError<'LEDGER_EXISTS' | 'LEDGER_MISSING' | 'LEDGER_INVALID' | 'ORIGIN_INVALID'> {
+  override readonly name = 'DataDirError';
 }
 
 const paths = (dir: string) => ({

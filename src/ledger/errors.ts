@@ -1,3 +1,5 @@
+import { PedigreeError } from '../errors.js';
+
 export type LedgerErrorCode =
   | 'LOG_BUSY'
   | 'LOG_CLOSED'
@@ -9,11 +11,6 @@ export type LedgerErrorCode =
   | 'STORE_FAILED';
 
 /** An error a client can act on; `code` is stable, `message` is for people. */
-export class LedgerError extends Error {
-  readonly code: LedgerErrorCode;
-  constructor(code: LedgerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LedgerError';
-    this.code = code;
-  }
+export class LedgerError extends PedigreeError<LedgerErrorCode> {
+  override readonly name = 'LedgerError';
 }

@@ -1,6 +1,8 @@
 /**
  * Typed errors of the pure log core. Callers branch on `code`, never on messages.
  */
+import { PedigreeError } from '../errors.js';
+
 export type LogErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INDEX_OUT_OF_RANGE'
@@ -14,11 +16,6 @@ export type LogErrorCode =
   | 'ENTRY_TOO_LARGE'
   | 'ENTRY_EMPTY';
 
-export class LogError extends Error {
-  readonly code: LogErrorCode;
-  constructor(code: LogErrorCode, message: string) {
-    super(message);
-    this.name = 'LogError';
-    this.code = code;
-  }
+export class LogError extends PedigreeError<LogErrorCode> {
+  override readonly name = 'LogError';
 }

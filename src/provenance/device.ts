@@ -2,6 +2,7 @@
  * Online provenance: gathers a device's attestations from the log, evaluates a policy against
  * them, builds evidence packages, and answers "which devices contain X".
  */
+import { PedigreeError } from '../errors.js';
 import type { AttestationRecord, AttestationService, IndexRow } from '../attest/service.js';
 import { custodyChain } from '../trust/authority.js';
 import { resolvePredicateType } from '../attest/predicates.js';
@@ -30,14 +31,8 @@ export const MAX_DEVICE_SCAN = 1_000_000;
 const PAGE = 1024;
 const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
 
-export class ProvenanceError extends Error {
-  constructor(
-    readonly code: 'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ProvenanceError';
-  }
+export class ProvenanceError extends PedigreeError<'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT'> {
+  override readonly name = 'ProvenanceError';
 }
 
 export interface InstalledDevice {

@@ -3,6 +3,7 @@
  * imported as JSON. Callers validate the policies they are given (the CLI's --policy, GraphQL
  * arguments); the verifier takes a validated Policy.
  */
+import { PedigreeError } from '../errors.js';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import policySchema from '../../attestations/policy.schema.json' with { type: 'json' };
 import type { Policy } from './policy.js';
@@ -10,11 +11,10 @@ import { policyDigest, shippedReleasePolicy } from './release-policy.js';
 
 export { policyDigest };
 
-export class PolicyError extends Error {
-  readonly code = 'POLICY_INVALID';
+export class PolicyError extends PedigreeError<'POLICY_INVALID'> {
+  override readonly name = 'PolicyError';
   constructor(message: string) {
-    super(message);
-    this.name = 'PolicyError';
+    super('POLICY_INVALID', message);
   }
 }
 

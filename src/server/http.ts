@@ -2,7 +2,7 @@
  * The HTTP front door: C2SP tlog-tiles read endpoints, health, and GraphQL (graphql-yoga).
  * Request bodies are read here, with a size bound, before anything parses them.
  */
-import { listen } from './listen.js';
+import { BodyTooLarge, listen, readBody } from './net.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -34,21 +34,6 @@ export interface RunningServer {
   readonly server: Server;
   readonly url: string;
   close(): Promise<void>;
-}
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {

@@ -9,6 +9,7 @@
  * - Reads of absent things resolve to `undefined`, never throw.
  * - A hash tile is stored at its latest width; later widths only extend earlier ones.
  */
+import { PedigreeError } from '../errors.js';
 import type { TileKey, TreeState } from '../log/index.js';
 
 export interface StoredTree {
@@ -65,13 +66,8 @@ export interface LogStore {
 
 export type StoreErrorCode = 'STORE_CONFLICT' | 'STORE_CORRUPT' | 'STORE_UNAVAILABLE' | 'STORE_CLOSED';
 
-export class StoreError extends Error {
-  readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-    this.code = code;
-  }
+export class StoreError extends PedigreeError<StoreErrorCode> {
+  override readonly name = 'StoreError';
 }
 
 /** Fixed-width hex so that lexicographic key order is numeric order. */

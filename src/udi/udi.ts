@@ -24,6 +24,8 @@
  *
  * Browser-safe: no Node APIs. Any string input either parses or throws a UdiError.
  */
+import { PedigreeError } from '../errors.js';
+
 export type UdiErrorCode =
   | 'UDI_EMPTY'
   | 'UDI_TOO_LONG'
@@ -42,14 +44,8 @@ export type UdiErrorCode =
   | 'UDI_UNKNOWN_DATA_IDENTIFIER'
   | 'UDI_DUPLICATE_FIELD';
 
-export class UdiError extends Error {
-  constructor(
-    readonly code: UdiErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UdiError';
-  }
+export class UdiError extends PedigreeError<UdiErrorCode> {
+  override readonly name = 'UdiError';
 }
 
 export type UdiIssuer = 'GS1' | 'HIBCC' | 'ICCBBA';

@@ -2,6 +2,8 @@
  * Why evidence was not accepted. One class, a closed set of stable codes; callers branch on
  * the code (the CLI maps every one to "NOT VERIFIED", the page to "do not deploy").
  */
+import { PedigreeError } from '../errors.js';
+
 export type EvidenceErrorCode =
   | 'EVIDENCE_INVALID'
   | 'EVIDENCE_TAMPERED'
@@ -20,13 +22,8 @@ export type EvidenceErrorCode =
   | 'INDEX_PROOF_INVALID'
   | 'WITNESS_MISSING';
 
-export class EvidenceError extends Error {
-  readonly code: EvidenceErrorCode;
-  constructor(code: EvidenceErrorCode, message: string) {
-    super(message);
-    this.name = 'EvidenceError';
-    this.code = code;
-  }
+export class EvidenceError extends PedigreeError<EvidenceErrorCode> {
+  override readonly name = 'EvidenceError';
 }
 
 /** What each code means, in plain words for a person deciding whether to deploy a device. */

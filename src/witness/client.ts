@@ -6,6 +6,7 @@
  * <prefix>/add-checkpoint) and its cosignature verifier key. Nothing a witness returns is
  * appended to a checkpoint before it has verified against that key.
  */
+import { PedigreeError } from '../errors.js';
 import { parseCosignatureVerifierKey, verifyCosignatures, type CosignatureVerifierKey } from '../log/cosignature.js';
 import { HASH_SIZE, LogError, concat, parseCheckpoint, parseNote, toBase64 } from '../log/index.js';
 
@@ -129,14 +130,13 @@ export interface CosignResult {
 }
 
 /** Fewer witnesses cosigned than the quorum; `result` holds what was collected. */
-export class QuorumError extends Error {
-  readonly code = 'WITNESS_QUORUM';
+export class QuorumError extends PedigreeError<'WITNESS_QUORUM'> {
+  override readonly name = 'QuorumError';
   constructor(
     message: string,
     readonly result: CosignResult,
   ) {
-    super(message);
-    this.name = 'QuorumError';
+    super('WITNESS_QUORUM', message);
   }
 }
 

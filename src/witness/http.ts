@@ -7,7 +7,7 @@
  *
  * Anything else is 404, a known path with another method 405. Errors are short text lines.
  */
-import { listen } from '../server/listen.js';
+import { BodyTooLarge, listen, readBody } from '../server/net.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { MAX_REQUEST_BYTES, type Witness } from './witness.js';
 
@@ -31,21 +31,6 @@ export interface RunningWitnessServer {
 
 const TEXT = 'text/plain; charset=utf-8';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', ...headers });

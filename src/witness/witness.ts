@@ -8,6 +8,7 @@
  * Requests for one log are handled one at a time, so checking the old size and recording the
  * new checkpoint are atomic, as the spec requires.
  */
+import { PedigreeError } from '../errors.js';
 import { createHash, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { chmod, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -86,14 +87,8 @@ export interface CosignedState {
   readonly checkpoint: string;
 }
 
-export class WitnessError extends Error {
-  constructor(
-    readonly code: 'WITNESS_CONFIG_INVALID' | 'WITNESS_STATE_CORRUPT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WitnessError';
-  }
+export class WitnessError extends PedigreeError<'WITNESS_CONFIG_INVALID' | 'WITNESS_STATE_CORRUPT'> {
+  override readonly name = 'WitnessError';
 }
 
 /** A refusal with the HTTP status the spec assigns to it. */

@@ -1,5 +1,5 @@
-/** Binds an HTTP server and describes it; shared by the ledger's and the witness's servers. */
-import type { Server } from 'node:http';
+/** What the ledger's and the witness's HTTP servers share: binding, and reading bounded bodies. */
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Listening {
@@ -28,4 +28,21 @@ export async function listen(server: Server, port: number, host: string): Promis
         server.close(() => resolve());
       }),
   };
+}
+
+/** A request body over the limit (declared or as sent). */
+export class BodyTooLarge extends Error {}
+
+/** The request body, refused with BodyTooLarge as soon as it exceeds `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
