@@ -56,6 +56,17 @@ describe('pedigree init', () => {
       expect(pedigree(['serve', '--data', join(dir.path, 'missing')]).stderr).toMatch(/pedigree init/);
       expect(pedigree(['serve', '--port', 'abc']).code).toBe(3);
       expect(pedigree(['frobnicate']).code).toBe(3);
+      // Nested subcommands too: a missing required option is a usage error, exit 3.
+      expect(pedigree(['witness', 'init']).code).toBe(3);
+      expect(pedigree(['participant', 'add', '--admin-key', 'x']).code).toBe(3);
+      // A malformed witness for the ledger, or a quorum it cannot meet, is refused before anything starts.
+      await expect(Promise.resolve(pedigree(['init', '--data', join(dir.path, 'w')]).code)).resolves.toBe(0);
+      const badWitness = pedigree(['serve', '--data', join(dir.path, 'w'), '--port', '0', '--witness', 'nonsense@http://127.0.0.1:1']);
+      expect(badWitness.code).toBe(3);
+      expect(badWitness.stderr).toMatch(/is not <witness key>@<http\(s\) URL>/);
+      const quorum = pedigree(['serve', '--data', join(dir.path, 'w'), '--port', '0', '--witness-quorum', '2']);
+      expect(quorum.code).toBe(3);
+      expect(quorum.stderr).toMatch(/--witness-quorum needs at least one --witness/);
     } finally {
       await dir.remove();
     }
