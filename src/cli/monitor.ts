@@ -14,7 +14,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
-import { TILE_WIDTH, leafHash, nodeHash, openCheckpoint, rootOfFrontier, sha256, tilePath, toHex, verifyConsistency, type Checkpoint } from '../log/index.js';
+import { TILE_WIDTH, appendToFrontier, bytesEqual, leafHash, openCheckpoint, rootOfFrontier, sha256, tilePath, toHex, verifyConsistency, type Checkpoint } from '../log/index.js';
 import type { Statement } from '../attest/statement.js';
 import { lookupKeys } from '../vindex/keys.js';
 import { VerifiableMap, indexRootOf, keyHash, valueHash } from '../vindex/map.js';
@@ -42,13 +42,6 @@ export interface MonitorOptions {
 }
 
 type Audit = NonNullable<State['audit']>;
-
-/** Appends a leaf to a compact range (largest subtree first). */
-function appendLeaf(frontier: Uint8Array[], size: number, leaf: Uint8Array): void {
-  let h = leaf;
-  for (let s = size; s & 1; s >>= 1) h = nodeHash(frontier.pop()!, h);
-  frontier.push(h);
-}
 
 async function fetchBytes(server: string, path: string): Promise<Uint8Array> {
   const res = await fetch(new URL(path, server)).catch((e: Error) => {
@@ -92,7 +85,7 @@ async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, pr
     if (es.length !== width || ps.length !== width) throw new Inconsistent(`tile ${tile} holds ${es.length} entries and ${ps.length} statements, not ${width}`);
     for (let i = Math.max(0, state.size - tile * TILE_WIDTH); i < width; i++) {
       const index = tile * TILE_WIDTH + i;
-      appendLeaf(frontier, index, leafHash(es[i]!));
+      appendToFrontier(frontier, index, leafHash(es[i]!));
       let body: { spec?: { payloadHash?: { value?: unknown } } };
       let statement: Statement;
       try {
@@ -110,13 +103,13 @@ async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, pr
     }
     progress(state.size);
   }
-  if (!bytesEq(rootOfFrontier(frontier), cp.root)) throw new Inconsistent(`the entries the log serves do not make up the tree its checkpoint of size ${cp.size} commits`);
+  if (!bytesEqual(rootOfFrontier(frontier), cp.root)) throw new Inconsistent(`the entries the log serves do not make up the tree its checkpoint of size ${cp.size} commits`);
   state.frontier = frontier.map((h) => Buffer.from(h).toString('base64'));
   const committed = indexRootOf(cp.extensions);
   if (!committed) throw new Inconsistent(`the checkpoint of size ${cp.size} commits no verifiable index`);
   const map = new VerifiableMap();
   for (const [key, list] of Object.entries(state.lists)) map.set(keyHash(key), valueHash(list));
-  if (!bytesEq(map.root, committed)) {
+  if (!bytesEqual(map.root, committed)) {
     // Name the key: ask the ledger for the lists of keys this run touched, then the rest.
     const keys = [...changed, ...Object.keys(state.lists).filter((k) => !changed.has(k))].slice(0, 2000);
     for (const key of keys) {
@@ -134,10 +127,6 @@ async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, pr
     throw new Inconsistent(`the index committed at size ${cp.size} is not the one its entries make (every list the ledger serves matches, so it holds keys no entry is filed under)`);
   }
   return { ...state, read: state.size - start };
-}
-
-function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 async function readState(path: string): Promise<State | undefined> {

@@ -28,6 +28,16 @@ export function rootOfFrontier(frontier: readonly Uint8Array[]): Uint8Array {
   return r;
 }
 
+/**
+ * Appends one leaf hash to the compact range of a tree of `size` leaves, in place (no tiles:
+ * for followers of a log, such as a monitor, that need only its root).
+ */
+export function appendToFrontier(frontier: Uint8Array[], size: number, leaf: Uint8Array): void {
+  let h = leaf;
+  for (let s = size; s % 2 === 1; s = Math.floor(s / 2)) h = nodeHash(frontier.pop()!, h);
+  frontier.push(h);
+}
+
 /** A tile's bytes: concatenated 32-byte hashes (or, for entry bundles, length-prefixed entries). */
 export type TileKey = `${number}/${number}`;
 
