@@ -27,6 +27,8 @@ export class Cosigning {
   private readonly pool: WitnessPool;
   private readonly bySize = new Map<number, string>();
   private latestSize = -1;
+  /** The largest size whose round missed the quorum: nobody waits for it to be cosigned. */
+  private failedSize = -1;
   private running = false;
   private again = false;
   private closed = false;
@@ -59,12 +61,13 @@ export class Cosigning {
 
   /**
    * The cosigned checkpoint of tree size `size`: waits (up to `timeoutMs`) until cosigning has
-   * reached that size. Undefined when that size was passed over (the log moved on first) or the
-   * witnesses did not answer in time: build again at a newer size.
+   * reached that size. Undefined at once when a round at or past that size missed the quorum,
+   * and undefined when that size was passed over (the log moved on first) or the witnesses did
+   * not answer in time: build again at a newer size, or serve it without their cosignatures.
    */
   async cosignedAt(size: number, timeoutMs = 10_000): Promise<string | undefined> {
     const deadline = Date.now() + timeoutMs;
-    while (this.latestSize < size && !this.closed) {
+    while (this.latestSize < size && this.failedSize < size && !this.closed) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       await new Promise<void>((resolve) => {
@@ -108,6 +111,8 @@ export class Cosigning {
       for (const w of [...this.waiters]) w();
     } catch (e) {
       const why = e instanceof QuorumError ? `${e.message}: ${e.result.failures.map((f) => `${f.name}: ${f.message}`).join('; ')}` : String((e as Error).message ?? e);
+      this.failedSize = Math.max(this.failedSize, size);
+      for (const w of [...this.waiters]) w();
       this.options.onShortfall?.(`checkpoint ${size} not served yet: ${why}`);
       if (!this.closed && !this.retry) {
         this.retry = setTimeout(() => {
