@@ -47,6 +47,9 @@ export function checkTripleId(value: string, what: string, field: string): void 
 }
 
 export function parseStatement(payload: Uint8Array): Statement {
+  // One reading everywhere: a byte-order mark would be skipped by some JSON readers and not by
+  // others (monitors, stored-statement readers), so it is refused.
+  if (payload[0] === 0xef && payload[1] === 0xbb && payload[2] === 0xbf) throw bad('the DSSE payload must be JSON without a byte-order mark', '/');
   let value: unknown;
   try {
     value = JSON.parse(fromUtf8(payload));

@@ -10,7 +10,6 @@
  * with the one the checkpoint commits. On a difference it asks the ledger for the lists of the
  * keys it rebuilt and names the key whose list differs. Progress is kept in the state file.
  */
-import { createPublicKey } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
@@ -18,7 +17,7 @@ import { TILE_WIDTH, appendToFrontier, bytesEqual, leafHash, openCheckpoint, roo
 import type { Statement } from '../attest/statement.js';
 import { lookupKeys } from '../vindex/keys.js';
 import { VerifiableMap, indexRootOf, keyHash, valueHash } from '../vindex/map.js';
-import { ed25519NoteVerifier } from '../crypto/node.js';
+import { trustedLog } from '../verify/trust.js';
 import { loadTrustedRoot } from './attest.js';
 import { CliError, parsePositive, printJson } from './util.js';
 
@@ -43,12 +42,32 @@ export interface MonitorOptions {
 
 type Audit = NonNullable<State['audit']>;
 
-async function fetchBytes(server: string, path: string): Promise<Uint8Array> {
+/** Largest entry bundle (256 entries of at most 64 KiB) and largest statement tile read. */
+const MAX_ENTRY_TILE = TILE_WIDTH * (2 + 0xffff);
+const MAX_PAYLOAD_TILE = 512 * 1024 * 1024;
+
+/** A tile, read up to `limit` bytes: a server cannot make the monitor hold more. */
+async function fetchBytes(server: string, path: string, limit: number): Promise<Uint8Array> {
   const res = await fetch(new URL(path, server)).catch((e: Error) => {
     throw new CliError(`cannot reach ${server}: ${e.message}`);
   });
   if (!res.ok) throw new Inconsistent(`the log does not serve /${path.replace(/^\//, '')} (HTTP ${res.status})`);
-  return new Uint8Array(await res.arrayBuffer());
+  const tooLarge = () => new Inconsistent(`the log serves more than ${limit} bytes at /${path.replace(/^\//, '')}`);
+  if (Number(res.headers.get('content-length') ?? 0) > limit) throw tooLarge();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
 }
 
 /** Splits length-prefixed records (prefix of `width` bytes, big-endian). */
@@ -79,7 +98,7 @@ async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, pr
     const width = end - tile * TILE_WIDTH;
     const id = { level: 'entries' as const, index: tile, ...(width < TILE_WIDTH && { width }) };
     const path = tilePath(id);
-    const [entries, payloads] = await Promise.all([fetchBytes(server, `/${path}`), fetchBytes(server, `/vindex/payloads/${path.slice('tile/entries/'.length)}`)]);
+    const [entries, payloads] = await Promise.all([fetchBytes(server, `/${path}`, MAX_ENTRY_TILE), fetchBytes(server, `/vindex/payloads/${path.slice('tile/entries/'.length)}`, MAX_PAYLOAD_TILE)]);
     const es = records(entries, 2, `entry bundle ${tile}`);
     const ps = records(payloads, 4, `payload tile ${tile}`);
     if (es.length !== width || ps.length !== width) throw new Inconsistent(`tile ${tile} holds ${es.length} entries and ${ps.length} statements, not ${width}`);
@@ -153,12 +172,16 @@ export async function monitorCommand(opts: MonitorOptions): Promise<void> {
     });
     const note = await res.text();
     const origin = note.split('\n', 1)[0]!;
-    const tlog = root.tlogs?.find((t) => t.baseUrl?.includes(origin) && t.publicKey?.rawBytes);
-    if (!tlog) throw new Inconsistent(`the trusted root does not name the log "${origin}"`);
-    const key = createPublicKey({ key: Buffer.from(tlog.publicKey!.rawBytes!, 'base64'), format: 'der', type: 'spki' });
+    // Exactly the log the trusted root names, as verifiers match it (a log named by a prefix is another log).
+    let log;
+    try {
+      log = trustedLog(root, origin);
+    } catch {
+      throw new Inconsistent(`the trusted root does not name the log ${JSON.stringify(origin.slice(0, 100))}`);
+    }
     let cp: Checkpoint;
     try {
-      cp = openCheckpoint(note, ed25519NoteVerifier(origin, key));
+      cp = openCheckpoint(note, log.verifier);
     } catch (e) {
       throw new Inconsistent(`the checkpoint does not verify: ${(e as Error).message}`);
     }

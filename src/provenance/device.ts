@@ -15,7 +15,7 @@ import { declareAdministrator } from './declaration.js';
 import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evidence.js';
 import type { NoteSigner } from '../log/index.js';
 import { TrustRegistry } from '../trust/registry.js';
-import { REGISTRY_KEY, assemblyKeys, verdictKeys } from '../vindex/keys.js';
+import { REGISTRY_KEY, assemblyKeys, lookupKey, verdictKeys } from '../vindex/keys.js';
 import { lookupToJson, type Lookup } from '../vindex/map.js';
 
 /**
@@ -146,7 +146,7 @@ export class DeviceService {
         const n = new Set(lists.flatMap((l) => l.indexes)).size;
         if (n > this.maxEntries) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${this.maxEntries} entries`);
       };
-      const [device, registry] = (await view.lookup([`udi:${udi}`, REGISTRY_KEY])) as [Lookup, Lookup];
+      const [device, registry] = (await view.lookup([lookupKey('udi', udi), REGISTRY_KEY])) as [Lookup, Lookup];
       bound([device]);
       const own = await this.nodes(device.indexes, cache);
       // Its assembly records say what is in it; what they list is looked up next.

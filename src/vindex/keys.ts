@@ -15,59 +15,79 @@
  * `affects`), never under what it merely mentions: a device's assembly record is filed under
  * the device, not under its parts, so the list for a part is what was said about that part,
  * and a device's evidence need not carry other devices' records. Keys are returned sorted and
- * without repeats. Pure, no Node APIs.
+ * without repeats. Nothing is ever dropped: a value with spaces, '%' or characters outside
+ * printable ASCII is percent-encoded (`lookupKey`), so the key is one printable line whatever
+ * the statement says. Pure, no Node APIs.
  */
 import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { DeviceGraph } from '../provenance/graph.js';
 import { keyIdOfPem } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
+import { sha256, toHex, utf8 } from '../log/index.js';
 
 export const REGISTRY_KEY = 'registry';
 const ADVISORY_URI = resolvePredicateType('advisory').uri;
 const SUBJECT_KINDS = new Set(['udi', 'partSerial', 'lot', 'sha256', 'participant']);
 /** A lookup key is one line of printable text (it travels in proofs, messages and URLs). */
 export const MAX_LOOKUP_KEY = 512;
-
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** Encoded values longer than this are named by their SHA-256 instead. */
+const MAX_VALUE = 400;
+
+/**
+ * The key for a value of a kind: "<kind>:<value>", where '%', space and every character outside
+ * printable ASCII are percent-encoded as UTF-8 ("LOT 7" → "LOT%207"), and a value whose encoding
+ * is longer than 400 characters becomes "%sha256-<hex of its UTF-8>" (which no encoding of a
+ * value can spell). The map function and the verifier both name keys only through this.
+ */
+export function lookupKey(kind: string, value: string): string {
+  let out = '';
+  for (const ch of value) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0x21 && c <= 0x7e && ch !== '%') out += ch;
+    else for (const b of utf8(ch)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (out.length > MAX_VALUE) return `${kind}:%sha256-${toHex(sha256(utf8(value)))}`;
+  }
+  return `${kind}:${out}`;
+}
 
 export function lookupKeys(statement: Statement): string[] {
   const keys = new Set<string>();
-  const add = (k: string) => {
-    if (k.length <= MAX_LOOKUP_KEY && /^[\x21-\x7e]+$/.test(k)) keys.add(k);
-  };
+  const add = (kind: string, value: string) => keys.add(lookupKey(kind, value));
   for (const sub of statement.subject ?? []) {
-    for (const [kind, value] of Object.entries(sub.digest ?? {})) if (SUBJECT_KINDS.has(kind) && typeof value === 'string') add(`${kind}:${value}`);
+    for (const [kind, value] of Object.entries(sub.digest ?? {})) if (SUBJECT_KINDS.has(kind) && typeof value === 'string') add(kind, value);
   }
   const p = (statement.predicate ?? {}) as Record<string, unknown>;
   if (statement.predicateType === ADVISORY_URI) {
     const a = (p.affects ?? {}) as Record<string, unknown>;
-    for (const v of strings(a.lots)) add(`lot:${v}`);
-    for (const v of strings(a.partSerials)) add(`partSerial:${v}`);
-    for (const v of strings(a.firmwareDigests)) add(`sha256:${v}`);
+    for (const v of strings(a.lots)) add('lot', v);
+    for (const v of strings(a.partSerials)) add('partSerial', v);
+    for (const v of strings(a.firmwareDigests)) add('sha256', v);
     for (const v of strings(a.udis)) {
       try {
-        add(`udi:${normaliseDeviceUdi(v)}`);
+        add('udi', normaliseDeviceUdi(v));
       } catch {
         // not a device UDI: filed under its subjects only
       }
     }
   }
   if (statement.predicateType === PARTICIPANT_URI) {
-    add(REGISTRY_KEY);
-    if (typeof p.id === 'string') add(`participant:${p.id}`);
+    keys.add(REGISTRY_KEY);
+    if (typeof p.id === 'string') add('participant', p.id);
     for (const pem of strings(p.publicKeys)) {
       try {
-        add(`key:${keyIdOfPem(pem)}`);
+        add('key', keyIdOfPem(pem));
       } catch {
         // not a key: ingestion refuses such registrations; nothing to file it under
       }
     }
   }
   if (statement.predicateType === REVOCATION_URI) {
-    add(REGISTRY_KEY);
-    if (typeof p.participantId === 'string') add(`participant:${p.participantId}`);
-    if (typeof p.keyId === 'string') add(`key:${p.keyId}`);
+    keys.add(REGISTRY_KEY);
+    if (typeof p.participantId === 'string') add('participant', p.participantId);
+    if (typeof p.keyId === 'string') add('key', p.keyId);
   }
   return [...keys].sort();
 }
@@ -79,11 +99,11 @@ export function lookupKeys(statement: Statement): string[] {
  * a package and by the verifier from what it verified, so a package cannot choose its own.
  */
 export function verdictKeys(graph: DeviceGraph, signers: Iterable<{ readonly keyId: string; readonly participant?: string | null }>): string[] {
-  const keys = new Set<string>([`udi:${graph.udi}`, REGISTRY_KEY]);
+  const keys = new Set<string>([lookupKey('udi', graph.udi), REGISTRY_KEY]);
   for (const a of graph.assemblies) for (const k of assemblyKeys(a.statement)) keys.add(k);
   for (const s of signers) {
-    keys.add(`key:${s.keyId}`);
-    if (s.participant) keys.add(`participant:${s.participant}`);
+    keys.add(lookupKey('key', s.keyId));
+    if (s.participant) keys.add(lookupKey('participant', s.participant));
   }
   return [...keys].sort();
 }
@@ -93,11 +113,11 @@ export function assemblyKeys(statement: Statement): string[] {
   const p = (statement.predicate ?? {}) as { components?: unknown; firmware?: unknown };
   const out: string[] = [];
   for (const c of Array.isArray(p.components) ? (p.components as Array<Record<string, unknown>>) : []) {
-    if (typeof c?.partSerial === 'string') out.push(`partSerial:${c.partSerial}`);
-    if (typeof c?.lot === 'string') out.push(`lot:${c.lot}`);
+    if (typeof c?.partSerial === 'string') out.push(lookupKey('partSerial', c.partSerial));
+    if (typeof c?.lot === 'string') out.push(lookupKey('lot', c.lot));
   }
   for (const f of Array.isArray(p.firmware) ? (p.firmware as Array<{ digest?: { sha256?: unknown } }>) : []) {
-    if (typeof f?.digest?.sha256 === 'string') out.push(`sha256:${f.digest.sha256}`);
+    if (typeof f?.digest?.sha256 === 'string') out.push(lookupKey('sha256', f.digest.sha256));
   }
   return out;
 }

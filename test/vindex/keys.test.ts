@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../../src/attest/predicates.js';
 import type { Statement } from '../../src/attest/statement.js';
 import { spkiPem } from '../../src/trust/keys.js';
-import { lookupKeys, verdictKeys } from '../../src/vindex/keys.js';
+import { lookupKey, lookupKeys, verdictKeys } from '../../src/vindex/keys.js';
 import { buildGraph } from '../../src/provenance/graph.js';
 import { party } from '../attest/fixtures.js';
 
@@ -30,11 +30,17 @@ describe('the map function', () => {
     expect(rev).toEqual([`key:${p.keyId}`, 'participant:acme', 'registry'].sort());
   });
 
-  it('is deterministic and ignores what it cannot file (unknown subject kinds, control characters)', () => {
+  it('is deterministic, ignores unknown subject kinds and percent-encodes what is not printable ASCII', () => {
     const s = st(resolvePredicateType('component').uri, { partSerial: 'acme:PS:2', sha512: 'ab', other: 'x' }, {});
     expect(lookupKeys(s)).toEqual(lookupKeys(structuredClone(s)));
     expect(lookupKeys(s)).toEqual(['partSerial:acme:PS:2']);
-    expect(lookupKeys(st(resolvePredicateType('component').uri, { partSerial: 'acme:PS:\n2' }, {}))).toEqual([]);
+    expect(lookupKeys(st(resolvePredicateType('component').uri, { partSerial: 'acme:PS:\n2' }, {}))).toEqual(['partSerial:acme:PS:%0A2']);
+    expect(lookupKey('lot', 'sup-a:VALVE:LOT 7 ü%')).toBe('lot:sup-a:VALVE:LOT%207%20%C3%BC%25');
+    // Distinct values stay distinct keys; a very long value is named by its hash.
+    expect(lookupKey('lot', 'a%20b')).not.toBe(lookupKey('lot', 'a b'));
+    const long = lookupKey('lot', 'x'.repeat(1000));
+    expect(long).toMatch(/^lot:%sha256-[0-9a-f]{64}$/);
+    expect(long).not.toBe(lookupKey('lot', 'x'.repeat(1001)));
   });
 
   it('names the keys a verdict depends on: the device, what its assemblies list, the registry and each signer', () => {
