@@ -159,6 +159,8 @@ export function verifyCosignatures(
   const minTime = opts.minTime ?? 0;
   const maxTime = opts.maxTime ?? Number.MAX_SAFE_INTEGER;
   const out: VerifiedCosignature[] = [];
+  // A cosignature does not sign the witness's name: one key listed under two names is one witness.
+  const keysUsed: Uint8Array[] = [];
   for (const line of lines) {
     const m = SIGNATURE_LINE.exec(line);
     if (!m) continue;
@@ -174,7 +176,7 @@ export function verifyCosignatures(
     if (bytes.length !== COSIGNATURE_BYTES) continue;
     const keyId = bytes.subarray(0, KEY_ID_BYTES);
     const witness = candidates.find((w) => bytesEqual(w.keyId, keyId));
-    if (!witness) continue;
+    if (!witness || keysUsed.some((k) => bytesEqual(k, witness.publicKey))) continue;
     const stamp = new DataView(bytes.buffer, bytes.byteOffset + KEY_ID_BYTES, TIMESTAMP_BYTES).getBigUint64(0, false);
     // The spec caps timestamps at 2^63 - 1; anything past 2^53 is no real time either.
     if (stamp > BigInt(Number.MAX_SAFE_INTEGER)) continue;
@@ -187,7 +189,10 @@ export function verifyCosignatures(
     } catch {
       ok = false;
     }
-    if (ok) out.push({ name: witness.name, time, line: `${line}\n` });
+    if (ok) {
+      out.push({ name: witness.name, time, line: `${line}\n` });
+      keysUsed.push(witness.publicKey);
+    }
   }
   return out;
 }

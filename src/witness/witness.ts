@@ -326,6 +326,9 @@ export class Witness {
       if (request.oldSize === 0 && request.proof.length > 0) refuse('the consistency proof from size 0 must be empty');
       if (request.oldSize === cp.size) {
         if (current && !bytesEqual(current.root, cp.root)) refuse(`fork: size ${cp.size} was cosigned with a different root hash`);
+        // Same tree, other extension lines (another index root, say): another checkpoint of the
+        // same size is a split view too, so only the very body cosigned before is cosigned again.
+        if (current && parseNote(current.checkpoint).text !== note.text) refuse(`fork: size ${cp.size} was cosigned with a different checkpoint body`);
         if (request.proof.length > 0) refuse('the consistency proof between equal sizes must be empty');
       } else if (request.oldSize > 0) {
         try {

@@ -128,6 +128,18 @@ describe('verifying cosignatures', () => {
     expect(verifyCosignatures(note, [])).toEqual([]);
   });
 
+  it('counts one key once, even listed under two names (the cosignature does not sign the name)', () => {
+    const w = witnessKey('witness.example.org/w1');
+    const alias = parseCosignatureVerifierKey(cosignatureVerifierKey('witness.example.org/alias', w.raw));
+    const line = cosign(BODY, w.name, w.raw, w.sign, 1700000000);
+    // The same signature bytes relabelled for the alias (its key ID is public: name and key).
+    const sig = Buffer.from(line.trim().split(' ')[2]!, 'base64');
+    const relabelled = `\u2014 ${alias.name} ${Buffer.concat([Buffer.from(alias.keyId), sig.subarray(4)]).toString('base64')}\n`;
+    const note = `${signNote(BODY, [ed25519NoteSigner('example.org/log', generateKeyPairSync('ed25519').privateKey)])}${line}${relabelled}`;
+    expect(verifyCosignatures(note, [alias])).toHaveLength(1);
+    expect(verifyCosignatures(note, [w.parsed, alias])).toHaveLength(1);
+  });
+
   it('refuses a cosignature whose key ID matches but whose signature, time or key is wrong', () => {
     const w = witnessKey('witness.example.org/w1');
     const line = cosign(BODY, w.name, w.raw, w.sign, 1700000000);

@@ -229,6 +229,19 @@ describe('forks and rollbacks', () => {
     expect(w.witness.latest(honest.origin)?.size).toBe(9);
   });
 
+  it('refuses another checkpoint body at the cosigned size (same tree, another index root): a split view', async () => {
+    const { log, w } = await setup();
+    await log.append(4);
+    expect((await post(w.url, requestBody(0, [], log.ledger.checkpoint))).status).toBe(200);
+    const cp = openCheckpoint(log.ledger.checkpoint, parseVerifierKey(log.vkey));
+    const other = signCheckpoint({ ...cp, extensions: [`pedigree/vindex/v1 ${Buffer.alloc(32, 9).toString('base64')}`] }, log.signer);
+    const r = await post(w.url, requestBody(4, [], other));
+    expect(r.status, r.text).toBe(422);
+    expect(r.text).toMatch(/different checkpoint body/);
+    // The very checkpoint it cosigned is cosigned again (a fresh time), so the log can keep it fresh.
+    expect((await post(w.url, requestBody(4, [], log.ledger.checkpoint))).status).toBe(200);
+  });
+
   it('never rolls back: an older checkpoint after a newer one is a 409', async () => {
     const { log, w } = await setup();
     await log.append(3);
