@@ -131,6 +131,15 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
       return fail('WITNESS_MISSING', `a witness key you gave is unreadable: ${(e as Error).message}`);
     }
     const got = verifyCosignatures(note, keys, { maxTime: expect.now + 300 });
+    // With a maximum age, witnesses vouch for freshness: the log's own issue time is its word
+    // alone, but a witness cosigns an old checkpoint again only while it is the log's latest.
+    if (expect.maxAgeSeconds !== undefined && got.length >= expect.witnesses.required) {
+      const fresh = got.filter((w) => w.time >= expect.now - expect.maxAgeSeconds!);
+      if (fresh.length < expect.witnesses.required) {
+        const newest = Math.max(...got.map((w) => w.time));
+        fail('EVIDENCE_EXPIRED', `the witnesses you require last confirmed this checkpoint ${Math.floor((expect.now - newest) / 60)} minutes ago, more than the ${Math.floor(expect.maxAgeSeconds / 60)} minutes you allow`);
+      }
+    }
     if (got.length < expect.witnesses.required) {
       const names = got.map((w) => w.name);
       fail(

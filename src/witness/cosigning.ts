@@ -16,6 +16,12 @@ export interface CosigningOptions {
   readonly quorum: number;
   readonly timeoutMs?: number;
   readonly retryMs?: number;
+  /**
+   * How often the latest checkpoint is sent again while the log is idle (default 5 minutes), so
+   * its cosignatures stay fresh: verifiers with a maximum age judge a package by the time its
+   * witnesses last confirmed its checkpoint, not by the time the log says it issued it.
+   */
+  readonly refreshMs?: number;
   /** Told when a round misses the quorum (never with a secret). */
   readonly onShortfall?: (message: string) => void;
 }
@@ -33,6 +39,9 @@ export class Cosigning {
   private again = false;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
+  private readonly refresher: NodeJS.Timeout;
+  private force = false;
+  private idlers: Array<() => void> = [];
   private readonly waiters = new Set<() => void>();
   private readonly unsubscribe: () => void;
 
@@ -47,7 +56,22 @@ export class Cosigning {
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     });
     this.unsubscribe = ledger.onIntegrated(() => this.kick());
+    this.refresher = setInterval(() => this.refresh(), options.refreshMs ?? 5 * 60_000);
+    this.refresher.unref();
     this.kick();
+  }
+
+  /** Sends the latest checkpoint to the witnesses again (even unchanged) for fresh cosignatures. */
+  refresh(): Promise<void> {
+    this.force = true;
+    this.kick();
+    return this.idle();
+  }
+
+  /** Resolves when no round is running or due. */
+  private idle(): Promise<void> {
+    if (!this.running && !this.again) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
   }
 
   /** The latest checkpoint enough witnesses cosigned, or undefined before the first. */
@@ -95,6 +119,8 @@ export class Cosigning {
       if (this.again) {
         this.again = false;
         this.kick();
+      } else {
+        for (const done of this.idlers.splice(0)) done();
       }
     });
   }
@@ -102,7 +128,9 @@ export class Cosigning {
   private async round(): Promise<void> {
     const note = this.ledger.checkpoint;
     const size = this.ledger.size;
-    if (size <= this.latestSize) return;
+    const force = this.force;
+    this.force = false;
+    if (size < this.latestSize || (size === this.latestSize && !force)) return;
     try {
       const r = await this.pool.cosign(note, size);
       this.bySize.set(size, r.note);
@@ -127,7 +155,9 @@ export class Cosigning {
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    clearInterval(this.refresher);
     if (this.retry) clearTimeout(this.retry);
+    for (const done of this.idlers.splice(0)) done();
     for (const w of [...this.waiters]) w();
   }
 }

@@ -16,7 +16,8 @@ import { openLedger, type OpenedLedger } from '../../src/app.js';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { adminKeyPath, initDataDir } from '../../src/config/datadir.js';
-import { verifierKeyString } from '../../src/crypto/node.js';
+import { ed25519NoteSigner, verifierKeyString } from '../../src/crypto/node.js';
+import { signEvidence } from '../../src/provenance/evidence.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { OUTCOME_EXIT } from '../../src/cli/device.js';
 import { startServer, type RunningServer } from '../../src/server/http.js';
@@ -46,6 +47,8 @@ let fork: Ledgerd;
 let s: Scenario;
 let root: unknown;
 const refusals: string[] = [];
+/** The witness's clock (milliseconds), moved forward by the freshness test. */
+let witnessClock = Date.now();
 const now = () => Math.floor(Date.now() / 1000);
 
 async function run(data: string): Promise<Ledgerd> {
@@ -62,9 +65,9 @@ async function stop(l: Ledgerd): Promise<void> {
   await l.opened.ledger.close();
 }
 const evidence = (l: Ledgerd, udi: string) => l.opened.devices.evidence(udi, shippedReleasePolicy());
-const verdict = (pkg: unknown, witnesses?: { keys: string[]; required: number }) => {
+const verdict = (pkg: unknown, witnesses?: { keys: string[]; required: number }, at = now(), maxAgeSeconds?: number) => {
   try {
-    return verifyEvidence(pkg, root, { udi: s.udi, policy: shippedReleasePolicy(), now: now(), ...(witnesses && { witnesses }) }).outcome;
+    return verifyEvidence(pkg, root, { udi: s.udi, policy: shippedReleasePolicy(), now: at, ...(witnesses && { witnesses }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }) }).outcome;
   } catch (e) {
     return (e as { code?: string }).code;
   }
@@ -75,7 +78,7 @@ beforeAll(async () => {
   const honestDir = join(dir.path, 'honest');
   await initDataDir(honestDir, ORIGIN);
   const logKey = createPublicKey((await openLedger(honestDir).then(async (o) => (await o.ledger.close(), o))).dataDir.config.logPublicKey);
-  witness = await Witness.open({ name: 'witness.test/w1', privateKey: generateKeyPairSync('ed25519').privateKey, logs: [{ origin: ORIGIN, vkey: verifierKeyString(ORIGIN, logKey) }], statePath: join(dir.path, 'witness-state.json') });
+  witness = await Witness.open({ name: 'witness.test/w1', privateKey: generateKeyPairSync('ed25519').privateKey, logs: [{ origin: ORIGIN, vkey: verifierKeyString(ORIGIN, logKey) }], statePath: join(dir.path, 'witness-state.json'), clock: () => witnessClock });
   witnessServer = await startWitnessServer({ witness });
 
   // One shared past: a device that passes, cosigned by the witness.
@@ -136,6 +139,24 @@ describe('a forked log against a witness', () => {
     expect(r.stdout).toMatch(/WITNESS_MISSING/);
     expect(r.stdout).toMatch(/0 of the 1 witnesses you trust cosigned this checkpoint; you require 1/);
   }, 60_000);
+
+  it('judges freshness by the witnesses’ time: an old package re-issued with a new time is expired; a refreshed one is not', async () => {
+    const w = { keys: [witness.vkey], required: 1 };
+    const old = await evidence(honest, s.udi);
+    const later = now() + 2 * 3600;
+    // The operator re-issues the old package as if new, signed with the real log key.
+    const signer = ed25519NoteSigner(ORIGIN, await readPrivateKey(join(dir.path, 'honest', 'log.key')));
+    const { signature: _drop, ...rest } = old;
+    const reissued = signEvidence({ ...rest, evaluatedAt: later }, signer);
+    expect(verdict(reissued, undefined, later, 3600)).toBe('RECALLED'); // without witnesses, the log's word
+    expect(verdict(reissued, w, later, 3600)).toBe('EVIDENCE_EXPIRED');
+    // The idle ledger has its latest checkpoint cosigned again: fresh evidence verifies.
+    witnessClock += 2 * 3600 * 1000;
+    await honest.cosigning.refresh();
+    const { signature: _sig, ...fresh } = await evidence(honest, s.udi);
+    // (The ledger's own clock is real time; the package is issued at the witnesses' later time.)
+    expect(verdict(signEvidence({ ...fresh, evaluatedAt: later }, signer), w, later, 3600)).toBe('RECALLED');
+  });
 
   it('a cosigned checkpoint still verifies with stock @sigstore/verify', async () => {
     const pkg = await evidence(honest, s.udi);
