@@ -3,20 +3,16 @@
  * and proves it consistent with the last checkpoint it saw (kept in a state file). A log that
  * rewrote or forked its history is reported and the command exits 1.
  *
- * With --audit it also reads every new entry (C2SP entry bundles from /tile/entries/ and the
- * signed statements behind them from /vindex/payloads/), checks that the entries make up the
- * checkpoint's tree and that each statement is the one its entry logged, files each entry with
- * the same map function the ledger uses (vindex/keys.ts), and compares the rebuilt index root
- * with the one the checkpoint commits. On a difference it asks the ledger for the lists of the
- * keys it rebuilt and names the key whose list differs. Progress is kept in the state file.
+ * With --audit it also audits the verifiable index (vindex/audit.ts): it reads every new entry,
+ * rebuilds the index with the ledger's map function and compares the root each checkpoint
+ * commits. On a difference it asks the ledger for the lists of the keys it rebuilt and names
+ * the key whose list differs. Progress is kept in the state file.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
-import { TILE_WIDTH, appendToFrontier, bytesEqual, leafHash, openCheckpoint, rootOfFrontier, sha256, tilePath, toHex, verifyConsistency, type Checkpoint } from '../log/index.js';
-import type { Statement } from '../attest/statement.js';
-import { lookupKeys } from '../vindex/keys.js';
-import { VerifiableMap, indexRootOf, keyHash, valueHash } from '../vindex/map.js';
+import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
+import { AuditError, auditIndex, type AuditState } from '../vindex/audit.js';
 import { trustedLog } from '../verify/trust.js';
 import { loadTrustedRoot } from './attest.js';
 import { CliError, parsePositive, printJson } from './util.js';
@@ -27,7 +23,7 @@ interface State {
   root: string;
   checkpoint: string;
   /** --audit progress: entries read, the compact range of their tree, and the index rebuilt. */
-  audit?: { size: number; frontier: string[]; lists: Record<string, number[]> };
+  audit?: AuditState;
 }
 
 export interface MonitorOptions {
@@ -40,101 +36,26 @@ export interface MonitorOptions {
   json?: boolean;
 }
 
-type Audit = NonNullable<State['audit']>;
-
-/** Largest entry bundle (256 entries of at most 64 KiB) and largest statement tile read. */
-const MAX_ENTRY_TILE = TILE_WIDTH * (2 + 0xffff);
-const MAX_PAYLOAD_TILE = 512 * 1024 * 1024;
-
-/** A tile, read up to `limit` bytes: a server cannot make the monitor hold more. */
-async function fetchBytes(server: string, path: string, limit: number): Promise<Uint8Array> {
-  const res = await fetch(new URL(path, server)).catch((e: Error) => {
-    throw new CliError(`cannot reach ${server}: ${e.message}`);
-  });
-  if (!res.ok) throw new Inconsistent(`the log does not serve /${path.replace(/^\//, '')} (HTTP ${res.status})`);
-  const tooLarge = () => new Inconsistent(`the log serves more than ${limit} bytes at /${path.replace(/^\//, '')}`);
-  if (Number(res.headers.get('content-length') ?? 0) > limit) throw tooLarge();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts);
-}
-
-/** Splits length-prefixed records (prefix of `width` bytes, big-endian). */
-function records(bytes: Uint8Array, width: 2 | 4, what: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 0; at < bytes.length; ) {
-    if (at + width > bytes.length) throw new Inconsistent(`${what} is truncated`);
-    const n = width === 2 ? view.getUint16(at) : view.getUint32(at);
-    if (at + width + n > bytes.length) throw new Inconsistent(`${what} is truncated`);
-    out.push(bytes.subarray(at + width, at + width + n));
-    at += width + n;
-  }
-  return out;
-}
-
 /**
- * Reads entries [audit.size, cp.size), checks them against the checkpoint and files them; then
- * compares the rebuilt index root with the committed one. Returns the new audit state.
+ * Audits up to `cp` (vindex/audit.ts); when the rebuilt root differs, asks the ledger for the
+ * lists of the keys this run touched, then the rest, and names the key whose list differs.
  */
-async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, progress: (done: number) => void): Promise<Audit & { read: number }> {
-  const state: Audit = prev ? structuredClone(prev) : { size: 0, frontier: [], lists: {} };
-  const frontier = state.frontier.map((h) => new Uint8Array(Buffer.from(h, 'base64')));
-  const start = state.size;
-  const changed = new Set<string>();
-  for (let tile = Math.floor(start / TILE_WIDTH); tile * TILE_WIDTH < cp.size; tile++) {
-    const end = Math.min(cp.size, (tile + 1) * TILE_WIDTH);
-    const width = end - tile * TILE_WIDTH;
-    const id = { level: 'entries' as const, index: tile, ...(width < TILE_WIDTH && { width }) };
-    const path = tilePath(id);
-    const [entries, payloads] = await Promise.all([fetchBytes(server, `/${path}`, MAX_ENTRY_TILE), fetchBytes(server, `/vindex/payloads/${path.slice('tile/entries/'.length)}`, MAX_PAYLOAD_TILE)]);
-    const es = records(entries, 2, `entry bundle ${tile}`);
-    const ps = records(payloads, 4, `payload tile ${tile}`);
-    if (es.length !== width || ps.length !== width) throw new Inconsistent(`tile ${tile} holds ${es.length} entries and ${ps.length} statements, not ${width}`);
-    for (let i = Math.max(0, state.size - tile * TILE_WIDTH); i < width; i++) {
-      const index = tile * TILE_WIDTH + i;
-      appendToFrontier(frontier, index, leafHash(es[i]!));
-      let body: { spec?: { payloadHash?: { value?: unknown } } };
-      let statement: Statement;
-      try {
-        body = JSON.parse(Buffer.from(es[i]!).toString('utf8'));
-        statement = JSON.parse(Buffer.from(ps[i]!).toString('utf8')) as Statement;
-      } catch {
-        throw new Inconsistent(`entry ${index} or its statement is not JSON`);
-      }
-      if (body.spec?.payloadHash?.value !== toHex(sha256(ps[i]!))) throw new Inconsistent(`entry ${index}: the statement the log serves is not the one its entry logged`);
-      for (const key of lookupKeys(statement)) {
-        (state.lists[key] ??= []).push(index);
-        changed.add(key);
-      }
-      state.size = index + 1;
-    }
-    progress(state.size);
+async function audit(server: string, cp: Checkpoint, prev: AuditState | undefined, progress: (done: number) => void): Promise<AuditState & { read: number }> {
+  let r;
+  try {
+    r = await auditIndex(server, cp, prev && { state: prev }, progress);
+  } catch (e) {
+    if (e instanceof AuditError && e.code === 'AUDIT_FAILED') throw new Inconsistent(e.message);
+    if (e instanceof AuditError) throw new CliError(e.message);
+    throw e;
   }
-  if (!bytesEqual(rootOfFrontier(frontier), cp.root)) throw new Inconsistent(`the entries the log serves do not make up the tree its checkpoint of size ${cp.size} commits`);
-  state.frontier = frontier.map((h) => Buffer.from(h).toString('base64'));
-  const committed = indexRootOf(cp.extensions);
-  if (!committed) throw new Inconsistent(`the checkpoint of size ${cp.size} commits no verifiable index`);
-  const map = new VerifiableMap();
-  for (const [key, list] of Object.entries(state.lists)) map.set(keyHash(key), valueHash(list));
-  if (!bytesEqual(map.root, committed)) {
-    // Name the key: ask the ledger for the lists of keys this run touched, then the rest.
-    const keys = [...changed, ...Object.keys(state.lists).filter((k) => !changed.has(k))].slice(0, 2000);
+  if (!r.matches) {
+    const lists = r.state.lists;
+    const keys = [...r.changed, ...Object.keys(lists).filter((k) => !r.changed.includes(k))].slice(0, 2000);
     for (const key of keys) {
       const d = await graphql<{ lookup: { indexes: number[] } }>(server, 'query ($k: String!) { lookup(key: $k) { indexes } }', { k: key }).catch(() => undefined);
       const served = d?.lookup.indexes.filter((i) => i < cp.size);
-      const want = state.lists[key]!;
+      const want = lists[key]!;
       if (!served || served.length !== want.length || served.some((v, i) => v !== want[i])) {
         const lost = want.filter((i) => !served?.includes(i));
         throw new Inconsistent(
@@ -145,7 +66,7 @@ async function audit(server: string, cp: Checkpoint, prev: Audit | undefined, pr
     }
     throw new Inconsistent(`the index committed at size ${cp.size} is not the one its entries make (every list the ledger serves matches, so it holds keys no entry is filed under)`);
   }
-  return { ...state, read: state.size - start };
+  return { ...r.state, read: r.read };
 }
 
 async function readState(path: string): Promise<State | undefined> {
@@ -198,7 +119,7 @@ export async function monitorCommand(opts: MonitorOptions): Promise<void> {
         throw new Inconsistent(`size ${cp.size} is not consistent with size ${prev.size}: ${(e as Error).message}`);
       }
     }
-    let audited: (Audit & { read: number }) | undefined;
+    let audited: (AuditState & { read: number }) | undefined;
     if (opts.audit) {
       const started = Date.now();
       let last = started;

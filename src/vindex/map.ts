@@ -88,6 +88,13 @@ export class VerifiableMap {
     return hashOf(this.tree);
   }
 
+  /** A copy sharing this map's nodes (nodes are never changed in place): changing it leaves this map as it is. */
+  clone(): VerifiableMap {
+    const copy = new VerifiableMap();
+    copy.tree = this.tree;
+    return copy;
+  }
+
   /** Sets the value hash of `key` (a key hash). */
   set(key: Uint8Array, value: Uint8Array): void {
     if (key.length !== 32 || value.length !== 32) throw new Error('keys and values are 32-byte hashes');
