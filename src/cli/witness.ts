@@ -36,7 +36,7 @@ async function readConfig(dir: string): Promise<WitnessConfig> {
   }
   try {
     const c = JSON.parse(text) as WitnessConfig;
-    if (c.version !== 1 || typeof c.name !== 'string' || !Array.isArray(c.logs) || !c.logs.every((l) => typeof l?.origin === 'string' && typeof l?.vkey === 'string')) throw new Error();
+    if (c.version !== 1 || typeof c.name !== 'string' || !Array.isArray(c.logs) || !c.logs.every((l) => typeof l?.origin === 'string' && typeof l?.vkey === 'string' && (l.audit === undefined || typeof l.audit === 'string'))) throw new Error();
     return c;
   } catch {
     throw new CliError(`${file} is not a valid witness configuration`);
@@ -75,7 +75,7 @@ async function initCommand(opts: { dir: string; name: string; json?: boolean }):
   );
 }
 
-async function addLogCommand(opts: { dir: string; vkey: string; origin?: string; json?: boolean }): Promise<void> {
+async function addLogCommand(opts: { dir: string; vkey: string; origin?: string; audit?: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.dir);
   const config = await readConfig(dir);
   let key;
@@ -87,11 +87,22 @@ async function addLogCommand(opts: { dir: string; vkey: string; origin?: string;
   const origin = opts.origin ?? key.name;
   if (origin.length === 0 || /[\u0000-\u001f\u007f]/u.test(origin)) throw new CliError('--origin must be one non-empty line');
   const vkey = opts.vkey.trim();
+  if (opts.audit !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(opts.audit);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new CliError(`--audit must be the ledger's http(s) URL, such as http://127.0.0.1:8080; got ${JSON.stringify(opts.audit.slice(0, 100))}`);
+  }
   if (config.logs.some((l) => l.origin === origin && l.vkey === vkey)) throw new CliError(`the witness already follows ${origin} with that key`);
-  config.logs.push({ origin, vkey });
+  config.logs.push({ origin, vkey, ...(opts.audit !== undefined && { audit: opts.audit }) });
   await writeFileAtomic(paths(dir).config, `${JSON.stringify(config, null, 2)}\n`, 0o644);
   if (opts.json) return printJson({ dir, origin, vkey, keyId: toHex(key.keyId) });
-  process.stdout.write(`Witness ${config.name} now follows ${origin} (log key ${key.name}+${toHex(key.keyId)}); restart "pedigree witness serve" to apply.\n`);
+  process.stdout.write(
+    `Witness ${config.name} now follows ${origin} (log key ${key.name}+${toHex(key.keyId)})${opts.audit ? `, auditing its index from ${opts.audit}` : ''}; restart "pedigree witness serve" to apply.\n`,
+  );
 }
 
 async function serveCommand(opts: { dir: string; port: string; host: string }): Promise<void> {
@@ -160,6 +171,7 @@ export function registerWitnessCommands(program: Command): void {
     .requiredOption('--dir <dir>', 'witness directory')
     .requiredOption('--vkey <vkey>', "the log's signed-note verifier key, <name>+<hex key ID>+<base64> (pedigree init prints it)")
     .option('--origin <origin>', "the log's checkpoint origin line (default: the key's name)")
+    .option('--audit <url>', "the ledger's URL: before cosigning, rebuild its verifiable index from its entries and refuse a checkpoint whose index root differs")
     .option('--json', 'machine-readable output')
     .action(addLogCommand);
   witness
@@ -169,6 +181,4 @@ export function registerWitnessCommands(program: Command): void {
     .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .action(serveCommand);
-  // Usage errors exit 3 like every other command (main only overrides the first level).
-  for (const c of [witness, ...witness.commands]) c.exitOverride();
 }

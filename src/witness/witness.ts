@@ -9,6 +9,8 @@
  * new checkpoint are atomic, as the spec requires.
  */
 import { PedigreeError } from '../errors.js';
+import { AuditError, auditIndex, type Audited, type AuditState } from '../vindex/audit.js';
+import type { VerifiableMap } from '../vindex/map.js';
 import { createHash, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { chmod, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -45,6 +47,12 @@ export interface WitnessLogConfig {
   readonly origin: string;
   /** "<name>+<hex key ID>+<base64(0x01 || key)>"; several entries for one origin trust several keys. */
   readonly vkey: string;
+  /**
+   * The ledger's URL, to audit its verifiable index before cosigning (vindex/audit.ts): the
+   * witness reads every new entry and statement from there, rebuilds the index and cosigns only
+   * a checkpoint whose committed index root is the one the entries make.
+   */
+  readonly audit?: string;
 }
 
 /** A checkpoint the witness refused although the log signed it: possible evidence of misbehaviour. */
@@ -219,7 +227,15 @@ export class Witness {
   private readonly byOriginHash = new Map<string, string>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  private constructor(options: WitnessOptions, logs: Map<string, NoteVerifier[]>, state: Map<string, CosignedState>) {
+  /** Index audits in memory, per audited log (rebuilt from the log after a restart). */
+  private readonly audited = new Map<string, { state: AuditState; map: VerifiableMap }>();
+
+  private constructor(
+    options: WitnessOptions,
+    logs: Map<string, NoteVerifier[]>,
+    state: Map<string, CosignedState>,
+    private readonly audits: ReadonlyMap<string, string>,
+  ) {
     this.name = options.name;
     this.privateKey = options.privateKey;
     this.publicKey = ed25519Raw(options.privateKey);
@@ -242,7 +258,19 @@ export class Witness {
       throw invalid(`witness name: ${(e as Error).message}`);
     }
     const logs = new Map<string, NoteVerifier[]>();
+    const audits = new Map<string, string>();
     for (const log of options.logs) {
+      if (log.audit !== undefined) {
+        let url: URL;
+        try {
+          url = new URL(log.audit);
+        } catch {
+          throw invalid(`log ${log.origin}: the audit URL ${JSON.stringify(log.audit.slice(0, 100))} is not a URL`);
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`log ${log.origin}: the audit URL must be http(s)`);
+        if (audits.has(log.origin) && audits.get(log.origin) !== log.audit) throw invalid(`log ${log.origin}: two audit URLs`);
+        audits.set(log.origin, log.audit);
+      }
       if (log.origin.length === 0 || /[\u0000-\u001f\u007f]/u.test(log.origin)) throw invalid('a log origin must be one non-empty line');
       let verifier: NoteVerifier;
       try {
@@ -261,7 +289,7 @@ export class Witness {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     const state = text === undefined ? new Map<string, CosignedState>() : parseState(text, options.statePath);
-    return new Witness(options, logs, state);
+    return new Witness(options, logs, state, audits);
   }
 
   /** The origins of the logs this witness follows. */
@@ -338,6 +366,20 @@ export class Witness {
           throw e;
         }
       }
+      // An auditing witness cosigns only an index its entries make: no checkpoint it cosigns
+      // carries an index nobody checked, whether or not a monitor is ever shown it.
+      const auditUrl = this.audits.get(cp.origin);
+      let audit: Audited | undefined;
+      if (auditUrl !== undefined) {
+        try {
+          audit = await auditIndex(auditUrl, cp, this.audited.get(cp.origin));
+        } catch (e) {
+          if (e instanceof AuditError && e.code === 'AUDIT_UNREACHABLE') throw new Refusal(503, `cannot audit ${cp.origin}: ${e.message}`);
+          if (e instanceof AuditError) refuse(`index audit: ${e.message}`);
+          throw e;
+        }
+        if (!audit!.matches) refuse(`the index committed at size ${cp.size} is not the one the log's entries make`);
+      }
       // Never go back in time for a log, even if the clock does.
       const time = Math.max(Math.floor(this.clock() / 1000), current?.time ?? 0, 1);
       const cosignature = cosign(note.text, this.name, this.publicKey, (m) => new Uint8Array(cryptoSign(null, m, this.privateKey)), time);
@@ -346,6 +388,7 @@ export class Witness {
         .map((s) => signatureLine(s.name, s.keyId, s.signature))
         .join('');
       await this.record(cp.origin, { size: cp.size, root: cp.root, time, checkpoint: `${note.text}\n${logSignatures}${cosignature}` });
+      if (audit) this.audited.set(cp.origin, { state: audit.state, map: audit.map });
       return { status: 200, contentType: TEXT, body: cosignature };
     });
   }
