@@ -82,6 +82,10 @@ describe('pedigree witness', () => {
 
     expect((await runPedigree(cwd, ['witness', 'add-log', '--dir', 'w', '--vkey', 'not-a-key'])).code).toBe(3);
     expect((await runPedigree(cwd, ['witness', 'add-log', '--dir', 'nowhere', '--vkey', log.vkey])).code).toBe(3);
+    const badAudit = await runPedigree(cwd, ['witness', 'add-log', '--dir', 'w', '--vkey', log.vkey, '--audit', 'ftp://ledger']);
+    expect(badAudit.code).toBe(3);
+    expect(badAudit.stderr).toMatch(/--audit must be the ledger's http\(s\) URL/);
+    expect(JSON.parse(await readFile(join(cwd, 'w', 'witness.json'), 'utf8')).logs).toEqual([]);
     const added = await runPedigree(cwd, ['witness', 'add-log', '--dir', 'w', '--vkey', log.vkey]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/now follows example\.org\/log/);
