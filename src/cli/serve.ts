@@ -68,10 +68,10 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
   }
   const cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
-  if (cosigning) devices.witnessed = (size) => cosigning.cosignedAt(size);
+  if (cosigning) devices.witnessing = cosigning;
   let running;
   try {
-    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes, ...(cosigning && { cosigning }) });
+    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes });
   } catch (e) {
     cosigning?.close();
     await ledger.close();

@@ -31,7 +31,7 @@ export const MAX_DEVICE_SCAN = 1_000_000;
 const PAGE = 1024;
 const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
 
-export class ProvenanceError extends PedigreeError<'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT'> {
+export class ProvenanceError extends PedigreeError<'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT' | 'WITNESSES_UNAVAILABLE'> {
   override readonly name = 'ProvenanceError';
 }
 
@@ -53,6 +53,14 @@ export interface Collected {
   readonly lookups: Lookup[];
   readonly registryIndexes: number[];
   readonly signer: (keyId: string) => SignerInfo | undefined;
+}
+
+/** What the device service needs of witness cosigning (witness/cosigning.ts implements it). */
+export interface Witnessing {
+  /** The latest checkpoint the quorum cosigned, if any. */
+  readonly latest: string | undefined;
+  /** The cosigned checkpoint of that size; undefined when it was passed over or not cosigned. */
+  cosignedAt(size: number): Promise<string | undefined>;
 }
 
 export interface DeviceServiceOptions {
@@ -213,25 +221,38 @@ export class DeviceService {
    * client already trusts.
    */
   /**
-   * With witnesses configured (witness/cosigning.ts): the cosigned checkpoint of a tree size,
-   * or undefined when that size was passed over. Evidence is then proved against it.
+   * Witnesses, when configured (witness/cosigning.ts): then the ledger serves, proves lookups
+   * against and builds evidence on only checkpoints the witness quorum cosigned.
    */
-  witnessed?: (size: number, note: string) => Promise<string | undefined>;
+  witnessing?: Witnessing;
+
+  /** The checkpoint the ledger serves: the latest, or with witnesses the latest they cosigned (none yet: undefined). */
+  servedCheckpoint(): string | undefined {
+    return this.witnessing ? this.witnessing.latest : this.ledger.checkpoint;
+  }
+
+  /**
+   * The checkpoint to prove a committed state of `size` against: its note, or with witnesses its
+   * cosigned note. WITNESSES_UNAVAILABLE when the witnesses have not cosigned that size.
+   */
+  async provedCheckpoint(size: number, note: string): Promise<string> {
+    if (!this.witnessing) return note;
+    const cosigned = await this.witnessing.cosignedAt(size);
+    if (cosigned === undefined) throw new ProvenanceError('WITNESSES_UNAVAILABLE', `the ledger's witnesses have not cosigned its checkpoint of size ${size}; it serves nothing they have not seen (try again shortly)`);
+    return cosigned;
+  }
 
   async evidence(udiInput: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
     let c = await this.collect(udiInput);
-    let checkpoint = c.checkpoint;
-    if (this.witnessed) {
-      // Built at the latest size; if cosigning passed that size over, build again at the next.
-      for (let attempt = 0; ; attempt++) {
-        const cosigned = await this.witnessed(c.size, c.checkpoint);
-        if (cosigned !== undefined || attempt === 2) {
-          checkpoint = cosigned ?? c.checkpoint;
-          break;
-        }
-        const again = await this.collect(udiInput);
-        // The log did not move: the witnesses are not answering; serve it without them.
-        if (again.size === c.size) break;
+    let checkpoint: string;
+    // Built at the latest size; if cosigning passed that size over (the log moved on), build again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        checkpoint = await this.provedCheckpoint(c.size, c.checkpoint);
+        break;
+      } catch (e) {
+        const again = attempt < 2 ? await this.collect(udiInput) : c;
+        if (again.size === c.size) throw e;
         c = again;
       }
     }

@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
-import type { Cosigning } from '../witness/cosigning.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { AttestationService } from '../attest/service.js';
 import type { DeviceService } from '../provenance/device.js';
@@ -26,8 +25,6 @@ export interface ServerOptions {
   readonly maxBodyBytes?: number;
   /** Where unexpected errors are reported; never shown to clients. */
   readonly logError?: (message: string, error: unknown) => void;
-  /** Witness cosigning: /checkpoint serves only checkpoints that reached the quorum. */
-  readonly cosigning?: Cosigning;
 }
 
 export interface RunningServer {
@@ -124,7 +121,7 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
       if (path === '/checkpoint') {
         // With witnesses, only a checkpoint enough of them cosigned is served.
-        const note = options.cosigning ? options.cosigning.latest : ledger.checkpoint;
+        const note = devices.servedCheckpoint();
         if (note === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no checkpoint has been cosigned by enough witnesses yet\n', { 'Cache-Control': 'no-cache', 'Retry-After': '5' });
         return send(res, 200, 'text/plain; charset=utf-8', note, { 'Cache-Control': 'no-cache' });
       }

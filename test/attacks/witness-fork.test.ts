@@ -54,8 +54,13 @@ const now = () => Math.floor(Date.now() / 1000);
 async function run(data: string): Promise<Ledgerd> {
   const opened = await openLedger(data);
   const cosigning = new Cosigning(opened.ledger, { witnesses: [{ vkey: witness.vkey, url: witnessServer.url }], quorum: 1, retryMs: 200, onShortfall: (m) => refusals.push(m) });
-  opened.devices.witnessed = (size) => cosigning.cosignedAt(size, 500);
-  const server = await startServer({ ledger: opened.ledger, attestations: opened.attestations, devices: opened.devices, cosigning, logError: () => undefined });
+  opened.devices.witnessing = {
+    get latest() {
+      return cosigning.latest;
+    },
+    cosignedAt: (size) => cosigning.cosignedAt(size, 500),
+  };
+  const server = await startServer({ ledger: opened.ledger, attestations: opened.attestations, devices: opened.devices, logError: () => undefined });
   const node = { dir: data, ledger: opened.ledger, attestations: opened.attestations, devices: opened.devices, server, url: server.url, adminKey: await readPrivateKey(adminKeyPath(data)) } as unknown as TestNode;
   return { opened, server, cosigning, node };
 }
@@ -122,13 +127,21 @@ describe('a forked log against a witness', () => {
     const honestServed = await (await fetch(`${honest.server.url}/checkpoint`)).text();
     expect(Number(honestServed.split('\n')[1])).toBe(size);
     expect(honestServed).toMatch(/— witness\.test\/w1 /);
+    // GraphQL serves the same checkpoint as /checkpoint.
+    const gql = await (await fetch(`${honest.server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ checkpoint { note } }' }) })).json();
+    expect(gql.data.checkpoint.note).toBe(honestServed);
   });
 
   it('a verifier requiring the witness refuses the fork’s evidence; the honest evidence verifies, cosigned', async () => {
     const w = { keys: [witness.vkey], required: 1 };
     const honestPkg = await evidence(honest, s.udi);
     expect(verdict(honestPkg, w)).toBe('RECALLED');
-    const forkPkg = await evidence(fork, s.udi);
+    // The fork's ledger serves no evidence its witness did not cosign ...
+    await expect(evidence(fork, s.udi)).rejects.toMatchObject({ code: 'WITNESSES_UNAVAILABLE' });
+    // ... so its operator builds the package without the witness.
+    const witnessing = fork.opened.devices.witnessing;
+    fork.opened.devices.witnessing = undefined;
+    const forkPkg = await evidence(fork, s.udi).finally(() => (fork.opened.devices.witnessing = witnessing));
     // Without witnesses the fork fools a first-time verifier: that is what witnesses are for.
     expect(verdict(forkPkg)).toBe('PASS');
     expect(verdict(forkPkg, w)).toBe('WITNESS_MISSING');

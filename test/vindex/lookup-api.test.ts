@@ -38,6 +38,10 @@ describe('lookup over GraphQL', () => {
     check(device);
     const lot = await lookup(`lot:${s.lot}`);
     check(lot);
+    // Any UDI form names the same device.
+    const link = await lookup(`udi:https://id.gs1.org/01/${s.udi.slice(4, 18)}/21/${s.udi.split('(21)')[1]}`);
+    expect(link.key).toBe(`udi:${s.udi}`);
+    expect(link.indexes).toEqual(device.indexes);
     const none = await lookup('lot:nobody:NOTHING:0');
     expect(none.indexes).toEqual([]);
     check(none);

@@ -4,7 +4,19 @@ import type { ConsistencyProof, InclusionProof } from '../../../ledger/ledger.js
 import type { StoredEntry } from '../../../store/store.js';
 import { builder } from '../builder.js';
 import { LedgerError } from '../../../ledger/errors.js';
-import { MAX_LOOKUP_KEY } from '../../../vindex/keys.js';
+import { MAX_LOOKUP_KEY, lookupKey } from '../../../vindex/keys.js';
+import { ProvenanceError } from '../../../provenance/device.js';
+import { normaliseDeviceUdi } from '../../../udi/udi.js';
+
+/** A device key in any UDI form names the device's canonical key; other keys are taken as given. */
+function canonical(key: string): string {
+  if (!key.startsWith('udi:')) return key;
+  try {
+    return lookupKey('udi', normaliseDeviceUdi(key.slice(4)));
+  } catch {
+    return key;
+  }
+}
 import { indexRootOf, lookupToJson, type Lookup } from '../../../vindex/map.js';
 
 interface CheckpointModel {
@@ -83,19 +95,24 @@ builder.queryFields((t) => ({
   lookup: t.field({
     type: IndexLookupRef,
     description:
-      'The verifiable index: every entry filed under `key` (udi:<UDI>, partSerial:<supplier:part:serial>, lot:<supplier:part:lot>, sha256:<hex>, participant:<id>, key:<key ID>, registry), proved against the latest checkpoint. INVALID_ARGUMENT for a key that is not one printable line.',
+      'The verifiable index: every entry filed under `key` (udi:<UDI in any form>, partSerial:<supplier:part:serial>, lot:<supplier:part:lot>, sha256:<hex>, participant:<id>, key:<key ID>, registry; spaces, % and non-ASCII characters in a value percent-encoded), proved against the latest checkpoint (with witnesses, the latest they cosigned). INVALID_ARGUMENT for a key that is not 1 to 512 printable characters without spaces.',
     args: { key: t.arg.string({ required: true }) },
-    resolve: async (_r, { key }, { ledger }) => {
+    resolve: async (_r, { key }, { ledger, devices }) => {
       if (key.length === 0 || key.length > MAX_LOOKUP_KEY || !/^[\x21-\x7e]+$/.test(key)) {
         throw new LedgerError('INVALID_ARGUMENT', `a lookup key is 1 to ${MAX_LOOKUP_KEY} printable characters without spaces, such as lot:valveco:VALVE-7:L78`);
       }
-      return ledger.readIndex(async (view) => ({ lookup: (await view.lookup([key]))[0]!, checkpoint: view.checkpoint }));
+      const { lookup, size, checkpoint } = await ledger.readIndex(async (view) => ({ lookup: (await view.lookup([canonical(key)]))[0]!, size: view.size, checkpoint: view.checkpoint }));
+      return { lookup, checkpoint: await devices.provedCheckpoint(size, checkpoint) };
     },
   }),
   checkpoint: t.field({
     type: Checkpoint,
-    description: 'The latest signed checkpoint.',
-    resolve: (_r, _a, { ledger }) => ({ note: ledger.checkpoint }),
+    description: 'The latest signed checkpoint, exactly as /checkpoint serves it: with witnesses configured, the latest they cosigned (WITNESSES_UNAVAILABLE before the first).',
+    resolve: (_r, _a, { devices }) => {
+      const note = devices.servedCheckpoint();
+      if (note === undefined) throw new ProvenanceError('WITNESSES_UNAVAILABLE', 'no checkpoint has been cosigned by enough witnesses yet');
+      return { note };
+    },
   }),
   entry: t.field({
     type: LogEntry,
