@@ -11,7 +11,7 @@ import { verifyBundle, BundleVerificationError } from '../attest/verify.js';
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { CliError, printJson } from './util.js';
+import { CliError, printJson, whyUnreadable } from './util.js';
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -20,8 +20,8 @@ async function sha256File(path: string): Promise<string> {
 }
 
 async function readJson(pathOrJson: string, what: string): Promise<unknown> {
-  const text = pathOrJson.trimStart().startsWith('{') ? pathOrJson : await readFile(pathOrJson, 'utf8').catch(() => {
-    throw new CliError(`cannot read ${what} file ${pathOrJson}`);
+  const text = pathOrJson.trimStart().startsWith('{') ? pathOrJson : await readFile(pathOrJson, 'utf8').catch((e: unknown) => {
+    throw new CliError(`cannot read ${what} file ${pathOrJson}: ${whyUnreadable(e)}`);
   });
   try {
     return JSON.parse(text);

@@ -2,7 +2,7 @@ import { parseCosignatureVerifierKey } from '../log/cosignature.js';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
-import { parseCheckpoint, parseNote } from '../log/index.js';
+import { parseCheckpoint, parseNote, toHex } from '../log/index.js';
 import type { EvidencePackage } from '../provenance/evidence.js';
 import type { Outcome } from '../provenance/outcome.js';
 import type { Policy } from '../provenance/policy.js';
@@ -11,14 +11,14 @@ import { normaliseDeviceUdi } from '../udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
 import { verifyEvidence, type VerifiedDevice } from '../verify/evidence.js';
 import { loadTrustedRoot } from './attest.js';
-import { CliError, printJson, terminalSafe } from './util.js';
+import { CliError, printJson, terminalSafe, whyUnreadable } from './util.js';
 
 /** Exit codes of verify-device and verify-evidence; anything but 0 must stop a release. */
 export const OUTCOME_EXIT: Record<Outcome | 'NOT_VERIFIED', number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2, RECALLED: 4, UNKNOWN: 5, NOT_VERIFIED: 6 };
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new CliError(`cannot read ${what} ${path}`);
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new CliError(`cannot read ${what} ${path}: ${whyUnreadable(e)}`);
   });
   try {
     return JSON.parse(text);
@@ -56,8 +56,8 @@ export function parseDuration(name: string, text: string | undefined): number | 
 
 async function newestSeen(path: string | undefined): Promise<{ size: number; root: Uint8Array; origin: string } | undefined> {
   if (!path) return undefined;
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new CliError(`cannot read --trusted-checkpoint ${path}`);
+  const text = await readFile(path, 'utf8').catch((e: unknown) => {
+    throw new CliError(`cannot read --trusted-checkpoint ${path}: ${whyUnreadable(e)}`);
   });
   try {
     const c = parseCheckpoint(parseNote(text).text);
@@ -109,6 +109,7 @@ function printVerified(r: VerifiedDevice, extra: string[]): void {
   for (const f of r.evaluation.findings) lines.push(`  ${f.severity.toUpperCase().padEnd(10)} ${f.code}: ${t(f.message)}${f.entries.length ? ` [entries ${f.entries.join(', ')}]` : ''}`);
   if (r.evaluation.findings.length === 0 && r.outcome === 'PASS') lines.push('  every required step is present, signed by allowed participants, and nothing blocks it');
   lines.push(`  policy     ${t(r.policy.name)} (sha256 ${r.policy.digest.slice(0, 16)}…)`, `  checked    against checkpoint ${r.checkpoint.size} of ${t(r.checkpoint.origin)}, ${r.bundles} bundles verified`);
+  for (const w of r.witnesses) lines.push(`  witness    ${t(w.name)} cosigned it at ${new Date(w.time * 1000).toISOString()}`);
   process.stdout.write(`${[...lines, ...extra].join('\n')}\n`);
 }
 
@@ -124,6 +125,7 @@ function verifiedJson(r: VerifiedDevice): Record<string, unknown> {
     checkpoint: { origin: r.checkpoint.origin, size: r.checkpoint.size, root: r.checkpoint.root },
     issuedAt: r.issuedAt,
     bundles: r.bundles,
+    witnesses: r.witnesses,
     provenance: r.tree,
   };
 }
@@ -180,16 +182,21 @@ export function callerWitnesses(keys: readonly string[] = [], required?: string)
     if (required !== undefined) throw new CliError('--witnesses-required needs at least one --witness <vkey>');
     return undefined;
   }
-  for (const k of keys) {
+  const unique = [...new Set(keys.map((k) => k.trim()))];
+  const seen: string[] = [];
+  for (const k of unique) {
+    let raw: string;
     try {
-      parseCosignatureVerifierKey(k);
+      raw = toHex(parseCosignatureVerifierKey(k).publicKey);
     } catch (e) {
       throw new CliError(`--witness ${JSON.stringify(k.slice(0, 80))} is not a witness verifier key (name+keyid+base64, as "pedigree witness init" prints): ${(e as Error).message}`);
     }
+    if (seen.includes(raw)) throw new CliError('two --witness keys are the same witness key under two names; give each witness once');
+    seen.push(raw);
   }
-  const n = required === undefined ? keys.length : Number(required);
-  if (!Number.isSafeInteger(n) || n < 1 || n > keys.length) throw new CliError(`--witnesses-required must be 1..${keys.length} (the number of --witness keys given)`);
-  return { keys: [...keys], required: n };
+  const n = required === undefined ? unique.length : Number(required);
+  if (!Number.isSafeInteger(n) || n < 1 || n > unique.length) throw new CliError(`--witnesses-required must be 1..${unique.length} (the number of different --witness keys given)`);
+  return { keys: unique, required: n };
 }
 
 /**

@@ -35,7 +35,7 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('run the ledger: GraphQL at /graphql, C2SP tiles at /checkpoint and /tile/, health at /healthz')
+    .description('run the ledger: GraphQL at /graphql, C2SP checkpoint and tiles at /checkpoint and /tile/, statements for index monitors at /vindex/payloads/, health at /healthz')
     .addOption(dataOption())
     .addOption(new Option('--port <n>', 'TCP port').env('PORT').default('8080'))
     .option('--host <addr>', 'address to listen on (0.0.0.0 to serve the local network)', '127.0.0.1')
@@ -163,7 +163,7 @@ export function buildProgram(): Command {
     .option('--interval <seconds>', 'seconds between checks', '30')
     .option('--once', 'check once and exit')
     .option('--audit', 'read every entry (tiles and /vindex/payloads), rebuild the index with the same map function and alarm on a root that differs, naming the key (resumes where it stopped)')
-    .option('--json', 'machine-readable output, one JSON object per check')
+    .option('--json', 'machine-readable output, one JSON object per line per check')
     .action(monitorCommand);
 
   registerWitnessCommands(program);

@@ -15,7 +15,7 @@ import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index
 import { AuditError, auditIndex, type AuditState } from '../vindex/audit.js';
 import { trustedLog } from '../verify/trust.js';
 import { loadTrustedRoot } from './attest.js';
-import { CliError, parsePositive, printJson } from './util.js';
+import { CliError, parsePositive, terminalSafe } from './util.js';
 
 interface State {
   origin: string;
@@ -85,12 +85,14 @@ export async function monitorCommand(opts: MonitorOptions): Promise<void> {
   const interval = parsePositive('--interval', opts.interval);
   const root = (await loadTrustedRoot(opts.trustedRoot)) as { tlogs?: Array<{ baseUrl?: string; publicKey?: { rawBytes?: string } }> };
   const statePath = resolve(opts.state);
-  const report = (event: Record<string, unknown>, line: string) => (opts.json ? printJson(event) : process.stdout.write(`${new Date().toISOString()} ${line}\n`));
+  // --json: one compact JSON object per line, so a watching monitor's output is a stream.
+  const report = (event: Record<string, unknown>, line: string) => process.stdout.write(opts.json ? `${JSON.stringify(event)}\n` : `${new Date().toISOString()} ${line}\n`);
 
   const once = async (): Promise<void> => {
     const res = await fetch(new URL('/checkpoint', opts.server)).catch((e: Error) => {
       throw new CliError(`cannot reach ${opts.server}: ${e.message}`);
     });
+    if (!res.ok) throw new CliError(`${opts.server} serves no checkpoint (HTTP ${res.status}): ${terminalSafe((await res.text()).slice(0, 200).trim())}`);
     const note = await res.text();
     const origin = note.split('\n', 1)[0]!;
     // Exactly the log the trusted root names, as verifiers match it (a log named by a prefix is another log).

@@ -9,6 +9,8 @@ import { WEB_DIST } from '../server/static.js';
 import { CliError, parsePort, parsePositive } from './util.js';
 import { parseCosignatureVerifierKey } from '../log/cosignature.js';
 import { Cosigning } from '../witness/cosigning.js';
+import { createPublicKey } from 'node:crypto';
+import { verifierKeyString } from '../crypto/node.js';
 
 export interface ServeOptions {
   data: string;
@@ -30,8 +32,9 @@ export function witnessPolicy(specs: readonly string[] = [], quorum?: string): {
   const witnesses = specs.map((spec) => {
     // The key's base64 part never holds "@"; the URL follows the first "@" after it.
     const at = spec.indexOf('@', spec.lastIndexOf('+'));
-    const vkey = at < 0 ? '' : spec.slice(0, at);
-    const url = at < 0 ? '' : spec.slice(at + 1);
+    if (at < 0) throw new CliError(`--witness ${JSON.stringify(spec.slice(0, 120))} has no "@<URL>": give the witness's key, "@", and its URL, such as <key>@http://127.0.0.1:8081`);
+    const vkey = spec.slice(0, at);
+    const url = spec.slice(at + 1);
     try {
       parseCosignatureVerifierKey(vkey);
       const u = new URL(url);
@@ -41,6 +44,8 @@ export function witnessPolicy(specs: readonly string[] = [], quorum?: string): {
     }
     return { vkey, url };
   });
+  const names = witnesses.map((w) => parseCosignatureVerifierKey(w.vkey).name);
+  if (new Set(names).size !== names.length) throw new CliError('the same witness is given twice with --witness; give each witness once');
   const k = quorum === undefined ? witnesses.length : Number(quorum);
   if (!Number.isSafeInteger(k) || k < 1 || k > witnesses.length) throw new CliError(`--witness-quorum must be 1..${witnesses.length}`);
   return { witnesses, quorum: k };
@@ -55,7 +60,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
   }
-  const { ledger, attestations, devices } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
+  const { ledger, attestations, devices, dataDir } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
   let demo: DemoSummary | undefined;
   if (opts.demo && ledger.size === 0) {
     process.stdout.write('Loading the demo supply chain (signing it live)...\n');
@@ -87,6 +92,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       `  tiles:       ${base}/tile/<L>/<N>`,
       `  trust root:  ${base}/trusted_root.json`,
       `  health:      ${base}/healthz`,
+      `  log key:     ${verifierKeyString(ledger.origin, createPublicKey(dataDir.config.logPublicKey))} (for witnesses: pedigree witness add-log --vkey …)`,
       ...(witnessing ? [`  witnesses:   ${witnessing.witnesses.map((w) => w.vkey.split('+')[0]).join(', ')} (checkpoints served once ${witnessing.quorum} cosigned)`] : []),
       ...(demo
         ? [

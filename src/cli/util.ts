@@ -24,6 +24,13 @@ export function parsePositive(name: string, text: string): number {
   return n;
 }
 
+/** Why a file could not be read, in words ("no such file", "permission denied", …). */
+export function whyUnreadable(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  const words: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a part of the path is not a directory', EPERM: 'not permitted' };
+  return typeof code === 'string' ? (words[code] ?? code) : 'unreadable';
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -141,11 +141,12 @@ async function serveCommand(opts: { dir: string; port: string; host: string }): 
     throw e;
   }
   process.stdout.write(`witness ${config.name} listening on ${running.url}\n`);
-  process.stdout.write(`  verifier key: ${witness.vkey}\n  follows: ${witness.origins.join(', ')}\n`);
+  process.stdout.write(`  verifier key: ${witness.vkey}\n  follows: ${witness.origins.join(', ')}\n${config.logs.filter((l) => l.audit).map((l) => `  audits the index of ${l.origin} from ${l.audit}\n`).join('')}`);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.stdout.write('Stopping...\n');
       void running.close().then(done, done);
     };
     process.on('SIGINT', stop);

@@ -85,6 +85,7 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   } catch {
     throw new LogError('INVALID_ARGUMENT', 'verifier key must be <name>+<hex8>+<base64>');
   }
+  if (bytes.length === 33 && bytes[0] === 0x04) throw new LogError('INVALID_ARGUMENT', "this is a witness's cosignature key (type 0x04), not a log's signing key");
   if (bytes.length !== 33 || bytes[0] !== ED25519_TYPE) throw new LogError('INVALID_ARGUMENT', 'only Ed25519 verifier keys are supported');
   const v = ed25519Verifier(name, bytes.subarray(1));
   if (toHex(v.keyId) !== hex) throw new LogError('INVALID_ARGUMENT', 'verifier key ID does not match its key');

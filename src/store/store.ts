@@ -64,7 +64,7 @@ export interface LogStore {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'STORE_CONFLICT' | 'STORE_CORRUPT' | 'STORE_UNAVAILABLE' | 'STORE_CLOSED';
+export type StoreErrorCode = 'STORE_CONFLICT' | 'STORE_CORRUPT' | 'STORE_OUTDATED' | 'STORE_UNAVAILABLE' | 'STORE_CLOSED';
 
 export class StoreError extends PedigreeError<StoreErrorCode> {
   override readonly name = 'StoreError';

@@ -72,6 +72,8 @@ export interface VerifiedDevice extends DeviceOutcome {
   /** When the ledger issued the package (seconds since the epoch, signed with the package). */
   readonly issuedAt: number;
   readonly bundles: number;
+  /** The required witnesses whose cosignatures verified, with their times (none when none were required). */
+  readonly witnesses: Array<{ readonly name: string; readonly time: number }>;
 }
 
 interface PackageJson {
@@ -123,10 +125,11 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   }
 
   // 2b. Seen by the witnesses the caller requires: a log that showed them another history cannot show this one.
+  let witnessed: Array<{ name: string; time: number }> = [];
   if (expect.witnesses && expect.witnesses.required > 0) {
     let keys;
     try {
-      keys = expect.witnesses.keys.map((k) => parseCosignatureVerifierKey(k));
+      keys = [...new Set(expect.witnesses.keys)].map((k) => parseCosignatureVerifierKey(k));
     } catch (e) {
       return fail('WITNESS_MISSING', `a witness key you gave is unreadable: ${(e as Error).message}`);
     }
@@ -140,6 +143,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
         fail('EVIDENCE_EXPIRED', `the witnesses you require last confirmed this checkpoint ${Math.floor((expect.now - newest) / 60)} minutes ago, more than the ${Math.floor(expect.maxAgeSeconds / 60)} minutes you allow`);
       }
     }
+    witnessed = got.map((w) => ({ name: w.name, time: w.time }));
     if (got.length < expect.witnesses.required) {
       const names = got.map((w) => w.name);
       fail(
@@ -292,5 +296,6 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     checkpoint: { origin, size: cp.size, root: toHex(cp.root), note },
     issuedAt,
     bundles: items.length,
+    witnesses: witnessed,
   };
 }

@@ -24,6 +24,7 @@ import { startServer, type RunningServer } from '../../src/server/http.js';
 import { shippedReleasePolicy } from '../../src/provenance/release-policy.js';
 import { verifyEvidence } from '../../src/verify/evidence.js';
 import { addCheckpoint } from '../../src/witness/client.js';
+import { cosignatureVerifierKey, parseCosignatureVerifierKey } from '../../src/log/cosignature.js';
 import { Cosigning } from '../../src/witness/cosigning.js';
 import { Witness } from '../../src/witness/witness.js';
 import { startWitnessServer } from '../../src/witness/http.js';
@@ -151,6 +152,11 @@ describe('a forked log against a witness', () => {
     expect(r.code).toBe(OUTCOME_EXIT.NOT_VERIFIED);
     expect(r.stdout).toMatch(/WITNESS_MISSING/);
     expect(r.stdout).toMatch(/0 of the 1 witnesses you trust cosigned this checkpoint; you require 1/);
+    // The honest package passes the same gate, and says who vouched for its checkpoint.
+    await writeFile(join(dir.path, 'honest.json'), JSON.stringify(honestPkg));
+    const ok = await runPedigree(dir.path, ['verify-evidence', 'honest.json', '--trusted-root', 'root.json', '--udi', s.udi, '--witness', witness.vkey, '--witness', witness.vkey]);
+    expect(ok.code, ok.stderr).toBe(OUTCOME_EXIT.RECALLED);
+    expect(ok.stdout).toMatch(/ {2}witness {4}witness\.test\/w1 cosigned it at \d{4}-/);
   }, 60_000);
 
   it('judges freshness by the witnesses’ time: an old package re-issued with a new time is expired; a refreshed one is not', async () => {
@@ -188,5 +194,10 @@ describe('a forked log against a witness', () => {
     const k = await runPedigree(dir.path, ['verify-evidence', 'fork.json', '--trusted-root', 'root.json', '--udi', s.udi, '--witness', witness.vkey, '--witnesses-required', '2']);
     expect(k.code).toBe(3);
     expect(k.stderr).toMatch(/--witnesses-required must be 1\.\.1/);
+    // One key under two names is one witness: refused rather than counted twice.
+    const alias = cosignatureVerifierKey('witness.test/alias', parseCosignatureVerifierKey(witness.vkey).publicKey);
+    const twice = await runPedigree(dir.path, ['verify-evidence', 'fork.json', '--trusted-root', 'root.json', '--udi', s.udi, '--witness', witness.vkey, '--witness', alias]);
+    expect(twice.code).toBe(3);
+    expect(twice.stderr).toMatch(/the same witness key under two names/);
   });
 });

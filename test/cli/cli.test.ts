@@ -103,6 +103,9 @@ describe('pedigree serve', () => {
       const { ed25519NoteVerifier } = await import('../../src/crypto/node.js');
       const cp = openCheckpoint(await (await fetch(`${url}/checkpoint`)).text(), ed25519NoteVerifier(config.origin, createPublicKey(config.logPublicKey)));
       expect(cp.size).toBe(0);
+      // The banner names the log's verifier key, which witnesses are given (pedigree witness add-log --vkey).
+      const { verifierKeyString } = await import('../../src/crypto/node.js');
+      expect(out).toContain(`log key:     ${verifierKeyString(config.origin, createPublicKey(config.logPublicKey))}`);
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendMany, startNode, type TestNode } from '../helpers.js';
@@ -40,5 +41,19 @@ describe('pedigree monitor', () => {
     const shrank = await monitor();
     expect(shrank.code).toBe(1);
     expect(shrank.stdout).toMatch(/ALERT the log shrank/);
+  });
+
+  it('says a ledger serving no checkpoint yet (503, waiting for its witnesses) serves none, exit 3, not an alarm', async () => {
+    const server = createServer((_req, res) => res.writeHead(503, { 'content-type': 'text/plain' }).end('no checkpoint has been cosigned by enough witnesses yet\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const r = await runPedigree(node.dir, ['monitor', '--server', url, '--trusted-root', 'root.json', '--state', 'waiting.json', '--once']);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/serves no checkpoint \(HTTP 503\): no checkpoint has been cosigned/);
+      expect(r.stdout).not.toMatch(/ALERT/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

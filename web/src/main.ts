@@ -149,7 +149,7 @@ function pinnedLog(served: unknown): Pin {
 const WITNESS_KEY = 'pedigree:witnesses';
 function pinnedWitnesses(): { keys: string[]; required: number } | undefined {
   const params = new URLSearchParams(location.search);
-  const given = params.getAll('witness').filter((k) => k.length > 0 && k.length < 400);
+  const given = [...new Set(params.getAll('witness').filter((k) => k.length > 0 && k.length < 400))];
   if (given.length > 0) {
     const k = Number(params.get('witnesses-required') ?? given.length);
     const required = Number.isSafeInteger(k) && k >= 1 && k <= given.length ? k : given.length;
