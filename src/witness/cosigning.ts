@@ -1,7 +1,7 @@
 /**
  * The ledger's side of witnessing: after each integration it asks the configured witnesses to
  * cosign the new checkpoint (WitnessPool), and keeps the checkpoints that reached the quorum.
- * The ledger serves /checkpoint and builds evidence only from those, so what a hospital sees is
+ * The ledger serves /checkpoint, lookups and evidence only on those, so what a hospital sees is
  * what the witnesses saw, and a witness that cosigned one history refuses another.
  *
  * Cosigning follows the latest checkpoint: while one round is out, later integrations only
@@ -79,15 +79,11 @@ export class Cosigning {
     return this.latestSize < 0 ? undefined : this.bySize.get(this.latestSize);
   }
 
-  get quorum(): number {
-    return this.options.quorum;
-  }
-
   /**
    * The cosigned checkpoint of tree size `size`: waits (up to `timeoutMs`) until cosigning has
    * reached that size. Undefined at once when a round at or past that size missed the quorum,
    * and undefined when that size was passed over (the log moved on first) or the witnesses did
-   * not answer in time: build again at a newer size, or serve it without their cosignatures.
+   * not answer in time: build again at a newer size, or answer WITNESSES_UNAVAILABLE.
    */
   async cosignedAt(size: number, timeoutMs = 10_000): Promise<string | undefined> {
     const deadline = Date.now() + timeoutMs;
