@@ -33,7 +33,8 @@ const hashOf = (s: Sub) => (s.kind === 'empty' ? EMPTY : s.kind === 'leaf' ? lea
 
 /** The record key of the position at `depth` on `key`'s path. */
 export function positionId(key: Uint8Array, depth: number): string {
-  const bytes = key.slice(0, (depth + 7) >> 3);
+  // new Uint8Array(view) copies, even from a Node Buffer (whose slice would be a view into the key).
+  const bytes = new Uint8Array(key.subarray(0, (depth + 7) >> 3));
   if (depth & 7) bytes[bytes.length - 1]! &= 0xff << (8 - (depth & 7));
   return `${depth.toString(16).padStart(3, '0')}${Buffer.from(bytes).toString('hex')}`;
 }
@@ -53,8 +54,8 @@ function encode(s: Sub): Uint8Array | undefined {
 
 function decode(b: Uint8Array | undefined): Sub {
   if (!b) return EMPTY_SUB;
-  if (b[0] === 0 && b.length === 65) return { kind: 'leaf', key: b.slice(1, 33), value: b.slice(33) };
-  if (b[0] === 1 && b.length === 33) return { kind: 'node', hash: b.slice(1) };
+  if (b[0] === 0 && b.length === 65) return { kind: 'leaf', key: new Uint8Array(b.subarray(1, 33)), value: new Uint8Array(b.subarray(33)) };
+  if (b[0] === 1 && b.length === 33) return { kind: 'node', hash: new Uint8Array(b.subarray(1)) };
   throw new Error('corrupt index node');
 }
 
@@ -119,16 +120,18 @@ export class PersistentIndex {
     if (missing.length > 0) {
       const got = await this.store.readRecords(space, missing.map((i) => ids[i]!));
       missing.forEach((i, j) => {
-        out[i] = got[j];
-        this.remember(cache, ids[i]!, got[j] ?? null);
+        // Plain copies: a store may hand out Node Buffers, whose slice() is a view, not a copy.
+        const v = got[j] === undefined ? undefined : new Uint8Array(got[j]!);
+        out[i] = v;
+        this.remember(cache, ids[i]!, v ?? null);
       });
     }
     return out;
   }
 
   private async children(key: Uint8Array, depth: number): Promise<[Sub, Sub]> {
-    const left = key.slice();
-    const right = key.slice();
+    const left = new Uint8Array(key);
+    const right = new Uint8Array(key);
     const byte = depth >> 3;
     const mask = 0x80 >> (depth & 7);
     left[byte]! &= ~mask;
