@@ -68,6 +68,8 @@ export async function benchIndex(size: number): Promise<IndexSizeResult> {
   }
 }
 
+// `node --import tsx bench/vindex.ts 1000000`: one size on its own (10^6 takes about half an hour here).
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
-  for (const n of [10_000, 100_000]) console.log(await benchIndex(n));
+  const sizes = process.argv.slice(2).map(Number);
+  for (const n of sizes.length ? sizes : [10_000, 100_000]) console.log(JSON.stringify(await benchIndex(n)));
 }
