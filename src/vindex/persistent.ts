@@ -31,6 +31,15 @@ const nodeHash = (l: Uint8Array, r: Uint8Array) => sha256(Uint8Array.of(0x01), l
 const bit = (k: Uint8Array, depth: number) => (k[depth >> 3]! >> (7 - (depth & 7))) & 1;
 const hashOf = (s: Sub) => (s.kind === 'empty' ? EMPTY : s.kind === 'leaf' ? leafHash(s.key, s.value) : s.hash);
 
+/** A copy of `key` with bit `depth` set to `value`. */
+function withBit(key: Uint8Array, depth: number, value: 0 | 1): Uint8Array {
+  const k = new Uint8Array(key);
+  const mask = 0x80 >> (depth & 7);
+  if (value) k[depth >> 3]! |= mask;
+  else k[depth >> 3]! &= ~mask;
+  return k;
+}
+
 /** The record key of the position at `depth` on `key`'s path. */
 export function positionId(key: Uint8Array, depth: number): string {
   // new Uint8Array(view) copies, even from a Node Buffer (whose slice would be a view into the key).
@@ -109,11 +118,15 @@ export class PersistentIndex {
     if (cache.size > this.cacheSize) cache.delete(cache.keys().next().value!);
   }
 
+  /** Nodes read ahead for the batch being prepared (committed values), consulted before the cache. */
+  private readAhead = new Map<string, Uint8Array | null>();
+  private preparing = false;
+
   private async readSpace(space: string, cache: Map<string, Uint8Array | null>, ids: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const out: Array<Uint8Array | undefined> = new Array(ids.length);
     const missing: number[] = [];
     ids.forEach((id, i) => {
-      const c = cache.get(id);
+      const c = cache === this.nodes && this.readAhead.has(id) ? this.readAhead.get(id) : cache.get(id);
       if (c === undefined) missing.push(i);
       else out[i] = c ?? undefined;
     });
@@ -124,19 +137,41 @@ export class PersistentIndex {
         const v = got[j] === undefined ? undefined : new Uint8Array(got[j]!);
         out[i] = v;
         this.remember(cache, ids[i]!, v ?? null);
+        if (cache === this.nodes && this.preparing) this.readAhead.set(ids[i]!, v ?? null);
       });
     }
     return out;
   }
 
+  /**
+   * Reads every node the update of these keys will visit, one level at a time: one store read
+   * per level for the whole batch instead of one per node, the paths the update then walks
+   * served from `readAhead`. It follows the update's own rule: only an inner node on a path
+   * that still has keys to place has its children read.
+   */
+  private async readPaths(top: Sub, updates: ReadonlyArray<{ key: Uint8Array }>): Promise<void> {
+    let groups: Array<{ depth: number; cur: Sub; keys: ReadonlyArray<{ key: Uint8Array }> }> = [{ depth: 0, cur: top, keys: updates }];
+    while (groups.length > 0) {
+      const open = groups.filter((g) => g.cur.kind === 'node' && g.keys.length > 0 && g.depth < 256);
+      if (open.length === 0) return;
+      const ids = open.flatMap((g) => {
+        const k = g.keys[0]!.key;
+        return [positionId(withBit(k, g.depth, 0), g.depth + 1), positionId(withBit(k, g.depth, 1), g.depth + 1)];
+      });
+      const got = await this.readSpace(SPACE_NODES, this.nodes, ids);
+      groups = open.flatMap((g, i) => {
+        const left = g.keys.filter((u) => bit(u.key, g.depth) === 0);
+        const right = g.keys.filter((u) => bit(u.key, g.depth) === 1);
+        return [
+          { depth: g.depth + 1, cur: decode(got[2 * i]), keys: left },
+          { depth: g.depth + 1, cur: decode(got[2 * i + 1]), keys: right },
+        ];
+      });
+    }
+  }
+
   private async children(key: Uint8Array, depth: number): Promise<[Sub, Sub]> {
-    const left = new Uint8Array(key);
-    const right = new Uint8Array(key);
-    const byte = depth >> 3;
-    const mask = 0x80 >> (depth & 7);
-    left[byte]! &= ~mask;
-    right[byte]! |= mask;
-    const [l, r] = await this.readSpace(SPACE_NODES, this.nodes, [positionId(left, depth + 1), positionId(right, depth + 1)]);
+    const [l, r] = await this.readSpace(SPACE_NODES, this.nodes, [positionId(withBit(key, depth, 0), depth + 1), positionId(withBit(key, depth, 1), depth + 1)]);
     return [decode(l), decode(r)];
   }
 
@@ -164,10 +199,17 @@ export class PersistentIndex {
     let root = this.current;
     if (updates.length > 0) {
       const [stored] = await this.readSpace(SPACE_NODES, this.nodes, [rootId]);
-      const top = await this.update(0, decode(stored), updates, writes);
-      const enc = encode(top);
-      if (enc) writes.set(rootId, enc);
-      root = hashOf(top);
+      this.preparing = true;
+      try {
+        await this.readPaths(decode(stored), updates);
+        const top = await this.update(0, decode(stored), updates, writes);
+        const enc = encode(top);
+        if (enc) writes.set(rootId, enc);
+        root = hashOf(top);
+      } finally {
+        this.preparing = false;
+        this.readAhead = new Map();
+      }
     }
     for (const [id, value] of writes) records.push({ space: SPACE_NODES, key: id, value });
     return {
