@@ -39,6 +39,10 @@ const RULES = new Map<string, OrderRule>([
   [resolvePredicateType('installation').uri, { field: 'installedAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `installation/${signer}/${k}`) }],
   // An advisory's versions are those its own signer issues under one id.
   [resolvePredicateType('advisory').uri, { field: 'issuedAt', scopes: (s, signer) => [`advisory/${signer}/${str(s.predicate.id)}`] }],
+  // Updates are events, each kept; their signed times put them in order.
+  [resolvePredicateType('firmware-update').uri, { field: 'updatedAt', scopes: () => [] }],
+  // A VEX document is its author's latest word on the firmware images it is about.
+  [resolvePredicateType('openvex').uri, { field: 'timestamp', scopes: (s, signer) => subjectsOf(['sha256'])(s).map((k) => `vex/${signer}/${k}`) }],
 ]);
 
 /** The predicate field that carries the signed issue time, for predicate types that have one. */

@@ -7,8 +7,11 @@ import { AttestError } from './errors.js';
 export type Role = 'admin' | 'supplier' | 'manufacturer' | 'builder' | 'qa' | 'distributor' | 'hospital' | 'regulator';
 export const ROLES: readonly Role[] = ['admin', 'supplier', 'manufacturer', 'builder', 'qa', 'distributor', 'hospital', 'regulator'];
 
-/** Subject digest keys: sha256 for files; udi, partSerial, lot and participant name physical or registry things. */
-export type SubjectKind = 'sha256' | 'udi' | 'partSerial' | 'lot' | 'participant';
+/**
+ * Subject digest keys: sha256 for files; udi, partSerial, lot and participant name physical or
+ * registry things; vulnerability names a vulnerability (CVE, GHSA, ...) an advisory is about.
+ */
+export type SubjectKind = 'sha256' | 'udi' | 'partSerial' | 'lot' | 'participant' | 'vulnerability';
 
 export interface PredicateType {
   readonly name: string;
@@ -29,7 +32,10 @@ export const PREDICATE_TYPES: readonly PredicateType[] = [
   { name: 'slsa-vsa', uri: 'https://slsa.dev/verification_summary/v1', roles: ['manufacturer'], subjects: ['udi', 'sha256'] },
   { name: 'custody-transfer', uri: `${OURS}custody-transfer/v1`, roles: ['manufacturer', 'distributor', 'hospital'], subjects: ['udi'] },
   { name: 'installation', uri: `${OURS}installation/v1`, roles: ['hospital'], subjects: ['udi'] },
-  { name: 'advisory', uri: `${OURS}advisory/v1`, roles: ['supplier', 'manufacturer', 'regulator'], subjects: ['sha256', 'udi', 'partSerial', 'lot'] },
+  { name: 'advisory', uri: `${OURS}advisory/v1`, roles: ['supplier', 'manufacturer', 'regulator'], subjects: ['sha256', 'udi', 'partSerial', 'lot', 'vulnerability'] },
+  { name: 'spdx', uri: 'https://spdx.dev/Document/v2.3', roles: ['supplier', 'manufacturer', 'builder'], subjects: ['sha256', 'partSerial', 'lot'] },
+  { name: 'firmware-update', uri: `${OURS}firmware-update/v1`, roles: ['manufacturer', 'hospital'], subjects: ['udi'] },
+  { name: 'openvex', uri: 'https://openvex.dev/ns/v0.2.0', roles: ['manufacturer'], subjects: ['sha256'] },
   { name: 'participant', uri: `${OURS}participant/v1`, roles: ['admin'], subjects: ['participant'] },
   { name: 'key-revocation', uri: `${OURS}key-revocation/v1`, roles: ['admin'], subjects: ['participant'] },
 ];

@@ -23,6 +23,7 @@ import { PARTICIPANT_URI, REVOCATION_URI, predicateType, resolvePredicateType } 
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { lookupKeys } from '../vindex/keys.js';
+import { advisoryComponents, componentQuery } from '../sbom/sbom.js';
 import { LedgerError } from '../ledger/errors.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
@@ -45,6 +46,18 @@ function checkSigningKey(pem: string): void {
   }
 }
 
+/** An advisory's components must be package URLs and its ranges purl "vers" ranges, or no one could match them. */
+function checkAdvisoryComponents(predicate: Record<string, unknown>): void {
+  const list = (predicate.affects as { components?: Array<{ purl: string; range?: string }> } | undefined)?.components ?? [];
+  list.forEach((c, i) => {
+    try {
+      componentQuery(c.purl, c.range);
+    } catch (e) {
+      throw new AttestError('PREDICATE_INVALID', `predicate field /predicate/affects/components/${i} ${(e as Error).message}`, `/predicate/affects/components/${i}`);
+    }
+  });
+}
+
 export const DEFAULT_MAX_BUNDLE_BYTES = 12 * 1024 * 1024;
 export const MAX_BATCH = 100;
 
@@ -62,7 +75,7 @@ const ADVISORY_URI = resolvePredicateType('advisory').uri;
  * only an SBOM may be large (up to the bundle limit).
  */
 export const MAX_STATEMENT_BYTES = 256 * 1024;
-const LARGE_TYPES = new Set([resolvePredicateType('cyclonedx').uri]);
+const LARGE_TYPES = new Set([resolvePredicateType('cyclonedx').uri, resolvePredicateType('spdx').uri]);
 
 export interface AttestationRecord {
   /** The attestation's identity: what its signature covers and the key that signed it (identity.ts). */
@@ -259,6 +272,7 @@ export class AttestationService {
     }
     checkSubjectKinds(statement, type.subjects, type.name);
     validatePredicate(type.uri, statement.predicate);
+    if (type.uri === ADVISORY_URI) checkAdvisoryComponents(statement.predicate);
     checkSubjectAuthority(statement, participant);
     const field = signedTimeField(type.uri);
     if (field !== undefined) {
@@ -326,7 +340,9 @@ export class AttestationService {
   private quotaKeys(c: Checked): string[] {
     // Its subjects, and for an advisory what it affects: both bring it into a device's evidence.
     const refs = c.statement.predicateType === ADVISORY_URI ? indexRefs(c.statement) : subjectRefs(c.statement);
-    return [...new Set(refs.filter((r) => r.kind !== 'other' && r.kind !== 'participant').map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
+    // A vulnerability advisory travels with every firmware whose SBOM names a package it affects.
+    if (c.statement.predicateType === ADVISORY_URI) for (const q of advisoryComponents(c.statement.predicate)) refs.push({ kind: 'other', value: `vuln-purl:${q.package}` });
+    return [...new Set(refs.filter((r) => r.kind !== 'participant' && (r.kind !== 'other' || r.value.startsWith('vuln-purl:'))).map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
   }
 
   /**

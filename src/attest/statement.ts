@@ -89,6 +89,7 @@ export function parseStatement(payload: Uint8Array): Statement {
       if (alg === 'partSerial') checkTripleId(v, 'partSerial', f);
       if (alg === 'lot') checkTripleId(v, 'lot', f);
       if (alg === 'participant' && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v)) throw bad('participant must be a participant id', f);
+      if (alg === 'vulnerability' && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(v)) throw bad('vulnerability must be a vulnerability id such as CVE-2023-0286', f);
     }
   });
   return s as unknown as Statement;

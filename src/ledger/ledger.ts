@@ -182,7 +182,7 @@ export class Ledger {
     }
     const indexRoot = indexRootOf(cp.extensions);
     if (!indexRoot) {
-      throw new StoreError('STORE_OUTDATED', 'the stored checkpoint commits no verifiable index: this data directory was made by an older Pedigree; create a new one with `pedigree init`');
+      throw new StoreError('STORE_OUTDATED', 'the stored checkpoint commits no verifiable index of this version (pedigree/vindex/v2): this data directory was made by an older Pedigree; create a new one with `pedigree init`');
     }
     return new Ledger(options, tree, indexRoot);
   }

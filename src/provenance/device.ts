@@ -9,13 +9,13 @@ import { resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { buildGraph, type AttNode, type DeviceGraph } from './graph.js';
-import { evaluate, type Evaluation, type Policy, type SignerInfo } from './policy.js';
+import { buildFirmwareGraph, buildGraph, type AttNode, type DeviceGraph } from './graph.js';
+import { evaluate, evaluateFirmware, type Evaluation, type Policy, type SignerInfo } from './policy.js';
 import { declareAdministrator } from './declaration.js';
 import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evidence.js';
 import type { NoteSigner } from '../log/index.js';
 import { TrustRegistry } from '../trust/registry.js';
-import { REGISTRY_KEY, assemblyKeys, lookupKey, verdictKeys } from '../vindex/keys.js';
+import { REGISTRY_KEY, firmwareVerdictKeys, lookupKey, verdictKeys } from '../vindex/keys.js';
 import { lookupToJson, type Lookup } from '../vindex/map.js';
 
 /**
@@ -53,6 +53,8 @@ export interface Collected {
   readonly lookups: Lookup[];
   readonly registryIndexes: number[];
   readonly signer: (keyId: string) => SignerInfo | undefined;
+  /** The participant registered as the manufacturer of a product (GTIN-14), if any. */
+  readonly manufacturerOf: (product: string) => string | undefined;
 }
 
 /** What the device service needs of witness cosigning (witness/cosigning.ts implements it). */
@@ -148,28 +150,49 @@ export class DeviceService {
    */
   async collect(udiInput: string): Promise<Collected> {
     const udi = normaliseDeviceUdi(udiInput);
+    return this.collectFor(`device ${udi}`, lookupKey('udi', udi), udi, (nodes) => buildGraph(udi, nodes), verdictKeys);
+  }
+
+  /** The same for one firmware image (the update gate): keyed by its digest. */
+  async collectFirmware(sha256: string): Promise<Collected> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ProvenanceError('INVALID_ARGUMENT', 'a firmware digest is 64 lowercase hex digits (SHA-256 of the image)');
+    return this.collectFor(`firmware ${sha256.slice(0, 12)}…`, lookupKey('sha256', sha256), sha256, (nodes) => buildFirmwareGraph(sha256, nodes), firmwareVerdictKeys);
+  }
+
+  /**
+   * Reads lists until the keys the verdict depends on are all read: what the device (or image)
+   * is filed under names its parts and firmware, their SBOMs name packages whose vulnerability
+   * advisories name VEX documents, and those name the images that fix them. Each round reads
+   * only keys derived from entries already read, so it ends (at most a handful of rounds).
+   */
+  private async collectFor<G>(what: string, first: string, subject: string, graphOf: (nodes: AttNode[]) => G, keysOf: (g: G, signers: Array<{ keyId: string; participant: string | null }>) => string[]): Promise<Collected> {
     return this.ledger.readIndex(async (view) => {
       const cache = new Map<number, AttNode>();
-      const bound = (lists: readonly Lookup[]) => {
-        const n = new Set(lists.flatMap((l) => l.indexes)).size;
-        if (n > this.maxEntries) throw new ProvenanceError('DEVICE_TOO_LARGE', `device ${udi} involves more than ${this.maxEntries} entries`);
+      const have = new Map<string, Lookup>();
+      const entries = new Set<number>();
+      const read = async (keys: readonly string[]) => {
+        for (const l of await view.lookup(keys)) {
+          have.set(l.key, l);
+          // Registry lists (registry, participant:, key:) hold registry entries, read as the registry.
+          if (l.key !== REGISTRY_KEY && !l.key.startsWith('participant:') && !l.key.startsWith('key:')) for (const i of l.indexes) entries.add(i);
+        }
+        const n = new Set([...have.values()].flatMap((l) => l.indexes)).size;
+        if (n > this.maxEntries) throw new ProvenanceError('DEVICE_TOO_LARGE', `${what} involves more than ${this.maxEntries} entries`);
       };
-      const [device, registry] = (await view.lookup([lookupKey('udi', udi), REGISTRY_KEY])) as [Lookup, Lookup];
-      bound([device]);
-      const own = await this.nodes(device.indexes, cache);
-      // Its assembly records say what is in it; what they list is looked up next.
-      const listed = [...new Set(buildGraph(udi, own).assemblies.flatMap((a) => assemblyKeys(a.statement)))].sort();
-      const parts = await view.lookup(listed);
-      bound([device, ...parts]);
-      const nodes = await this.nodes(new Set([...device.indexes, ...parts.flatMap((l) => l.indexes)]), cache);
-      nodes.sort((a, b) => a.logIndex - b.logIndex);
-      const reg = await this.registryAt(registry.indexes);
-      const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: reg.signer(keyId)?.participant ?? null }));
-      const have = new Map([device, registry, ...parts].map((l) => [l.key, l]));
-      const required = verdictKeys(buildGraph(udi, nodes), signers);
-      const more = await view.lookup(required.filter((k) => !have.has(k)));
-      for (const l of more) have.set(l.key, l);
-      return { udi, nodes, size: view.size, checkpoint: view.checkpoint, lookups: required.map((k) => have.get(k)!), registryIndexes: registry.indexes, signer: reg.signer };
+      await read([first, REGISTRY_KEY]);
+      const reg = await this.registryAt(have.get(REGISTRY_KEY)!.indexes);
+      let nodes: AttNode[] = [];
+      let required: string[] = [];
+      for (let round = 0; ; round++) {
+        nodes = (await this.nodes(entries, cache)).sort((a, b) => a.logIndex - b.logIndex);
+        const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: reg.signer(keyId)?.participant ?? null }));
+        required = keysOf(graphOf(nodes), signers);
+        const next = required.filter((k) => !have.has(k));
+        if (next.length === 0) break;
+        if (round >= 8) throw new ProvenanceError('DEVICE_TOO_LARGE', `${what}: its evidence did not settle after ${round} rounds of index reads`);
+        await read(next);
+      }
+      return { udi: subject, nodes, size: view.size, checkpoint: view.checkpoint, lookups: required.map((k) => have.get(k)!), registryIndexes: have.get(REGISTRY_KEY)!.indexes, signer: reg.signer, manufacturerOf: reg.manufacturerOf };
     });
   }
 
@@ -198,7 +221,7 @@ export class DeviceService {
   private registryCache: { key: string; registry: TrustRegistry } | undefined;
 
   /** The trust registry rebuilt from these registry entries (the complete `registry` list). */
-  private async registryAt(indexes: readonly number[]): Promise<{ signer: (keyId: string) => SignerInfo | undefined }> {
+  private async registryAt(indexes: readonly number[]): Promise<{ signer: (keyId: string) => SignerInfo | undefined; manufacturerOf: (product: string) => string | undefined }> {
     // Registry entries only accumulate, so their count and last index identify the set.
     const key = `${indexes.length}:${indexes[indexes.length - 1] ?? -1}`;
     if (this.registryCache?.key !== key) {
@@ -211,7 +234,7 @@ export class DeviceService {
       this.registryCache = { key, registry };
     }
     const registry = this.registryCache.registry;
-    return { signer: (keyId) => registry.signerInfo(keyId) };
+    return { signer: (keyId) => registry.signerInfo(keyId), manufacturerOf: (product) => registry.manufacturerOf(product) };
   }
 
   /**
@@ -243,7 +266,31 @@ export class DeviceService {
   }
 
   async evidence(udiInput: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
-    let c = await this.collect(udiInput);
+    return this.issue(() => this.collect(udiInput), fromSize, (c, now) => {
+      const evaluation = evaluate(buildGraph(c.udi, c.nodes), policy, { now, signer: c.signer });
+      return { subject: { udi: c.udi }, policy, evaluation };
+    });
+  }
+
+  /**
+   * An evidence package for one firmware image and the device model it is to be flashed onto
+   * (the update gate); the same package, with `firmware` in place of `udi`.
+   */
+  async firmwareEvidence(sha256: string, model: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
+    if (!/^[0-9]{14}$/.test(model)) throw new ProvenanceError('INVALID_ARGUMENT', 'a model is its GTIN-14 (14 digits, e.g. 09506000134352)');
+    return this.issue(() => this.collectFirmware(sha256), fromSize, (c, now) => {
+      const evaluation = evaluateFirmware(buildFirmwareGraph(sha256, c.nodes), model, policy, { now, signer: c.signer, manufacturer: c.manufacturerOf(model) });
+      return { subject: { firmware: { sha256, model } }, policy, evaluation };
+    });
+  }
+
+  /** Builds, proves and signs a package from one collected state. */
+  private async issue(
+    collect: () => Promise<Collected>,
+    fromSize: number | undefined,
+    judge: (c: Collected, now: number) => { subject: { udi: string } | { firmware: { sha256: string; model: string } }; policy: Policy; evaluation: Evaluation },
+  ): Promise<EvidencePackage> {
+    let c = await collect();
     let checkpoint: string;
     // Built at the latest size; if cosigning passed that size over (the log moved on), build again.
     for (let attempt = 0; ; attempt++) {
@@ -251,18 +298,17 @@ export class DeviceService {
         checkpoint = await this.provedCheckpoint(c.size, c.checkpoint);
         break;
       } catch (e) {
-        const again = attempt < 2 ? await this.collect(udiInput) : c;
+        const again = attempt < 2 ? await collect() : c;
         if (again.size === c.size) throw e;
         c = again;
       }
     }
-    const { udi, size } = c;
+    const { size } = c;
     if (fromSize !== undefined && (!Number.isSafeInteger(fromSize) || fromSize < 0 || fromSize > size)) {
       throw new ProvenanceError('INVALID_ARGUMENT', `fromSize must be 0..${size}`);
     }
-    const graph = buildGraph(udi, c.nodes);
     const now = Math.floor(this.clock() / 1000);
-    const evaluation = evaluate(graph, policy, { now, signer: c.signer });
+    const { subject, policy, evaluation } = judge(c, now);
     // Every entry the lists name: the verifier refuses a package that leaves one out.
     const indexes = [...new Set([...c.registryIndexes, ...c.nodes.map((n) => n.logIndex)])].sort((a, b) => a - b);
     const bundles = await Promise.all(
@@ -270,7 +316,7 @@ export class DeviceService {
     );
     const pkg: EvidencePackage = {
       mediaType: EVIDENCE_MEDIA_TYPE,
-      udi,
+      ...subject,
       generatedAt: new Date(now * 1000).toISOString(),
       evaluatedAt: now,
       policy,

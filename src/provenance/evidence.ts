@@ -14,7 +14,9 @@ export { EVIDENCE_MEDIA_TYPE };
 
 export interface EvidencePackage {
   mediaType: typeof EVIDENCE_MEDIA_TYPE;
-  udi: string;
+  /** What the package is about: a device, or (the update gate) a firmware image for a device model. */
+  udi?: string;
+  firmware?: { sha256: string; model: string };
   generatedAt: string;
   /** When the ledger issued the package (seconds since the epoch). */
   evaluatedAt: number;

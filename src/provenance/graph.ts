@@ -7,6 +7,7 @@
 import { PREDICATE_TYPES } from '../attest/predicates.js';
 import { bySignedOrder } from '../attest/order.js';
 import { indexRefs, type Statement } from '../attest/statement.js';
+import { advisoryComponents, matchesComponent, sbomComponents, type PackageRef } from '../sbom/sbom.js';
 
 export interface AttNode {
   readonly logIndex: number;
@@ -34,11 +35,19 @@ export interface FirmwareNode {
   readonly name: string;
   readonly version?: string;
   readonly sha256: string;
+  /** Where the device got it: its assembly record, or a firmware update (a firmware gate: neither). */
+  readonly fitted?: 'assembly' | 'update';
   readonly images: AttNode[];
   readonly builds: AttNode[];
+  /** CycloneDX and SPDX SBOMs of the image. */
   readonly sboms: AttNode[];
   readonly tests: AttNode[];
+  /** Recalls and advisories naming the image (vulnerabilities aside). */
   readonly advisories: AttNode[];
+  /** Vulnerability advisories naming a component one of its SBOMs lists, or the image itself. */
+  readonly vulnerabilities: AttNode[];
+  /** OpenVEX documents about the image. */
+  readonly vex: AttNode[];
 }
 
 export interface DeviceGraph {
@@ -53,6 +62,17 @@ export interface DeviceGraph {
   readonly installations: AttNode[];
   readonly tests: AttNode[];
   readonly advisories: AttNode[];
+  /** Firmware updates recorded for the device, in signed order (the policy decides which count). */
+  readonly updates: AttNode[];
+  /** Images whose release fixes a vulnerability of the device's firmware (by their releaser's VEX). */
+  readonly available: FirmwareNode[];
+}
+
+/** One firmware image on its own (the update gate): its evidence and the images that fix its vulnerabilities. */
+export interface FirmwareGraph {
+  readonly sha256: string;
+  readonly firmware: FirmwareNode;
+  readonly available: FirmwareNode[];
 }
 
 const URI = Object.fromEntries(PREDICATE_TYPES.map((p) => [p.name, p.uri])) as Record<string, string>;
@@ -90,20 +110,14 @@ export function buildGraph(udi: string, nodes: readonly AttNode[]): DeviceGraph 
     };
   });
 
-  const firmware: FirmwareNode[] = (a.firmware ?? []).map((f) => {
-    const d = f.digest.sha256;
-    const match = (n: AttNode) => about(n, 'sha256', d);
-    return {
-      name: f.name,
-      ...(f.version !== undefined && { version: f.version }),
-      sha256: d,
-      images: ofType(nodes, 'firmware').filter(match),
-      builds: ofType(nodes, 'slsa-provenance').filter(match),
-      sboms: ofType(nodes, 'cyclonedx').filter(match),
-      tests: tests.filter(match),
-      advisories: advisories.filter((n) => about(n, 'sha256', d, true)),
-    };
-  });
+  const updates = ofType(nodes, 'firmware-update').filter((n) => about(n, 'udi', udi));
+  const ctx = firmwareContext(nodes);
+  const firmware: FirmwareNode[] = (a.firmware ?? []).map((f) => firmwareNode(ctx, f.digest.sha256, f.name, f.version, 'assembly'));
+  for (const u of updates) {
+    const p = u.statement.predicate as UpdatePredicate;
+    const d = p.to?.digest?.sha256;
+    if (typeof d === 'string' && !firmware.some((f) => f.sha256 === d)) firmware.push(firmwareNode(ctx, d, String(p.firmware ?? ''), p.to?.version, 'update'));
+  }
 
   const forDevice = (name: string) => ofType(nodes, name).filter((n) => about(n, 'udi', udi));
   return {
@@ -117,7 +131,117 @@ export function buildGraph(udi: string, nodes: readonly AttNode[]): DeviceGraph 
     installations: forDevice('installation'),
     tests: tests.filter((n) => about(n, 'udi', udi)),
     advisories: advisories.filter((n) => about(n, 'udi', udi, true)),
+    updates,
+    available: availableFixes(ctx, firmware),
   };
+}
+
+export interface UpdatePredicate {
+  firmware?: string;
+  from?: { version?: string; digest?: { sha256?: string } };
+  to?: { version?: string; digest?: { sha256?: string } };
+  updatedAt?: string;
+}
+
+/** The graph of one firmware image, for the update gate. */
+export function buildFirmwareGraph(sha256: string, nodes: readonly AttNode[]): FirmwareGraph {
+  const ctx = firmwareContext(nodes);
+  const image = ofType(nodes, 'firmware').filter((n) => about(n, 'sha256', sha256)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
+  const firmware = firmwareNode(ctx, sha256, typeof image?.name === 'string' ? image.name : 'firmware', typeof image?.version === 'string' ? image.version : undefined);
+  return { sha256, firmware, available: availableFixes(ctx, [firmware]) };
+}
+
+interface FirmwareContext {
+  readonly nodes: readonly AttNode[];
+  readonly images: AttNode[];
+  readonly builds: AttNode[];
+  readonly sboms: AttNode[];
+  readonly tests: AttNode[];
+  readonly advisories: AttNode[];
+  readonly vulnerabilities: AttNode[];
+  readonly vex: AttNode[];
+}
+
+const isVulnerability = (n: AttNode) => (n.statement.predicate as { kind?: unknown }).kind === 'vulnerability';
+
+function firmwareContext(nodes: readonly AttNode[]): FirmwareContext {
+  const advisories = ofType(nodes, 'advisory');
+  return {
+    nodes,
+    images: ofType(nodes, 'firmware'),
+    builds: ofType(nodes, 'slsa-provenance'),
+    sboms: [...ofType(nodes, 'cyclonedx'), ...ofType(nodes, 'spdx')].sort(bySignedOrder),
+    tests: ofType(nodes, 'test-result'),
+    advisories: advisories.filter((n) => !isVulnerability(n)),
+    vulnerabilities: advisories.filter(isVulnerability),
+    vex: ofType(nodes, 'openvex'),
+  };
+}
+
+/** The components an SBOM node lists (computed once per node). */
+const componentCache = new WeakMap<AttNode, PackageRef[]>();
+export function componentsOf(n: AttNode): PackageRef[] {
+  let c = componentCache.get(n);
+  if (!c) componentCache.set(n, (c = sbomComponents(n.statement)));
+  return c;
+}
+
+function firmwareNode(ctx: FirmwareContext, d: string, name: string, version: string | undefined, fitted?: 'assembly' | 'update'): FirmwareNode {
+  const match = (n: AttNode) => about(n, 'sha256', d);
+  const sboms = ctx.sboms.filter(match);
+  const components = sboms.flatMap(componentsOf);
+  return {
+    name,
+    ...(version !== undefined && { version }),
+    sha256: d,
+    ...(fitted && { fitted }),
+    images: ctx.images.filter(match),
+    builds: ctx.builds.filter(match),
+    sboms,
+    tests: ctx.tests.filter(match),
+    advisories: ctx.advisories.filter((n) => about(n, 'sha256', d, true)),
+    vulnerabilities: ctx.vulnerabilities.filter((n) => about(n, 'sha256', d, true) || advisoryComponents(n.statement.predicate).some((q) => components.some((c) => matchesComponent(q, c)))),
+    vex: ctx.vex.filter(match),
+  };
+}
+
+/** Vulnerability ids (with aliases) an advisory names. */
+export function vulnerabilityIds(n: AttNode): string[] {
+  const v = (n.statement.predicate as { vulnerability?: { id?: unknown; aliases?: unknown } }).vulnerability;
+  return [v?.id, ...(Array.isArray(v?.aliases) ? v.aliases : [])].filter((x): x is string => typeof x === 'string');
+}
+
+/** A VEX document's statements that name one of `ids`, as {status, ...}. */
+export function vexStatements(n: AttNode, ids: readonly string[]): Array<Record<string, unknown>> {
+  const st = (n.statement.predicate as { statements?: unknown }).statements;
+  return (Array.isArray(st) ? (st as Array<Record<string, any>>) : []).filter((s) => {
+    const v = s?.vulnerability;
+    return [v?.name, ...(Array.isArray(v?.aliases) ? v.aliases : [])].some((x) => typeof x === 'string' && ids.includes(x));
+  });
+}
+
+/**
+ * The images that fix a vulnerability of `firmware`: subjects of `fixed` VEX statements signed by
+ * whoever released one of these images (the policy decides whether that release counts).
+ */
+function availableFixes(ctx: FirmwareContext, firmware: readonly FirmwareNode[]): FirmwareNode[] {
+  const have = new Set(firmware.map((f) => f.sha256));
+  const out = new Map<string, FirmwareNode>();
+  for (const f of firmware) {
+    const releasers = new Set(f.images.map((n) => n.signer).filter((x): x is string => x !== null));
+    const ids = f.vulnerabilities.flatMap(vulnerabilityIds);
+    if (ids.length === 0) continue;
+    for (const n of ctx.vex) {
+      if (n.signer === null || !releasers.has(n.signer) || !vexStatements(n, ids).some((s) => s.status === 'fixed')) continue;
+      for (const sub of n.statement.subject) {
+        const d = sub.digest.sha256;
+        if (d === undefined || have.has(d) || out.has(d)) continue;
+        const image = ctx.images.filter((i) => about(i, 'sha256', d)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
+        out.set(d, firmwareNode(ctx, d, typeof image?.name === 'string' ? image.name : f.name, typeof image?.version === 'string' ? image.version : undefined));
+      }
+    }
+  }
+  return [...out.values()];
 }
 
 /** Every log index the graph uses, ascending. */
@@ -125,7 +249,9 @@ export function graphEntries(g: DeviceGraph): number[] {
   const all = [
     ...g.assemblies,
     ...g.components.flatMap((c) => [...c.attestations, ...c.tests, ...c.advisories]),
-    ...g.firmware.flatMap((f) => [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories]),
+    ...g.firmware.flatMap((f) => [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories, ...f.vulnerabilities, ...f.vex]),
+    ...g.updates,
+    ...g.available.flatMap((f) => [...f.images, ...f.vex]),
     ...g.releases,
     ...g.custody,
     ...g.installations,

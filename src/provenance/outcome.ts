@@ -4,7 +4,7 @@
  * another system, a counterfeit), and RECALLED when a counted recall touches it, named at the
  * top with the recall's own action text. Pure; the server, the CLI and the page share it.
  */
-import type { DeviceGraph } from './graph.js';
+import type { AttNode, DeviceGraph, FirmwareGraph } from './graph.js';
 import type { Evaluation } from './policy.js';
 
 export type Outcome = 'PASS' | 'FAIL' | 'INCOMPLETE' | 'RECALLED' | 'UNKNOWN';
@@ -29,7 +29,18 @@ export function isUnknown(g: DeviceGraph): boolean {
 
 export function outcomeOf(g: DeviceGraph, e: Evaluation): DeviceOutcome {
   if (isUnknown(g)) return { outcome: 'UNKNOWN', recalls: [] };
-  const nodes = new Map([...g.advisories, ...g.components.flatMap((c) => c.advisories), ...g.firmware.flatMap((f) => f.advisories)].map((n) => [n.logIndex, n]));
+  return withRecalls([...g.advisories, ...g.components.flatMap((c) => c.advisories), ...g.firmware.flatMap((f) => f.advisories)], e);
+}
+
+/** A firmware image is UNKNOWN when nothing in the ledger names it (a flipped byte, an image from elsewhere). */
+export function firmwareOutcomeOf(g: FirmwareGraph, e: Evaluation): DeviceOutcome {
+  const f = g.firmware;
+  if ([f.images, f.builds, f.sboms, f.tests, f.advisories, f.vex].every((l) => l.length === 0)) return { outcome: 'UNKNOWN', recalls: [] };
+  return withRecalls(f.advisories, e);
+}
+
+function withRecalls(advisories: readonly AttNode[], e: Evaluation): DeviceOutcome {
+  const nodes = new Map(advisories.map((n) => [n.logIndex, n]));
   const recalls = e.findings
     .filter((f) => f.code === 'RECALLED')
     .map((f) => {

@@ -4,7 +4,9 @@
  * predicates such as SBOMs are summarised, never copied.
  */
 import { PREDICATE_TYPES } from '../attest/predicates.js';
-import type { AttNode, DeviceGraph } from './graph.js';
+import { componentsOf, type UpdatePredicate } from './graph.js';
+import type { AttNode, DeviceGraph, FirmwareGraph, FirmwareNode } from './graph.js';
+import type { Evaluation } from './policy.js';
 
 const NAME = new Map(PREDICATE_TYPES.map((p) => [p.uri, p.name]));
 
@@ -18,7 +20,19 @@ function summary(n: AttNode): Record<string, unknown> {
     case 'slsa-provenance':
       return { builder: p.runDetails?.builder?.id, buildType: p.buildDefinition?.buildType };
     case 'cyclonedx':
-      return { specVersion: p.specVersion, components: Array.isArray(p.components) ? p.components.length : 0 };
+      return { format: 'CycloneDX', specVersion: p.specVersion, components: componentsOf(n).length };
+    case 'spdx':
+      return { format: 'SPDX', specVersion: p.spdxVersion, components: componentsOf(n).length };
+    case 'firmware-update': {
+      const u = p as UpdatePredicate;
+      return { firmware: u.firmware, from: u.from?.digest?.sha256, fromVersion: u.from?.version, to: u.to?.digest?.sha256, toVersion: u.to?.version, updatedAt: u.updatedAt };
+    }
+    case 'openvex':
+      return {
+        author: p.author,
+        timestamp: p.timestamp,
+        statements: (Array.isArray(p.statements) ? p.statements : []).slice(0, 50).map((st: Record<string, any>) => ({ vulnerability: st?.vulnerability?.name, status: st?.status, justification: st?.justification })),
+      };
     case 'test-result':
       return { result: p.result, passed: p.passedTests?.length ?? 0, failed: p.failedTests?.length ?? 0 };
     case 'device-assembly':
@@ -30,7 +44,7 @@ function summary(n: AttNode): Record<string, unknown> {
     case 'installation':
       return { site: p.site, installedAt: p.installedAt, assetTag: p.assetTag };
     case 'advisory':
-      return { id: p.id, kind: p.kind, severity: p.severity, title: p.title, action: p.action };
+      return { id: p.id, kind: p.kind, severity: p.severity, title: p.title, action: p.action, ...(p.kind === 'vulnerability' && { vulnerability: p.vulnerability?.id }) };
     default:
       return {};
   }
@@ -48,8 +62,28 @@ export function nodeView(n: AttNode): Record<string, unknown> {
   };
 }
 
-export function graphView(g: DeviceGraph): Record<string, unknown> {
+function firmwareJson(f: FirmwareNode, running?: boolean): Record<string, unknown> {
   const v = (ns: readonly AttNode[]) => ns.map(nodeView);
+  return {
+    name: f.name,
+    version: f.version ?? null,
+    sha256: f.sha256,
+    fitted: f.fitted ?? null,
+    ...(running !== undefined && { running }),
+    images: v(f.images),
+    builds: v(f.builds),
+    sboms: v(f.sboms),
+    tests: v(f.tests),
+    advisories: v(f.advisories),
+    vulnerabilities: v(f.vulnerabilities),
+    vex: v(f.vex),
+  };
+}
+
+/** The device's graph; with its evaluation, which firmware it runs now and its counted update history. */
+export function graphView(g: DeviceGraph, e?: Evaluation): Record<string, unknown> {
+  const v = (ns: readonly AttNode[]) => ns.map(nodeView);
+  const running = e?.firmware ? new Set(e.firmware.running) : undefined;
   return {
     udi: g.udi,
     assembly: g.assembly ? nodeView(g.assembly) : null,
@@ -64,20 +98,19 @@ export function graphView(g: DeviceGraph): Record<string, unknown> {
       tests: v(c.tests),
       advisories: v(c.advisories),
     })),
-    firmware: g.firmware.map((f) => ({
-      name: f.name,
-      version: f.version ?? null,
-      sha256: f.sha256,
-      images: v(f.images),
-      builds: v(f.builds),
-      sboms: v(f.sboms),
-      tests: v(f.tests),
-      advisories: v(f.advisories),
-    })),
+    firmware: g.firmware.map((f) => firmwareJson(f, running ? running.has(f.sha256) : undefined)),
+    firmwareHistory: e?.firmware?.history ?? [],
+    updates: v(g.updates),
+    available: g.available.map((f) => firmwareJson(f)),
     releases: v(g.releases),
     custody: v(g.custody),
     installations: v(g.installations),
     tests: v(g.tests),
     advisories: v(g.advisories),
   };
+}
+
+/** A firmware image's graph (the update gate). */
+export function firmwareView(g: FirmwareGraph): Record<string, unknown> {
+  return { sha256: g.sha256, firmware: firmwareJson(g.firmware), available: g.available.map((f) => firmwareJson(f)) };
 }

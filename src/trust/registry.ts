@@ -178,6 +178,12 @@ export class TrustRegistry {
     return { participant: f.participant.id, roles: f.participant.roles, products: f.participant.products ?? [], revocations };
   }
 
+  /** The participant registered as the manufacturer of a product (GTIN-14 or other device key product), if any. */
+  manufacturerOf(product: string): string | undefined {
+    for (const p of this.participants.values()) if (p.roles.includes('manufacturer') && (p.products ?? []).includes(product)) return p.id;
+    return undefined;
+  }
+
   /** Applies a registration or revocation statement; false for any other predicate type. */
   /** `digest` is the SHA-256 (hex) of the statement, which a later registration names in `replaces`. */
   apply(statement: { predicateType: string; predicate: unknown }, logIndex: number, integratedTime: number, digest?: string): boolean {

@@ -24,18 +24,18 @@ import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
 import { openDeclaration as declarationKey } from '../provenance/declaration.js';
 import { TrustRegistry, derToPem } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { buildGraph, type AttNode, type DeviceGraph } from '../provenance/graph.js';
-import { outcomeOf, type DeviceOutcome } from '../provenance/outcome.js';
-import { evaluate, type Evaluation, type Policy } from '../provenance/policy.js';
+import { buildFirmwareGraph, buildGraph, type AttNode, type DeviceGraph, type FirmwareGraph } from '../provenance/graph.js';
+import { firmwareOutcomeOf, outcomeOf, type DeviceOutcome, type Outcome } from '../provenance/outcome.js';
+import { evaluate, evaluateFirmware, type Evaluation, type Policy } from '../provenance/policy.js';
 import { policyDigest } from '../provenance/release-policy.js';
-import { graphView } from '../provenance/view.js';
+import { firmwareView, graphView } from '../provenance/view.js';
 import { bundleClaim, verifyLoggedBundle } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { EvidenceError } from './errors.js';
 import { trustedLog } from './trust.js';
 import type { Statement } from '../attest/statement.js';
 import { parseCosignatureVerifierKey, verifyCosignatures } from '../log/cosignature.js';
-import { lookupKeys, verdictKeys } from '../vindex/keys.js';
+import { firmwareVerdictKeys, lookupKeys, verdictKeys } from '../vindex/keys.js';
 import { indexRootOf, lookupFromJson, verifyList, type Lookup } from '../vindex/map.js';
 
 export const EVIDENCE_MEDIA_TYPE = 'application/vnd.pedigree.evidence.v1+json';
@@ -94,7 +94,84 @@ export function evidenceDigest(pkg: object): string {
   return toHex(sha256(utf8(canonicalJson(rest))));
 }
 
+/** What the caller expects of a firmware package (the update gate): this image, for this model. */
+export interface FirmwareExpectations extends Omit<CallerExpectations, 'udi'> {
+  /** The SHA-256 (hex) of the image the caller hashed itself, and the model's GTIN-14. */
+  readonly firmware: { readonly sha256: string; readonly model: string };
+}
+
+export interface VerifiedFirmware {
+  readonly outcome: Outcome;
+  readonly recalls: DeviceOutcome['recalls'];
+  readonly firmware: { readonly sha256: string; readonly model: string };
+  readonly evaluation: Evaluation;
+  readonly graph: FirmwareGraph;
+  readonly tree: Record<string, unknown>;
+  readonly policy: { readonly name: string; readonly digest: string };
+  readonly checkpoint: VerifiedDevice['checkpoint'];
+  readonly issuedAt: number;
+  readonly bundles: number;
+  readonly witnesses: VerifiedDevice['witnesses'];
+}
+
+/** A device's evidence package, verified against what the caller expects. */
 export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: CallerExpectations): VerifiedDevice {
+  let udi: string;
+  const core = verifyPackage(input, trustedRoot, expect, (pkg) => {
+    udi = checkDevice(pkg, expect.udi);
+  }, (nodes, signers) => verdictKeys(buildGraph(udi, nodes), signers));
+  const graph = buildGraph(udi!, core.nodes);
+  const policy = expect.policy;
+  const evaluation = evaluate(graph, policy, { now: expect.now, signer: core.signer });
+  return { udi: udi!, ...outcomeOf(graph, evaluation), evaluation, graph, tree: graphView(graph, evaluation), policy: { name: policy.name, digest: policyDigest(policy) }, ...core.common };
+}
+
+/** A firmware image's evidence package (the update gate), verified against the image the caller hashed and the model it named. */
+export function verifyFirmwareEvidence(input: unknown, trustedRoot: unknown, expect: FirmwareExpectations): VerifiedFirmware {
+  const want = expect.firmware;
+  if (!/^[0-9a-f]{64}$/.test(want.sha256) || !/^[0-9]{14}$/.test(want.model)) throw new EvidenceError('EVIDENCE_WRONG_DEVICE', 'the firmware asked about needs a SHA-256 (64 hex digits) and a model GTIN-14');
+  const core = verifyPackage(input, trustedRoot, expect, (pkg) => {
+    const f = (pkg as { firmware?: { sha256?: unknown; model?: unknown } }).firmware;
+    if (f?.sha256 !== want.sha256 || f?.model !== want.model) {
+      throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `you asked about firmware sha256 ${want.sha256.slice(0, 16)}… for model ${want.model}, but the evidence is about ${typeof f?.sha256 === 'string' ? `sha256 ${f.sha256.slice(0, 16)}…` : 'something else'}${typeof f?.model === 'string' ? ` for model ${f.model.slice(0, 20)}` : ''}`);
+    }
+  }, (nodes, signers) => firmwareVerdictKeys(buildFirmwareGraph(want.sha256, nodes), signers));
+  const graph = buildFirmwareGraph(want.sha256, core.nodes);
+  const policy = expect.policy;
+  const evaluation = evaluateFirmware(graph, want.model, policy, { now: expect.now, signer: core.signer, manufacturer: core.manufacturerOf(want.model) });
+  return { firmware: { ...want }, ...firmwareOutcomeOf(graph, evaluation), evaluation, graph, tree: firmwareView(graph), policy: { name: policy.name, digest: policyDigest(policy) }, ...core.common };
+}
+
+/** Step 3 for a device package: the device the caller asked about. */
+function checkDevice(pkg: PackageJson, asked: string): string {
+  let udi: string;
+  try {
+    udi = normaliseDeviceUdi(asked);
+  } catch (e) {
+    throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `the device asked about is not a valid UDI: ${(e as Error).message}`);
+  }
+  let stated: string | undefined;
+  try {
+    stated = normaliseDeviceUdi(String(pkg.udi));
+  } catch {
+    stated = undefined;
+  }
+  if (stated !== udi) throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `you asked about ${udi}, but the evidence is about ${String(pkg.udi).slice(0, 100)}`);
+  return udi;
+}
+
+/**
+ * Everything both kinds of package share: the ledger's signature, the checkpoint and its
+ * witnesses, `subject` (what the caller asked about), freshness, every bundle, and completeness
+ * for the keys `keysOf` derives from the verified entries.
+ */
+function verifyPackage(
+  input: unknown,
+  trustedRoot: unknown,
+  expect: Omit<CallerExpectations, 'udi'>,
+  subject: (pkg: PackageJson) => void,
+  keysOf: (nodes: AttNode[], signers: Array<{ keyId: string; participant: string | null }>) => string[],
+) {
   const fail = (code: ConstructorParameters<typeof EvidenceError>[0], message: string): never => {
     throw new EvidenceError(code, message);
   };
@@ -153,20 +230,8 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     }
   }
 
-  // 3. The device the caller asked about.
-  let udi: string;
-  try {
-    udi = normaliseDeviceUdi(expect.udi);
-  } catch (e) {
-    return fail('EVIDENCE_WRONG_DEVICE', `the device asked about is not a valid UDI: ${(e as Error).message}`);
-  }
-  let stated: string | undefined;
-  try {
-    stated = normaliseDeviceUdi(String(pkg!.udi));
-  } catch {
-    stated = undefined;
-  }
-  if (stated !== udi) fail('EVIDENCE_WRONG_DEVICE', `you asked about ${udi}, but the evidence is about ${String(pkg!.udi)}`);
+  // 3. What the caller asked about.
+  subject(pkg!);
 
   // 4. Fresh: at or beyond the newest checkpoint the caller has seen, consistent with it, and young enough.
   const seen = expect.newestSeen;
@@ -247,7 +312,6 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
 
   // 6. Nothing left out: for every key the verdict depends on, as the verifier derives them
   // from what it verified, the package proves the index's complete list and holds exactly it.
-  const graph = buildGraph(udi, nodes);
   const indexRoot = indexRootOf(cp.extensions);
   if (!indexRoot) fail('CHECKPOINT_INVALID', 'the checkpoint commits no index of the log, so the evidence cannot prove it is complete');
   const filed = new Map<string, number[]>();
@@ -263,7 +327,7 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     }
   }
   const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: registry.signerInfo(keyId)?.participant ?? null }));
-  for (const key of verdictKeys(graph, signers)) {
+  for (const key of keysOf(nodes, signers)) {
     const shown = /^[\x21-\x7e]{1,200}$/.test(key) ? key : JSON.stringify(key.slice(0, 200));
     const l = proofs.get(key);
     if (!l) fail('EVIDENCE_INCOMPLETE', `the package does not prove which entries the ledger holds about ${shown}`);
@@ -283,19 +347,11 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
     if (extra.length > 0) fail('INDEX_PROOF_INVALID', `entry ${extra[0]} is about ${shown}, but the index the checkpoint commits does not list it`);
   }
 
-  // 7. The verdict under the caller's policy, as of the caller's time, from verified entries only.
-  const policy = expect.policy;
-  const evaluation = evaluate(graph, policy, { now: expect.now, signer: (keyId) => registry.signerInfo(keyId) });
+  // 7. The verdict is the caller's to derive, under its policy and time, from verified entries only.
   return {
-    udi,
-    ...outcomeOf(graph, evaluation),
-    evaluation,
-    graph,
-    tree: graphView(graph),
-    policy: { name: policy.name, digest: policyDigest(policy) },
-    checkpoint: { origin, size: cp.size, root: toHex(cp.root), note },
-    issuedAt,
-    bundles: items.length,
-    witnesses: witnessed,
+    nodes,
+    signer: (keyId: string) => registry.signerInfo(keyId),
+    manufacturerOf: (product: string) => registry.manufacturerOf(product),
+    common: { checkpoint: { origin, size: cp.size, root: toHex(cp.root), note }, issuedAt, bundles: items.length, witnesses: witnessed },
   };
 }

@@ -7,6 +7,12 @@
  *   partSerial:<supplier:part:serial> a part: statements about it, advisories affecting it
  *   lot:<supplier:part:lot>           a lot: likewise
  *   sha256:<hex>                      a file (a firmware image): likewise
+ *   fitted:<hex>                      devices given that firmware image: assembly records listing it,
+ *                                     firmware updates to it
+ *   purl:<package>                    SBOMs listing a component of that package (any version),
+ *                                     e.g. purl:pkg:generic/openssl
+ *   vuln-purl:<package>               vulnerability advisories naming that package
+ *   vex:<vulnerability id>            VEX documents with a statement on that vulnerability
  *   participant:<id>                  a registration or revocation of that participant
  *   key:<hex key ID>                  a registration naming the key, a revocation of it
  *   registry                          every registration and revocation
@@ -25,9 +31,14 @@ import type { DeviceGraph } from '../provenance/graph.js';
 import { keyIdOfPem } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { sha256, toHex, utf8 } from '../log/index.js';
+import { componentsOf, vulnerabilityIds, type FirmwareGraph, type FirmwareNode } from '../provenance/graph.js';
+import { SBOM_TYPES, advisoryComponents, sbomComponents } from '../sbom/sbom.js';
 
 export const REGISTRY_KEY = 'registry';
 const ADVISORY_URI = resolvePredicateType('advisory').uri;
+const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
+const UPDATE_URI = resolvePredicateType('firmware-update').uri;
+const VEX_URI = resolvePredicateType('openvex').uri;
 const SUBJECT_KINDS = new Set(['udi', 'partSerial', 'lot', 'sha256', 'participant']);
 /** A lookup key is one line of printable text (it travels in proofs, messages and URLs). */
 export const MAX_LOOKUP_KEY = 512;
@@ -73,6 +84,27 @@ export function lookupKeys(statement: Statement): string[] {
       }
     }
   }
+  if (statement.predicateType === ADVISORY_URI) {
+    for (const q of advisoryComponents(p)) add('vuln-purl', q.package);
+  }
+  if (SBOM_TYPES.includes(statement.predicateType)) {
+    for (const c of sbomComponents(statement)) add('purl', c.package);
+  }
+  if (statement.predicateType === ASSEMBLY_URI) {
+    for (const f of Array.isArray(p.firmware) ? (p.firmware as Array<{ digest?: { sha256?: unknown } }>) : []) {
+      if (typeof f?.digest?.sha256 === 'string') add('fitted', f.digest.sha256);
+    }
+  }
+  if (statement.predicateType === UPDATE_URI) {
+    const to = (p.to as { digest?: { sha256?: unknown } } | undefined)?.digest?.sha256;
+    if (typeof to === 'string') add('fitted', to);
+  }
+  if (statement.predicateType === VEX_URI) {
+    for (const st of Array.isArray(p.statements) ? (p.statements as Array<{ vulnerability?: { name?: unknown; aliases?: unknown } }>) : []) {
+      const v = st?.vulnerability;
+      for (const id of [v?.name, ...(Array.isArray(v?.aliases) ? v.aliases : [])]) if (typeof id === 'string') add('vex', id);
+    }
+  }
   if (statement.predicateType === PARTICIPANT_URI) {
     keys.add(REGISTRY_KEY);
     if (typeof p.id === 'string') add('participant', p.id);
@@ -101,6 +133,34 @@ export function lookupKeys(statement: Statement): string[] {
 export function verdictKeys(graph: DeviceGraph, signers: Iterable<{ readonly keyId: string; readonly participant?: string | null }>): string[] {
   const keys = new Set<string>([lookupKey('udi', graph.udi), REGISTRY_KEY]);
   for (const a of graph.assemblies) for (const k of assemblyKeys(a.statement)) keys.add(k);
+  firmwareKeysInto(keys, graph.firmware, graph.available);
+  return withSigners(keys, signers);
+}
+
+/**
+ * The keys a firmware image's verdict depends on (the update gate): the image, the packages its
+ * SBOMs list (for vulnerability advisories), the VEX documents on those vulnerabilities, the
+ * images those documents say fix them, the registry and every signer.
+ */
+export function firmwareVerdictKeys(graph: FirmwareGraph, signers: Iterable<{ readonly keyId: string; readonly participant?: string | null }>): string[] {
+  const keys = new Set<string>([REGISTRY_KEY]);
+  firmwareKeysInto(keys, [graph.firmware], graph.available);
+  return withSigners(keys, signers);
+}
+
+/**
+ * For each image: its own list, the vuln-purl lists of the packages its SBOMs name, and the vex
+ * lists of the vulnerabilities that touch it; for each image that fixes one, its own list.
+ */
+function firmwareKeysInto(keys: Set<string>, firmware: readonly FirmwareNode[], available: readonly FirmwareNode[]): void {
+  for (const f of [...firmware, ...available]) keys.add(lookupKey('sha256', f.sha256));
+  for (const f of firmware) {
+    for (const n of f.sboms) for (const c of componentsOf(n)) keys.add(lookupKey('vuln-purl', c.package));
+    for (const n of f.vulnerabilities) for (const id of vulnerabilityIds(n)) keys.add(lookupKey('vex', id));
+  }
+}
+
+function withSigners(keys: Set<string>, signers: Iterable<{ readonly keyId: string; readonly participant?: string | null }>): string[] {
   for (const s of signers) {
     keys.add(lookupKey('key', s.keyId));
     if (s.participant) keys.add(lookupKey('participant', s.participant));

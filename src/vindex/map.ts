@@ -149,8 +149,8 @@ export function verifyList(root: Uint8Array, key: string, indexes: readonly numb
 }
 
 
-/** The checkpoint extension line that commits the index root: "pedigree/vindex/v1 <base64 root>". */
-export const INDEX_LINE_PREFIX = 'pedigree/vindex/v1 ';
+/** The checkpoint extension line that commits the index root: "pedigree/vindex/v2 <base64 root>". */
+export const INDEX_LINE_PREFIX = 'pedigree/vindex/v2 ';
 
 export function indexRootLine(root: Uint8Array): string {
   return `${INDEX_LINE_PREFIX}${toBase64(root)}`;

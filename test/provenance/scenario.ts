@@ -59,7 +59,7 @@ export async function buildScenario(node: TestNode, o: ScenarioOptions = {}): Pr
   if (!skip.has('component')) await submit(statement([{ digest: { partSerial: s.partSerial } }], t('component'), { partNumber: 'PS-100', componentType: 'pressure-sensor' }), parties.supplier);
   if (!skip.has('lot')) await submit(statement([{ digest: { lot: s.lot } }], t('component'), { partNumber: 'VALVE', componentType: 'valve', lot: 'L1' }), parties.supplier);
   const fwSubject = [{ name: 'fw.bin', digest: { sha256: s.fw } }];
-  if (!skip.has('firmware')) await submit(statement(fwSubject, t('firmware'), { name: 'fw', version: '1.0' }), parties.maker);
+  if (!skip.has('firmware')) await submit(statement(fwSubject, t('firmware'), { name: 'fw', version: '1.0', gtins: [GTIN] }), parties.maker);
   if (!skip.has('build')) await submit(statement(fwSubject, t('slsa-provenance'), { buildDefinition: { buildType: 'make', externalParameters: {} }, runDetails: { builder: { id: 'ci' } } }), parties.ci);
   if (!skip.has('sbom')) await submit(statement(fwSubject, 'https://cyclonedx.org/bom', { bomFormat: 'CycloneDX', specVersion: '1.5' }), parties.maker);
   if (!skip.has('test')) await submit(statement(fwSubject, t('test-result'), { result: o.testResult ?? 'PASSED', configuration: [] }), parties.qa);

@@ -13,8 +13,21 @@ const FW = 'a'.repeat(64);
 const ASSEMBLY = st(resolvePredicateType('device-assembly').uri, { udi: UDI }, { components: [{ partSerial: 'acme:PS:1' }, { lot: 'valveco:V:L78' }], firmware: [{ digest: { sha256: FW } }] });
 
 describe('the map function', () => {
-  it('files an assembly under its device only, not under the parts it lists', () => {
-    expect(lookupKeys(ASSEMBLY)).toEqual([`udi:${UDI}`]);
+  it('files an assembly under its device and as fitting its firmware, not under the parts it lists', () => {
+    expect(lookupKeys(ASSEMBLY)).toEqual([`fitted:${FW}`, `udi:${UDI}`]);
+  });
+
+  it('files SBOMs under each package they list, vulnerability advisories under the packages they name, VEX under each vulnerability, updates as fitting their target', () => {
+    const sbom = st('https://cyclonedx.org/bom', { sha256: FW }, { bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'library', name: 'openssl', purl: 'pkg:generic/openssl@3.0.7', components: [{ type: 'library', name: 'zlib', purl: 'pkg:generic/zlib@1.3' }] }, { type: 'library', name: 'no purl' }] });
+    expect(lookupKeys(sbom)).toEqual(['purl:pkg:generic/openssl', 'purl:pkg:generic/zlib', `sha256:${FW}`]);
+    const spdx = st('https://spdx.dev/Document/v2.3', { sha256: FW }, { spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT', name: 'fw', documentDescribes: ['SPDXRef-fw'], packages: [{ SPDXID: 'SPDXRef-fw', name: 'fw', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:generic/fw@1' }] }, { SPDXID: 'SPDXRef-o', name: 'openssl', externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:generic/openssl@3.0.8' }] }] });
+    expect(lookupKeys(spdx)).toEqual(['purl:pkg:generic/openssl', `sha256:${FW}`]);
+    const vuln = st(resolvePredicateType('advisory').uri, { vulnerability: 'CVE-2023-0286' }, { kind: 'vulnerability', vulnerability: { id: 'CVE-2023-0286' }, affects: { components: [{ purl: 'pkg:generic/openssl', range: 'vers:generic/>=3.0.0|<3.0.8' }] } });
+    expect(lookupKeys(vuln)).toEqual(['vuln-purl:pkg:generic/openssl']);
+    const vex = st(resolvePredicateType('openvex').uri, { sha256: FW }, { statements: [{ vulnerability: { name: 'CVE-2023-0286', aliases: ['GHSA-x4qr-2fvf-3mr5'] }, status: 'fixed' }] });
+    expect(lookupKeys(vex)).toEqual([`sha256:${FW}`, 'vex:CVE-2023-0286', 'vex:GHSA-x4qr-2fvf-3mr5']);
+    const update = st(resolvePredicateType('firmware-update').uri, { udi: UDI }, { firmware: 'fw', from: { digest: { sha256: FW } }, to: { digest: { sha256: 'b'.repeat(64) } } });
+    expect(lookupKeys(update)).toEqual([`fitted:${'b'.repeat(64)}`, `udi:${UDI}`]);
   });
 
   it('files an advisory under its subjects and what it affects', () => {

@@ -234,7 +234,7 @@ describe('forks and rollbacks', () => {
     await log.append(4);
     expect((await post(w.url, requestBody(0, [], log.ledger.checkpoint))).status).toBe(200);
     const cp = openCheckpoint(log.ledger.checkpoint, parseVerifierKey(log.vkey));
-    const other = signCheckpoint({ ...cp, extensions: [`pedigree/vindex/v1 ${Buffer.alloc(32, 9).toString('base64')}`] }, log.signer);
+    const other = signCheckpoint({ ...cp, extensions: [`pedigree/vindex/v2 ${Buffer.alloc(32, 9).toString('base64')}`] }, log.signer);
     const r = await post(w.url, requestBody(4, [], other));
     expect(r.status, r.text).toBe(422);
     expect(r.text).toMatch(/different checkpoint body/);

@@ -32,7 +32,7 @@ export const Checkpoint = builder.objectRef<CheckpointModel>('Checkpoint').imple
     note: t.string({ description: 'The whole signed note, exactly as served at /checkpoint.', resolve: (c) => c.note }),
     indexRoot: t.string({
       nullable: true,
-      description: 'Base64 root of the verifiable index the checkpoint commits (its "pedigree/vindex/v1" extension line).',
+      description: 'Base64 root of the verifiable index the checkpoint commits (its "pedigree/vindex/v2" extension line).',
       resolve: (c) => {
         const r = indexRootOf(parseCheckpoint(parseNote(c.note).text).extensions);
         return r ? toBase64(r) : null;
