@@ -9,7 +9,10 @@ import type { Policy } from '../provenance/policy.js';
 import { defaultPolicy, parsePolicy } from '../provenance/policy-io.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
-import { verifyEvidence, type VerifiedDevice } from '../verify/evidence.js';
+import { verifyEvidence, verifyFirmwareEvidence, type VerifiedDevice, type VerifiedFirmware } from '../verify/evidence.js';
+import { componentQuery } from '../sbom/sbom.js';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { loadTrustedRoot } from './attest.js';
 import { CliError, printJson, terminalSafe, whyUnreadable } from './util.js';
 
@@ -71,7 +74,7 @@ async function newestSeen(path: string | undefined): Promise<{ size: number; roo
  * The newest checkpoint seen moves forward: once a newer one has verified (signed by the
  * trusted log and proved consistent with the one in the file), it replaces it, atomically.
  */
-async function rememberCheckpoint(path: string | undefined, seen: { size: number } | undefined, r: VerifiedDevice): Promise<void> {
+async function rememberCheckpoint(path: string | undefined, seen: { size: number } | undefined, r: { checkpoint: VerifiedDevice['checkpoint'] }): Promise<void> {
   if (!path || (seen && r.checkpoint.size <= seen.size)) return;
   const tmp = `${resolve(path)}.${process.pid}.tmp`;
   await writeFile(tmp, r.checkpoint.note);
@@ -100,7 +103,11 @@ function printVerified(r: VerifiedDevice, extra: string[]): void {
       const by = c.attestations.map((n) => `${n.signer ?? '?'}${notCounted.has(n.logIndex) ? ' (not counted)' : ''}`);
       lines.push(`  component  ${t(c.componentType)} ${t(c.partSerial ?? c.lot ?? '')}: ${by.length ? `attested by ${t(by.join(', '))}` : 'not attested'}`);
     }
-    for (const f of g.firmware) lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')} sha256:${f.sha256.slice(0, 12)}…`);
+    const running = new Set(r.evaluation.firmware?.running ?? []);
+    for (const f of g.firmware) if (running.has(f.sha256)) lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')} sha256:${f.sha256.slice(0, 12)}… (runs now)`);
+    for (const h of r.evaluation.firmware?.history ?? []) {
+      lines.push(`  updated    ${t(h.firmware)} sha256:${h.from.slice(0, 12)}… → ${t(h.version ?? '')} sha256:${h.to.slice(0, 12)}… by ${t(h.by)}${h.updatedAt ? ` at ${t(h.updatedAt)}` : ''}`);
+    }
   }
   const release = g.releases.at(-1);
   if (release) lines.push(`  release    ${t(String((release.statement.predicate as { verificationResult?: string }).verificationResult))} by ${t(release.signer ?? '?')}`);
@@ -266,16 +273,121 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   }
 }
 
-export async function affectedCommand(opts: { server: string; lot?: string; partSerial?: string; firmwareDigest?: string; json?: boolean }): Promise<void> {
-  const data = await graphql<{ affectedDevices: Array<{ udi: string; installations: Array<{ summary: { site?: { name?: string; department?: string } } }> }> }>(
+export async function affectedCommand(opts: { server: string; lot?: string; partSerial?: string; firmwareDigest?: string; purl?: string; range?: string; json?: boolean }): Promise<void> {
+  serverUrl(opts.server);
+  const given = [opts.lot, opts.partSerial, opts.firmwareDigest, opts.purl].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new CliError('give exactly one of --lot, --part-serial, --firmware-digest or --purl');
+  if (opts.range !== undefined && opts.purl === undefined) throw new CliError('--range goes with --purl (a package URL without a version)');
+  if (opts.purl !== undefined) {
+    try {
+      componentQuery(opts.purl, opts.range);
+    } catch (e) {
+      throw new CliError(`${/range/.test((e as Error).message) && opts.range !== undefined ? '--range' : '--purl'}: ${(e as Error).message}`);
+    }
+  }
+  type Row = { udi: string; installations: Array<{ summary: { site?: { name?: string; department?: string } } }>; firmware: Array<{ name: string; version?: string; sha256: string; components: string[] }> };
+  const data = await graphql<{ affectedDevices: Row[] }>(
     opts.server,
-    'query ($l: String, $p: String, $f: String) { affectedDevices(lot: $l, partSerial: $p, firmwareDigest: $f) { udi installations } }',
-    { l: opts.lot ?? null, p: opts.partSerial ?? null, f: opts.firmwareDigest ?? null },
+    'query ($l: String, $p: String, $f: String, $u: String, $r: String) { affectedDevices(lot: $l, partSerial: $p, firmwareDigest: $f, purl: $u, range: $r) { udi installations firmware } }',
+    { l: opts.lot ?? null, p: opts.partSerial ?? null, f: opts.firmwareDigest ?? null, u: opts.purl ?? null, r: opts.range ?? null },
   );
   if (opts.json) return printJson(data.affectedDevices);
-  process.stdout.write(`${data.affectedDevices.length} device(s) affected\n`);
+  const asked = opts.purl !== undefined ? `${opts.purl}${opts.range ? ` in ${opts.range}` : ''}` : (opts.lot ?? opts.partSerial ?? opts.firmwareDigest)!;
+  process.stdout.write(`${data.affectedDevices.length} device(s) affected by ${terminalSafe(asked)}\n`);
   for (const d of data.affectedDevices) {
     const site = d.installations[d.installations.length - 1]?.summary.site;
-    process.stdout.write(`  ${terminalSafe(d.udi)}\t${site ? terminalSafe(`${site.name}${site.department ? `, ${site.department}` : ''}`) : 'not installed'}\n`);
+    const fw = d.firmware.map((f) => `${f.name} ${f.version ?? f.sha256.slice(0, 12)}${f.components.length ? ` (${f.components.join(', ')})` : ''}`).join('; ');
+    process.stdout.write(`  ${terminalSafe(d.udi)}\t${site ? terminalSafe(`${site.name}${site.department ? `, ${site.department}` : ''}`) : 'not installed'}${fw ? `\t${terminalSafe(fw)}` : ''}\n`);
   }
+}
+
+export interface VerifyFirmwareOptions extends Omit<VerifyDeviceOptions, 'udi'> {
+  model: string;
+}
+
+/**
+ * The update gate: hashes the image here (nothing is uploaded), fetches the ledger's evidence
+ * about that digest for the model, verifies it locally against what the caller expects — this
+ * image, this model, this policy, now — and applies the update policy.
+ */
+export async function verifyFirmwareCommand(file: string, opts: VerifyFirmwareOptions): Promise<void> {
+  const server = serverUrl(opts.server);
+  if (!/^[0-9]{14}$/.test(opts.model)) throw new CliError(`--model ${terminalSafe(JSON.stringify(opts.model))} must be the model's GTIN-14 (14 digits, e.g. 09506000134352)`);
+  const policy = await callerPolicy(opts.policy);
+  const maxAgeSeconds = opts.maxAge === 'none' ? undefined : parseDuration('--max-age', opts.maxAge ?? '1h');
+  const seen = await newestSeen(opts.trustedCheckpoint);
+  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
+  const sha256 = await hashFile(file);
+  if (!opts.trustedRoot) {
+    process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
+  }
+  const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
+  const ask = (f: number | undefined) =>
+    graphql<{ firmwareImage?: { evidence?: EvidencePackage } | null }>(opts.server, 'query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: sha256, m: opts.model, p: policy, f: f ?? null });
+  let pkg: EvidencePackage | undefined;
+  try {
+    pkg = (await ask(seen?.size))?.firmwareImage?.evidence ?? undefined;
+  } catch (e) {
+    if (seen?.size === undefined || (e as { code?: string }).code !== 'INVALID_ARGUMENT') throw e;
+    pkg = (await ask(undefined))?.firmwareImage?.evidence ?? undefined;
+  }
+  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json);
+  let r: VerifiedFirmware;
+  try {
+    r = verifyFirmwareEvidence(pkg, root, { firmware: { sha256, model: opts.model }, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
+  } catch (e) {
+    if (e instanceof EvidenceError) return notVerified(e, opts.json);
+    throw e;
+  }
+  if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
+  await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
+  if (opts.json) {
+    printJson({
+      verified: true,
+      outcome: r.outcome,
+      firmware: { file: resolve(file), ...r.firmware, name: r.graph.firmware.name, version: r.graph.firmware.version ?? null },
+      verdict: r.evaluation.verdict,
+      findings: r.evaluation.findings,
+      recalls: r.recalls,
+      policy: r.policy,
+      checkpoint: { origin: r.checkpoint.origin, size: r.checkpoint.size, root: r.checkpoint.root },
+      issuedAt: r.issuedAt,
+      bundles: r.bundles,
+      witnesses: r.witnesses,
+      provenance: r.tree,
+      ...(opts.evidence && { evidence: resolve(opts.evidence) }),
+    });
+  } else {
+    const t = terminalSafe;
+    const f = r.graph.firmware;
+    const lines = [`${r.outcome}  ${t(file)}  — ${FIRMWARE_MEANING[r.outcome]}`, `  image      sha256:${sha256}`, `  model      ${r.firmware.model}`];
+    if (r.outcome !== 'UNKNOWN') lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')}, released by ${t(f.images.map((n) => n.signer ?? '?').join(', ') || 'no one')}`);
+    for (const rc of r.recalls) lines.push(`  recall     ${t(rc.id)}: ${t(rc.title)}${rc.action ? ` — ${t(rc.action)}` : ''}`);
+    for (const x of r.evaluation.findings) lines.push(`  ${x.severity.toUpperCase().padEnd(10)} ${x.code}: ${t(x.message)}${x.entries.length ? ` [entries ${x.entries.join(', ')}]` : ''}`);
+    if (r.evaluation.findings.length === 0 && r.outcome === 'PASS') lines.push('  released for this model, built, described, tested; nothing blocks it');
+    lines.push(`  policy     ${t(r.policy.name)} (sha256 ${r.policy.digest.slice(0, 16)}…)`, `  checked    against checkpoint ${r.checkpoint.size} of ${t(r.checkpoint.origin)}, ${r.bundles} bundles verified`);
+    for (const w of r.witnesses) lines.push(`  witness    ${t(w.name)} cosigned it at ${new Date(w.time * 1000).toISOString()}`);
+    if (opts.evidence) lines.push(`  evidence package written to ${resolve(opts.evidence)}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.exitCode = OUTCOME_EXIT[r.outcome];
+}
+
+const FIRMWARE_MEANING: Record<Outcome, string> = {
+  PASS: 'may be flashed onto this model under your policy',
+  FAIL: 'do not flash',
+  INCOMPLETE: 'required evidence is missing; do not flash yet',
+  RECALLED: 'recalled; do not flash',
+  UNKNOWN: 'this ledger has no record of this image: not a released build (or a damaged file); do not flash',
+};
+
+/** SHA-256 of a file, streamed. */
+async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  } catch (e) {
+    throw new CliError(`cannot read firmware image ${file}: ${whyUnreadable(e)}`);
+  }
+  return h.digest('hex');
 }

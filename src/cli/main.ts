@@ -9,7 +9,7 @@ import { serveCommand } from './serve.js';
 import { keygenCommand } from './keys.js';
 import { participantAddCommand, participantListCommand, participantRevokeCommand } from './participant.js';
 import { attestCommand, verifyCommand } from './attest.js';
-import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand } from './device.js';
+import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand, verifyFirmwareCommand } from './device.js';
 import { monitorCommand } from './monitor.js';
 import { registerWitnessCommands } from './witness.js';
 import { CliError, EXIT_ERROR, terminalSafe } from './util.js';
@@ -145,12 +145,30 @@ export function buildProgram(): Command {
     .action(verifyEvidenceCommand);
 
   program
+    .command('verify-firmware')
+    .description(`update gate: hash a firmware image here, fetch its evidence for a device model, verify it locally and apply your policy: released by the model's manufacturer for that model, built by an allowed builder, SBOM, passing tests, not recalled, no unmitigated blocking vulnerability (exit ${EXIT_CODES_TEXT})`)
+    .argument('<file>', 'the firmware image you are about to flash (hashed locally; never uploaded)')
+    .addOption(serverOption())
+    .requiredOption('--model <gtin>', 'the device model it is for, as a GTIN-14 (e.g. 09506000134352)')
+    .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree, attestations/policies/release.json)')
+    .option('--evidence <out>', 'also write the evidence package here, once it has verified')
+    .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
+    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
+    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d; "none" to accept any age)', '1h')
+    .option('--witness <vkey>', 'a witness you trust (its cosignature key, as "pedigree witness init" prints; repeatable)', collect, [])
+    .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
+    .option('--json', 'machine-readable output')
+    .action(verifyFirmwareCommand);
+
+  program
     .command('affected')
-    .description('recall blast radius: devices containing a lot, part serial or firmware digest, and where they are installed')
+    .description('blast radius: devices containing a lot or part serial, running a firmware image, or running firmware with a software component (purl), and where they are installed')
     .addOption(serverOption())
     .option('--lot <supplier:part:lot>', 'a component lot')
     .option('--part-serial <supplier:part:serial>', 'a part serial')
-    .option('--firmware-digest <sha256>', 'a firmware image digest')
+    .option('--firmware-digest <sha256>', 'a firmware image digest (devices running it now, after firmware updates)')
+    .option('--purl <purl>', 'a software component by package URL, with a version (pkg:generic/openssl@3.0.7) or without one (with --range, or for every version)')
+    .option('--range <vers>', 'with --purl: a version range in purl vers syntax, e.g. "vers:generic/>=3.0.0|<3.0.8"')
     .option('--json', 'machine-readable output')
     .action(affectedCommand);
 
@@ -175,6 +193,10 @@ const EXIT_CODES_TEXT = '0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error, 4 RECALLED, 5 UN
 
 export async function main(argv: string[]): Promise<number> {
   useNativeCrypto();
+  // A reader that stops early (`| head`) closes the pipe: stop quietly, keeping the exit code.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
   const program = buildProgram();
   // Usage errors (a missing or unknown option) exit 3 from every command, never a verdict's code.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];

@@ -97,10 +97,16 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       ...(demo
         ? [
             'Devices to try (UDI):',
-            `  passes:      ${demo.passing[0]}`,
+            `  passes:      ${demo.passing[0]} (firmware updated in the hospital)`,
             `  fails:       ${demo.failing[0]} (display attested with a compromised supplier key)`,
+            `  vulnerable:  ${demo.vulnerable.find((u) => !demo!.recalled.includes(u) && !demo!.failing.slice(0, 1).includes(u))} (still on firmware with OpenSSL 3.0.7; update available)`,
             `  recalled:    ${demo.recalled[0]} (valve lot ${demo.recalledLot})`,
             `  incomplete:  ${demo.incomplete[0]} (no release decision yet)`,
+            'Firmware to try before flashing (update gate):',
+            `  npm run pedigree -- verify-firmware ${demo.firmwareFiles.fixed} --model ${demo.model} --server ${base}`,
+            `  npm run pedigree -- verify-firmware ${demo.firmwareFiles.vulnerable} --model ${demo.model} --server ${base}`,
+            'Which devices run a vulnerable component:',
+            `  npm run pedigree -- affected --purl '${demo.purl}' --server ${base}`,
           ]
         : []),
       'Press Ctrl-C to stop.',

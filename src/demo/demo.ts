@@ -3,12 +3,16 @@
  * signing every attestation live with keys generated for the demo participants. The keys are
  * written to DATA/demo-keys (private keys 0600) so the CLI can be tried with them.
  *
- * Outcomes by design: most devices PASS; one has a display attested with a supplier key that was
- * later revoked as compromised from before that attestation (FAIL); three contain a recalled
- * valve lot (FAIL); one has no release decision yet (INCOMPLETE).
+ * Outcomes by design: firmware 2.4.1 bundles OpenSSL 3.0.7, which a regulator's advisory names
+ * (CVE-2023-0286, high); the manufacturer's VEX says 2.4.1 is affected and 2.4.2 fixes it, and its
+ * bootloader, which also links OpenSSL 3.0.7, is not affected. Devices updated to 2.4.2 (some by
+ * their hospital, some by the manufacturer's service) PASS; those still on 2.4.1 FAIL with
+ * "update available"; one has a display attested with a supplier key that was later revoked as
+ * compromised from before that attestation (FAIL); three contain a recalled valve lot
+ * (RECALLED); one has no release decision yet (INCOMPLETE).
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType, type Role } from '../attest/predicates.js';
 import type { AttestationService } from '../attest/service.js';
@@ -23,9 +27,10 @@ interface DemoSpec {
   devices: number;
   participants: Array<{ id: string; organisation: string; roles: Role[] }>;
   components: Array<{ componentType: string; partNumber: string; supplier: string; serialised?: boolean; lots?: string[] }>;
-  firmware: { name: string; version: string };
+  firmware: { name: string; version: string; fixedVersion: string; bootloader: { name: string; version: string } };
+  vulnerability: { id: string; aliases: string[]; severity: string; title: string; package: string; vulnerable: string; fixed: string; range: string };
   hospitals: Array<{ participant: string; site: Record<string, string> }>;
-  scenarios: { revokedSupplierDevice: number; recalledLot: string; recalledDevices: number[]; unreleasedDevice: number };
+  scenarios: { revokedSupplierDevice: number; recalledLot: string; recalledDevices: number[]; unreleasedDevice: number; updatedByHospital: number[]; updatedByManufacturer: number[] };
 }
 
 export interface DemoSummary {
@@ -35,7 +40,17 @@ export interface DemoSummary {
   readonly recalled: string[];
   readonly incomplete: string[];
   readonly recalledLot: string;
+  /** The firmware the devices were assembled with (2.4.1, vulnerable). */
   readonly firmwareDigest: string;
+  /** The image that fixes it (2.4.2), and both images as files to try the update gate on. */
+  readonly fixedFirmwareDigest: string;
+  readonly firmwareFiles: { readonly vulnerable: string; readonly fixed: string };
+  readonly model: string;
+  /** The vulnerable component and the devices that run it (still on 2.4.1). */
+  readonly purl: string;
+  readonly range: string;
+  readonly vulnerable: string[];
+  readonly updated: string[];
   readonly keysDir: string;
 }
 
@@ -133,32 +148,82 @@ export async function loadDemo(attestations: AttestationService, adminKey: KeyOb
     await submit(statement(batch.map((n) => ({ digest: { partSerial: partSerial(display, n) } })), type('component'), { partNumber: display.partNumber, componentType: 'display' }), fresh);
   }
 
-  log('recording firmware, build provenance, SBOM and tests');
-  const image = Buffer.from(`${spec.firmware.name}-${spec.firmware.version} demo image`);
-  const fw = createHash('sha256').update(image).digest('hex');
-  const fwSubject = [{ name: `${spec.firmware.name}-${spec.firmware.version}.bin`, digest: { sha256: fw } }];
-  await submit(statement(fwSubject, type('firmware'), { name: spec.firmware.name, version: spec.firmware.version, gtins: [spec.gtin], releasedAt: new Date().toISOString() }), key('infusion-corp'));
+  log('recording firmware, build provenance, SBOMs, tests and VEX');
+  const fwDir = join(dataDir, 'demo-firmware');
+  await mkdir(fwDir, { recursive: true });
+  const v = spec.vulnerability;
+  const release = async (name: string, version: string, openssl: string, sbom: 'cyclonedx' | 'spdx') => {
+    const image = Buffer.from(`${name}-${version} demo image (OpenSSL ${openssl})\n`);
+    const digest = createHash('sha256').update(image).digest('hex');
+    const file = join(fwDir, `${name}-${version}.bin`);
+    await writeFile(file, image);
+    const subject = [{ name: `${name}-${version}.bin`, digest: { sha256: digest } }];
+    await submit(statement(subject, type('firmware'), { name, version, gtins: [spec.gtin], releasedAt: new Date().toISOString() }), key('infusion-corp'));
+    await submit(
+      statement(subject, type('slsa-provenance'), {
+        buildDefinition: { buildType: 'https://pedigree.dev/buildtypes/firmware-make/v1', externalParameters: { repository: `git+https://git.infusion.example/${name}`, ref: `refs/tags/v${version}` } },
+        runDetails: { builder: { id: 'https://build.infusion.example/builders/firmware' }, metadata: { invocationId: `build-${name}-${version}` } },
+      }),
+      key('infusion-ci'),
+    );
+    const libs = [
+      { name: 'freertos-kernel', version: '10.6.2', purl: 'pkg:github/freertos/freertos-kernel@V10.6.2' },
+      { name: 'lwip', version: '2.2.0', purl: 'pkg:generic/lwip@2.2.0' },
+      { name: 'openssl', version: openssl, purl: `${v.package}@${openssl}` },
+    ];
+    const bom =
+      sbom === 'cyclonedx'
+        ? { bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, metadata: { component: { type: 'firmware', name, version } }, components: libs.map((l) => ({ type: 'library', ...l })) }
+        : {
+            spdxVersion: 'SPDX-2.3',
+            dataLicense: 'CC0-1.0',
+            SPDXID: 'SPDXRef-DOCUMENT',
+            name: `${name}-${version}`,
+            documentNamespace: `https://infusion.example/spdx/${name}-${version}`,
+            documentDescribes: ['SPDXRef-image'],
+            packages: [
+              { SPDXID: 'SPDXRef-image', name, versionInfo: version },
+              ...libs.map((l, i) => ({ SPDXID: `SPDXRef-lib-${i}`, name: l.name, versionInfo: l.version, externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: l.purl }] })),
+            ],
+          };
+    await submit(statement(subject, type(sbom), bom), key('infusion-corp'));
+    await submit(statement(subject, type('test-result'), { result: 'PASSED', configuration: [{ name: 'iec62304-verification-suite' }], passedTests: ['occlusion-alarm', 'dose-accuracy', 'watchdog'], warnedTests: [], failedTests: [] }), key('qa-lab'));
+    return { digest, file, subject };
+  };
+  const vex = (subject: Subject[], status: string, extra: Record<string, unknown>) =>
+    submit(
+      statement(subject, type('openvex'), {
+        '@context': 'https://openvex.dev/ns/v0.2.0',
+        '@id': `https://infusion.example/vex/${subject[0]!.name}`,
+        author: 'Infusion Corp product security',
+        timestamp: new Date().toISOString(),
+        version: 1,
+        statements: [{ vulnerability: { name: v.id, aliases: v.aliases }, subcomponents: [{ '@id': `${v.package}@${status === 'fixed' ? v.fixed : v.vulnerable}` }], status, ...extra }],
+      }),
+      key('infusion-corp'),
+    );
+  const main = await release(spec.firmware.name, spec.firmware.version, v.vulnerable, 'cyclonedx');
+  const fixed = await release(spec.firmware.name, spec.firmware.fixedVersion, v.fixed, 'cyclonedx');
+  const boot = await release(spec.firmware.bootloader.name, spec.firmware.bootloader.version, v.vulnerable, 'spdx');
+  const fw = main.digest;
+
+  log('recording the vulnerability and the manufacturer\'s VEX');
   await submit(
-    statement(fwSubject, type('slsa-provenance'), {
-      buildDefinition: { buildType: 'https://pedigree.dev/buildtypes/firmware-make/v1', externalParameters: { repository: 'git+https://git.infusion.example/infusafe-fw', ref: `refs/tags/v${spec.firmware.version}` } },
-      runDetails: { builder: { id: 'https://build.infusion.example/builders/firmware' }, metadata: { invocationId: 'build-8841' } },
+    statement([{ name: v.id, digest: { vulnerability: v.id } }], type('advisory'), {
+      id: v.id,
+      kind: 'vulnerability',
+      severity: v.severity,
+      title: v.title,
+      issuedAt: new Date().toISOString(),
+      vulnerability: { id: v.id, aliases: v.aliases },
+      affects: { components: [{ purl: v.package, range: v.range }] },
+      action: `Update to firmware built with OpenSSL ${v.fixed} or later`,
     }),
-    key('infusion-ci'),
+    key('health-cert'),
   );
-  await submit(
-    statement(fwSubject, 'https://cyclonedx.org/bom', {
-      bomFormat: 'CycloneDX',
-      specVersion: '1.5',
-      version: 1,
-      components: [
-        { type: 'library', name: 'freertos-kernel', version: '10.6.2' },
-        { type: 'library', name: 'mbedtls', version: '3.6.2' },
-        { type: 'library', name: 'lwip', version: '2.2.0' },
-      ],
-    }),
-    key('infusion-corp'),
-  );
-  await submit(statement(fwSubject, type('test-result'), { result: 'PASSED', configuration: [{ name: 'iec62304-verification-suite' }], passedTests: ['occlusion-alarm', 'dose-accuracy', 'watchdog'], warnedTests: [], failedTests: [] }), key('qa-lab'));
+  await vex(main.subject, 'affected', { action_statement: `Update to ${spec.firmware.name} ${spec.firmware.fixedVersion}` });
+  await vex(fixed.subject, 'fixed', {});
+  await vex(boot.subject, 'not_affected', { justification: 'vulnerable_code_not_in_execute_path', impact_statement: 'The bootloader uses OpenSSL only for SHA-256; it never parses X.509 certificates' });
 
   log('assembling, releasing, shipping and installing devices');
   for (const n of all) {
@@ -168,7 +233,7 @@ export async function loadDemo(attestations: AttestationService, adminKey: KeyOb
         : { componentType: c.componentType, partNumber: c.partNumber, supplier: c.supplier, lot: lotOf(c, n) },
     );
     const subject = [{ name: `${spec.model} ${serial(n)}`, digest: { udi: udi(n) } }];
-    await submit(statement(subject, type('device-assembly'), { model: spec.model, assembledAt: new Date().toISOString(), site: 'Plant 2', components, firmware: [{ name: spec.firmware.name, version: spec.firmware.version, digest: { sha256: fw } }] }), key('infusion-corp'));
+    await submit(statement(subject, type('device-assembly'), { model: spec.model, assembledAt: new Date().toISOString(), site: 'Plant 2', components, firmware: [{ name: spec.firmware.name, version: spec.firmware.version, digest: { sha256: fw } }, { name: spec.firmware.bootloader.name, version: spec.firmware.bootloader.version, digest: { sha256: boot.digest } }] }), key('infusion-corp'));
     if (n !== spec.scenarios.unreleasedDevice) {
       await submit(statement(subject, type('slsa-vsa'), { verifier: { id: 'https://infusion.example/release-gate' }, timeVerified: new Date().toISOString(), resourceUri: `udi:${udi(n)}`, policy: { uri: 'https://infusion.example/policies/release.json' }, verificationResult: 'PASSED', verifiedLevels: ['SLSA_BUILD_LEVEL_2'] }), key('infusion-corp'));
       const h = spec.hospitals[n % spec.hospitals.length]!;
@@ -193,15 +258,39 @@ export async function loadDemo(attestations: AttestationService, adminKey: KeyOb
     key('valveco'),
   );
 
+  log('updating firmware in the field');
+  const { updatedByHospital, updatedByManufacturer } = spec.scenarios;
+  for (const n of [...updatedByHospital, ...updatedByManufacturer].sort((a, b) => a - b)) {
+    const by = updatedByHospital.includes(n) ? spec.hospitals[n % spec.hospitals.length]!.participant : 'infusion-corp';
+    await submit(
+      statement([{ name: `${spec.model} ${serial(n)}`, digest: { udi: udi(n) } }], type('firmware-update'), {
+        firmware: spec.firmware.name,
+        from: { version: spec.firmware.version, digest: { sha256: fw } },
+        to: { version: spec.firmware.fixedVersion, digest: { sha256: fixed.digest } },
+        updatedAt: new Date().toISOString(),
+        method: by === 'infusion-corp' ? 'Infusion Corp field service' : 'biomedical engineering, USB service port',
+      }),
+      key(by),
+    );
+  }
+
+  const updated = new Set([...updatedByHospital, ...updatedByManufacturer]);
   const special = new Set([bad, spec.scenarios.unreleasedDevice, ...spec.scenarios.recalledDevices]);
   return {
     entries,
-    passing: all.filter((n) => !special.has(n)).map(udi),
-    failing: [udi(bad)],
+    passing: all.filter((n) => !special.has(n) && updated.has(n)).map(udi),
+    failing: all.filter((n) => n === bad || (!special.has(n) && !updated.has(n))).map(udi),
     recalled: spec.scenarios.recalledDevices.map(udi),
     incomplete: [udi(spec.scenarios.unreleasedDevice)],
     recalledLot,
     firmwareDigest: fw,
+    fixedFirmwareDigest: fixed.digest,
+    firmwareFiles: { vulnerable: main.file, fixed: fixed.file },
+    model: spec.gtin,
+    purl: `${v.package}@${v.vulnerable}`,
+    range: v.range,
+    vulnerable: all.filter((n) => !updated.has(n)).map(udi),
+    updated: [...updated].sort((a, b) => a - b).map(udi),
     keysDir,
   };
 }

@@ -9,8 +9,12 @@ import { resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { buildFirmwareGraph, buildGraph, type AttNode, type DeviceGraph } from './graph.js';
-import { evaluate, evaluateFirmware, type Evaluation, type Policy, type SignerInfo } from './policy.js';
+import { buildFirmwareGraph, buildGraph, componentsOf, type AttNode, type DeviceGraph } from './graph.js';
+import { evaluate, evaluateFirmware, revokedAt, type Evaluation, type Policy, type SignerInfo } from './policy.js';
+import { componentQuery, matchesComponent, parsePurl, type ComponentQuery } from '../sbom/sbom.js';
+import { shippedReleasePolicy } from './release-policy.js';
+import { bySignedOrder } from '../attest/order.js';
+import type { IndexView } from '../ledger/ledger.js';
 import { declareAdministrator } from './declaration.js';
 import { EVIDENCE_MEDIA_TYPE, signEvidence, type EvidencePackage } from './evidence.js';
 import type { NoteSigner } from '../log/index.js';
@@ -30,6 +34,8 @@ export const MAX_DEVICE_ENTRIES = 20_000;
 export const MAX_DEVICE_SCAN = 1_000_000;
 const PAGE = 1024;
 const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
+const FIRMWARE_URI = resolvePredicateType('firmware').uri;
+const VEX_URI = resolvePredicateType('openvex').uri;
 
 export class ProvenanceError extends PedigreeError<'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT' | 'WITNESSES_UNAVAILABLE'> {
   override readonly name = 'ProvenanceError';
@@ -40,6 +46,8 @@ export interface InstalledDevice {
   readonly assembly: number;
   readonly installations: AttNode[];
   readonly custody: AttNode[];
+  /** For firmware and component questions: the matching images the device runs now, and the matching components in each. */
+  readonly firmware?: Array<{ sha256: string; name: string; version?: string; components: string[] }>;
 }
 
 /** What `collect` read from one committed state of the log and its index. */
@@ -333,12 +341,27 @@ export class DeviceService {
     return signEvidence(pkg, this.logSigner);
   }
 
-  /** Every device whose latest assembly contains the lot, part serial or firmware digest, with where it is installed. */
-  async affectedDevices(target: { lot?: string; partSerial?: string; firmwareDigest?: string }): Promise<InstalledDevice[]> {
-    const given = Object.entries(target).filter(([, v]) => v !== undefined && v !== null);
-    if (given.length !== 1) throw new ProvenanceError('INVALID_ARGUMENT', 'give exactly one of a lot (--lot), a part serial (--part-serial) or a firmware digest (--firmware-digest)');
+  /**
+   * Every device whose latest assembly contains the lot or part serial, or that runs the firmware
+   * image now, or firmware whose SBOM lists the component (a purl with a version, or a package
+   * and a vers range), with where it is installed.
+   */
+  async affectedDevices(target: { lot?: string; partSerial?: string; firmwareDigest?: string; purl?: string; range?: string }): Promise<InstalledDevice[]> {
+    const { range, ...rest } = target;
+    const given = Object.entries(rest).filter(([, v]) => v !== undefined && v !== null);
+    if (given.length !== 1) throw new ProvenanceError('INVALID_ARGUMENT', 'give exactly one of a lot (--lot), a part serial (--part-serial), a firmware digest (--firmware-digest) or a package URL (--purl, with --range for a version range)');
     const [key, value] = given[0] as [string, string];
-    const kind = key === 'firmwareDigest' ? 'sha256' : key;
+    if (range != null && key !== 'purl') throw new ProvenanceError('INVALID_ARGUMENT', 'a version range (--range) goes with a package URL (--purl)');
+    if (key === 'purl') return this.runningComponent(value, range ?? undefined);
+    if (key === 'firmwareDigest') {
+      if (!/^[0-9a-f]{64}$/.test(value)) throw new ProvenanceError('INVALID_ARGUMENT', 'firmwareDigest must be 64 lowercase hex digits');
+      return this.ledger.readIndex(async (view) => {
+        const budget = { read: 0 };
+        const reg = await this.registryAt((await view.lookup([REGISTRY_KEY]))[0]!.indexes);
+        return this.runningFirmware(view, new Map([[value, { components: [] }]]), reg, budget);
+      });
+    }
+    const kind = key;
     if (kind !== 'sha256' && !/^[A-Za-z0-9._\-/]{1,64}:[A-Za-z0-9._\-/]{1,64}:[A-Za-z0-9._\-/]{1,64}$/.test(value)) {
       throw new ProvenanceError('INVALID_ARGUMENT', `a ${kind === 'lot' ? 'lot' : 'part serial'} is "<supplier>:<part>:<${kind === 'lot' ? 'lot' : 'serial'}>", e.g. valveco:VALVE-7:L78`);
     }
@@ -359,6 +382,105 @@ export class DeviceService {
       const chain = custodyChain(graph.assembly.signer ?? undefined, graph.custody);
       const installations = graph.installations.filter((n) => chain.holder !== undefined && n.signer === chain.holder);
       out.push({ udi, assembly: graph.assembly.logIndex, installations, custody: chain.counted });
+    }
+    return out;
+  }
+
+  /**
+   * Devices running firmware whose SBOM lists a component the query names, from the verifiable
+   * index: the package's SBOM list, each image's own list (its release and VEX), and the devices
+   * fitted with it. An SBOM counts when a registered, unrevoked manufacturer or builder signed
+   * it; an image is left out when the manufacturer that released it states, in its latest VEX,
+   * `not_affected` for every vulnerability it names in that component.
+   */
+  private async runningComponent(purl: string, range: string | undefined): Promise<InstalledDevice[]> {
+    let q: ComponentQuery;
+    try {
+      q = componentQuery(purl, range);
+    } catch (e) {
+      throw new ProvenanceError('INVALID_ARGUMENT', (e as Error).message);
+    }
+    return this.ledger.readIndex(async (view) => {
+      const budget = { read: 0 };
+      const [sbomList, registry] = (await view.lookup([lookupKey('purl', q.package), REGISTRY_KEY])) as [Lookup, Lookup];
+      const reg = await this.registryAt(registry.indexes);
+      const cache = new Map<number, AttNode>();
+      const counted = (n: AttNode, roles: readonly string[]) => {
+        const info = reg.signer(n.keyId);
+        return info !== undefined && info.roles.some((r) => roles.includes(r)) && !info.revocations.some((x) => revokedAt(x, n)) ? info : undefined;
+      };
+      this.spend(budget, sbomList.indexes.length);
+      const images = new Map<string, { components: string[] }>();
+      for (const n of await this.nodes(sbomList.indexes, cache)) {
+        if (!counted(n, ['manufacturer', 'builder'])) continue;
+        const hits = componentsOf(n).filter((c) => matchesComponent(q, c));
+        if (hits.length === 0) continue;
+        for (const sub of n.statement.subject) {
+          const d = sub.digest.sha256;
+          if (d === undefined) continue;
+          const e = images.get(d) ?? { components: [] };
+          for (const h of hits) if (!e.components.includes(h.purl)) e.components.push(h.purl);
+          images.set(d, e);
+        }
+      }
+      // The releaser's word on its own image: not affected by anything in this package.
+      for (const [d, list] of [...images]) {
+        const own = (await view.lookup([lookupKey('sha256', d)]))[0]!;
+        this.spend(budget, own.indexes.length);
+        const nodes = await this.nodes(own.indexes, cache);
+        const releasers = new Set(nodes.filter((n) => n.predicateType === FIRMWARE_URI && counted(n, ['manufacturer'])).map((n) => reg.signer(n.keyId)!.participant));
+        const vex = nodes.filter((n) => n.predicateType === VEX_URI && releasers.has(reg.signer(n.keyId)?.participant ?? '') && counted(n, ['manufacturer'])).sort(bySignedOrder).at(-1);
+        const about = ((vex?.statement.predicate as { statements?: unknown } | undefined)?.statements as Array<Record<string, any>> | undefined ?? []).filter((st) =>
+          (Array.isArray(st?.subcomponents) ? st.subcomponents : []).some((c: { '@id'?: unknown }) => {
+            try {
+              return parsePurl(String(c?.['@id'])).package === q.package;
+            } catch {
+              return false;
+            }
+          }),
+        );
+        if (about.length > 0 && about.every((st) => st.status === 'not_affected')) images.delete(d);
+        else images.set(d, list);
+      }
+      return this.runningFirmware(view, images, reg, budget);
+    });
+  }
+
+  private spend(budget: { read: number }, n: number): void {
+    budget.read += n;
+    if (budget.read > MAX_DEVICE_SCAN) throw new ProvenanceError('DEVICE_TOO_LARGE', `the answer involves more than ${MAX_DEVICE_SCAN} index entries; ask about a narrower component or range`);
+  }
+
+  /**
+   * Devices that run one of `images` now: those fitted with it (by assembly or update, from the
+   * `fitted:` lists), judged by the one policy code that decides what a device runs.
+   */
+  private async runningFirmware(view: IndexView, images: Map<string, { components: string[] }>, reg: { signer: (keyId: string) => SignerInfo | undefined }, budget: { read: number }): Promise<InstalledDevice[]> {
+    const cache = new Map<number, AttNode>();
+    const fitted = await view.lookup([...images.keys()].sort().map((d) => lookupKey('fitted', d)));
+    const udis = new Set<string>();
+    for (const l of fitted) {
+      this.spend(budget, l.indexes.length);
+      for (const n of await this.nodes(l.indexes, cache)) for (const s of n.statement.subject) if (s.digest.udi !== undefined) udis.add(s.digest.udi);
+    }
+    const out: InstalledDevice[] = [];
+    const policy = shippedReleasePolicy();
+    for (const udi of [...udis].sort()) {
+      const own = (await view.lookup([lookupKey('udi', udi)]))[0]!;
+      this.spend(budget, own.indexes.length);
+      const graph = buildGraph(udi, await this.nodes(own.indexes, cache));
+      if (!graph.assembly) continue;
+      const running = evaluate(graph, policy, { now: Math.floor(this.clock() / 1000), signer: reg.signer }).firmware?.running ?? [];
+      const hit = running.filter((d) => images.has(d));
+      if (hit.length === 0) continue;
+      // Where it is: only custody and installation records from whoever holds the device count.
+      const chain = custodyChain(graph.assembly.signer ?? undefined, graph.custody);
+      const installations = graph.installations.filter((n) => chain.holder !== undefined && n.signer === chain.holder);
+      const firmware = hit.map((d) => {
+        const f = graph.firmware.find((x) => x.sha256 === d)!;
+        return { sha256: d, name: f.name, ...(f.version !== undefined && { version: f.version }), components: images.get(d)!.components };
+      });
+      out.push({ udi, assembly: graph.assembly.logIndex, installations, custody: chain.counted, firmware });
     }
     return out;
   }

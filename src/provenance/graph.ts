@@ -147,7 +147,7 @@ export interface UpdatePredicate {
 export function buildFirmwareGraph(sha256: string, nodes: readonly AttNode[]): FirmwareGraph {
   const ctx = firmwareContext(nodes);
   const image = ofType(nodes, 'firmware').filter((n) => about(n, 'sha256', sha256)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
-  const firmware = firmwareNode(ctx, sha256, typeof image?.name === 'string' ? image.name : 'firmware', typeof image?.version === 'string' ? image.version : undefined);
+  const firmware = firmwareNode(ctx, sha256, typeof image?.name === 'string' ? image.name : 'image', typeof image?.version === 'string' ? image.version : undefined);
   return { sha256, firmware, available: availableFixes(ctx, [firmware]) };
 }
 

@@ -1,7 +1,7 @@
 /** Devices: provenance, policy verdicts, evidence packages and recall blast radius. */
 import { type Evaluation, type Finding, type Policy } from '../../../provenance/policy.js';
 import { defaultPolicy, parsePolicy } from '../../../provenance/policy-io.js';
-import type { InstalledDevice } from '../../../provenance/device.js';
+import { ProvenanceError, type InstalledDevice } from '../../../provenance/device.js';
 import { outcomeOf, type DeviceOutcome, type RecallNotice } from '../../../provenance/outcome.js';
 import { graphView, nodeView } from '../../../provenance/view.js';
 import { normaliseDeviceUdi } from '../../../udi/udi.js';
@@ -59,7 +59,10 @@ const DeviceRef = builder.objectRef<DeviceModel>('Device').implement({
     provenance: t.field({
       type: 'JSON',
       description: 'The provenance graph as the server sees it (unverified): assembly, components, firmware (build, SBOM, tests), release, custody, installation, advisories. Clients that must not trust the server draw the tree from verified `evidence` instead, as the web page does.',
-      resolve: async (d, _a, { devices }) => graphView(await devices.graph(d.udi)),
+      resolve: async (d, _a, { devices }) => {
+        const { graph, evaluation } = await devices.verify(d.udi, defaultPolicy());
+        return graphView(graph, evaluation);
+      },
     }),
     verify: t.field({
       type: EvaluationRef,
@@ -85,6 +88,30 @@ const Affected = builder.objectRef<InstalledDevice>('AffectedDevice').implement(
     assemblyLogIndex: t.exposeInt('assembly'),
     installations: t.field({ type: 'JSON', description: 'Installation records (site, time, entry), oldest first.', resolve: (d) => d.installations.map(nodeView) }),
     custody: t.field({ type: 'JSON', description: 'Custody transfers, oldest first.', resolve: (d) => d.custody.map(nodeView) }),
+    firmware: t.field({
+      type: 'JSON',
+      description: 'For firmwareDigest and purl questions: the matching images the device runs now ({sha256, name, version, components}), after its counted firmware updates.',
+      resolve: (d) => d.firmware ?? [],
+    }),
+  }),
+});
+
+interface FirmwareModel {
+  sha256: string;
+  model: string;
+}
+
+const FirmwareImageRef = builder.objectRef<FirmwareModel>('FirmwareImage').implement({
+  description: 'A firmware image (by the SHA-256 of its bytes) considered for a device model (GTIN-14): the update gate.',
+  fields: (t) => ({
+    sha256: t.exposeString('sha256'),
+    model: t.exposeString('model'),
+    evidence: t.field({
+      type: 'JSON',
+      description: 'An evidence package about the image for the model, which `pedigree verify-firmware` and the page verify: its release, build, SBOM, tests, advisories, vulnerabilities, VEX and the images that fix them, with index proofs. `fromSize`: add a consistency proof from a checkpoint you trust.',
+      args: { policy: t.arg({ type: 'JSON' }), fromSize: t.arg.int() },
+      resolve: (f, { policy, fromSize }, { devices }) => devices.firmwareEvidence(f.sha256, f.model, policyOf(policy), fromSize ?? undefined),
+    }),
   }),
 });
 
@@ -95,15 +122,28 @@ builder.queryFields((t) => ({
     args: { udi: t.arg.string({ required: true }) },
     resolve: (_r, { udi }) => ({ udi: normaliseDeviceUdi(udi) }),
   }),
+  firmwareImage: t.field({
+    type: FirmwareImageRef,
+    description: 'A firmware image by the SHA-256 (hex) of its bytes, for a device model by GTIN-14.',
+    args: { sha256: t.arg.string({ required: true }), model: t.arg.string({ required: true }) },
+    resolve: (_r, { sha256, model }) => {
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ProvenanceError('INVALID_ARGUMENT', 'sha256 must be 64 lowercase hex digits (the SHA-256 of the image)');
+      if (!/^[0-9]{14}$/.test(model)) throw new ProvenanceError('INVALID_ARGUMENT', 'model must be a GTIN-14 (14 digits)');
+      return { sha256, model };
+    },
+  }),
   affectedDevices: t.field({
     type: [Affected],
-    description: 'Recall blast radius: every device whose latest assembly contains the lot, part serial or firmware digest (give exactly one), with where it is installed.',
-    args: { lot: t.arg.string(), partSerial: t.arg.string(), firmwareDigest: t.arg.string() },
+    description:
+      'Blast radius: every device whose latest assembly contains the lot or part serial, or that runs the firmware image now, or runs firmware whose SBOM lists the component (`purl` with a version, or a package `purl` and a `range` in purl vers syntax such as "vers:generic/>=3.0.0|<3.0.8"); give one of lot, partSerial, firmwareDigest or purl. Images whose manufacturer states not_affected (VEX) for that component are left out. With where each device is installed.',
+    args: { lot: t.arg.string(), partSerial: t.arg.string(), firmwareDigest: t.arg.string(), purl: t.arg.string(), range: t.arg.string() },
     resolve: (_r, a, { devices }) =>
       devices.affectedDevices({
         ...(a.lot != null && { lot: a.lot }),
         ...(a.partSerial != null && { partSerial: a.partSerial }),
         ...(a.firmwareDigest != null && { firmwareDigest: a.firmwareDigest }),
+        ...(a.purl != null && { purl: a.purl }),
+        ...(a.range != null && { range: a.range }),
       }),
   }),
 }));
