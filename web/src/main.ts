@@ -7,7 +7,7 @@ import type { Outcome } from '../../src/provenance/outcome.js';
 import { policyDigest, shippedReleasePolicy } from '../../src/provenance/release-policy.js';
 import { normaliseDeviceUdi } from '../../src/udi/udi.js';
 import { PLAIN_WORDS, type EvidenceErrorCode } from '../../src/verify/errors.js';
-import type { VerifiedDevice } from '../../src/verify/evidence.js';
+import type { VerifiedDevice, VerifiedFirmware } from '../../src/verify/evidence.js';
 import type { VerifyRequest } from './verify-worker.js';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
@@ -52,7 +52,7 @@ const pins = {
 };
 
 // ---------- navigation ----------
-const views = ['device', 'recall', 'log', 'participants'] as const;
+const views = ['device', 'firmware', 'recall', 'log', 'participants'] as const;
 type View = (typeof views)[number];
 function show(view: View): void {
   for (const v of views) {
@@ -172,13 +172,13 @@ const PAGE_MAX_AGE_SECONDS = 30 * 60;
 
 let current = '';
 
-type VerifyAnswer = { ok: true; result: VerifiedDevice } | { ok: false; code?: string; message: string };
+type VerifyAnswer<R = VerifiedDevice> = { ok: true; result: R } | { ok: false; code?: string; message: string };
 
 /** The verifier in a worker, so a large package never freezes the page. */
-function verifyOffThread(request: VerifyRequest): Promise<VerifyAnswer> {
+function verifyOffThread<R = VerifiedDevice>(request: VerifyRequest): Promise<VerifyAnswer<R>> {
   return new Promise((resolve) => {
     const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { type: 'module' });
-    worker.onmessage = (e: MessageEvent<VerifyAnswer>) => {
+    worker.onmessage = (e: MessageEvent<VerifyAnswer<R>>) => {
       worker.terminate();
       resolve(e.data);
     };
@@ -342,10 +342,13 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
     const ns = [...c.attestations, ...c.tests, ...c.advisories];
     rows.push({ status: status(ns), title: `${c.componentType}`, detail: `${c.partSerial ?? c.lot ?? ''} · supplier ${c.supplier ?? 'not named'}${c.attestations.length ? ` · attested by ${c.attestations.map((n) => n.signer ?? '?').join(', ')}` : ' · no supplier attestation'}`, nodes: ns });
   }
-  for (const f of g.firmware) {
-    const ns = [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories];
+  const running = new Set(r.evaluation.firmware?.running ?? []);
+  for (const f of g.firmware.filter((x) => running.has(x.sha256))) {
+    const ns = [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories, ...f.vulnerabilities, ...f.vex];
     rows.push({ status: status(ns), title: `firmware ${f.name} ${f.version ?? ''}`, detail: `built ${f.builds.length ? 'by an attested build' : '— no build provenance'} · SBOM ${f.sboms.length ? 'present' : 'missing'} · tests ${f.tests.map((n) => (n.statement.predicate as { result?: string }).result).join(', ') || 'none'}`, nodes: ns });
   }
+  const history = r.evaluation.firmware?.history ?? [];
+  if (history.length) rows.push({ status: 'ok', title: 'firmware updates', detail: history.map((h) => `${h.firmware} → ${h.version ?? h.to.slice(0, 12)} by ${h.by}${h.updatedAt ? ` on ${new Date(h.updatedAt).toLocaleDateString()}` : ''}`).join('; '), nodes: g.updates.filter((n) => history.some((h) => h.logIndex === n.logIndex)) });
   const latest = (ns: AttNode[]) => (ns.length ? [ns[ns.length - 1]!] : []);
   rows.push({ status: status(latest(g.releases)), title: 'release decision', detail: g.releases.length ? `${(g.releases[g.releases.length - 1]!.statement.predicate as { verificationResult?: string }).verificationResult} by ${g.releases[g.releases.length - 1]!.signer}` : 'none yet', nodes: g.releases });
   rows.push({ status: status(g.custody, false), title: 'custody', detail: g.custody.map((n) => `${(n.statement.predicate as { from?: string }).from} → ${(n.statement.predicate as { to?: string }).to}`).join(', ') || 'no records', nodes: g.custody });
@@ -415,11 +418,16 @@ if (BD && navigator.mediaDevices?.getUserMedia) {
 $<HTMLFormElement>('#recall-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const kind = $<HTMLSelectElement>('#recall-kind').value;
+  if (!['lot', 'partSerial', 'firmwareDigest', 'purl'].includes(kind)) return;
   const value = $<HTMLInputElement>('#recall-value').value.trim();
+  const range = $<HTMLInputElement>('#recall-range').value.trim();
   const out = $('#recall-result');
   out.replaceChildren(el('p', { class: 'working' }, 'Searching…'));
   try {
-    const { affectedDevices } = await gql<{ affectedDevices: Array<{ udi: string; installations: any[] }> }>(`query ($v: String) { affectedDevices(${kind}: $v) { udi installations } }`, { v: value });
+    const { affectedDevices } = await gql<{ affectedDevices: Array<{ udi: string; installations: any[]; firmware: Array<{ name: string; version?: string; components: string[] }> }> }>(
+      `query ($v: String, $r: String) { affectedDevices(${kind}: $v, range: $r) { udi installations firmware } }`,
+      { v: value, r: kind === 'purl' && range ? range : null },
+    );
     const rows = affectedDevices.map((d) => {
       const inst = d.installations[d.installations.length - 1]?.summary;
       const link = button(d.udi, () => {
@@ -427,16 +435,104 @@ $<HTMLFormElement>('#recall-form').addEventListener('submit', async (e) => {
         void check(d.udi, 'push');
       });
       link.className = 'link';
-      return el('tr', {}, el('td', {}, link), el('td', {}, inst?.site?.name ?? 'not installed'), el('td', {}, inst?.site?.department ?? ''), el('td', {}, inst?.installedAt ? new Date(inst.installedAt).toLocaleDateString() : ''));
+      const fw = d.firmware.map((f) => `${f.name} ${f.version ?? ''}${f.components.length ? ` (${f.components.join(', ')})` : ''}`).join('; ');
+      return el('tr', {}, el('td', {}, link), el('td', {}, inst?.site?.name ?? 'not installed'), el('td', {}, inst?.site?.department ?? ''), el('td', {}, inst?.installedAt ? new Date(inst.installedAt).toLocaleDateString() : ''), el('td', {}, fw));
     });
     out.replaceChildren(
       el('p', { role: 'status' }, `${affectedDevices.length} device(s) contain it.`),
-      el('table', {}, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Device'), el('th', { scope: 'col' }, 'Site'), el('th', { scope: 'col' }, 'Department'), el('th', { scope: 'col' }, 'Installed'))), el('tbody', {}, ...rows)),
+      el('table', {}, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Device'), el('th', { scope: 'col' }, 'Site'), el('th', { scope: 'col' }, 'Department'), el('th', { scope: 'col' }, 'Installed'), el('th', { scope: 'col' }, 'Firmware'))), el('tbody', {}, ...rows)),
     );
   } catch (err) {
     out.replaceChildren(el('p', { class: 'error', role: 'alert' }, (err as Error).message));
   }
 });
+
+// ---------- firmware update gate ----------
+const FIRMWARE_BANNER: Record<Outcome, [string, string, string]> = {
+  PASS: ['pass', '✓', 'PASS — this image may be flashed onto this model'],
+  FAIL: ['fail', '✗', 'FAIL — do not flash'],
+  INCOMPLETE: ['incomplete', '⚠', 'INCOMPLETE — evidence is missing; do not flash yet'],
+  RECALLED: ['fail', '✗', 'RECALLED — do not flash'],
+  UNKNOWN: ['unknown', '?', 'UNKNOWN — this ledger has no record of this image (not a released build, or a damaged file); do not flash'],
+};
+const firmwareForm = $<HTMLFormElement>('#firmware-form');
+const firmwareFile = $<HTMLInputElement>('#firmware-file');
+// A file dropped anywhere on the section is the image to check.
+$('#view-firmware').addEventListener('dragover', (e) => e.preventDefault());
+$('#view-firmware').addEventListener('drop', (e) => {
+  e.preventDefault();
+  if (e.dataTransfer?.files.length) {
+    firmwareFile.files = e.dataTransfer.files;
+    firmwareForm.requestSubmit();
+  }
+});
+firmwareForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  void checkFirmware(firmwareFile.files?.[0], $<HTMLInputElement>('#firmware-model').value.trim());
+});
+
+async function checkFirmware(file: File | undefined, model: string): Promise<void> {
+  const out = $('#firmware-result');
+  const alert = (m: string) => out.replaceChildren(el('p', { class: 'error', role: 'alert' }, m));
+  if (!file) return alert('Choose or drop the firmware image first.');
+  if (!/^[0-9]{14}$/.test(model)) return alert('The device model is its GTIN-14: 14 digits, as in the (01) field of the UDI.');
+  out.replaceChildren(el('p', { class: 'working' }, `Hashing ${file.name} in this browser…`));
+  const digest = toHex(sha256(new Uint8Array(await file.arrayBuffer())));
+  let root: unknown;
+  try {
+    root = await fetch('/trusted_root.json', { cache: 'no-cache' }).then((r) => r.json());
+  } catch {
+    return alert('The ledger cannot be reached.');
+  }
+  const pin = pinnedLog(root);
+  renderTrust(pin);
+  const seen = newestSeen(pin.origin);
+  const refuse = (reasons: string[]) => {
+    out.replaceChildren(...notVerified(`${file.name} · sha256 ${digest}`, reasons));
+    $('#firmware-result h2')?.focus();
+  };
+  let evidence: unknown;
+  try {
+    const ask = (f: number | null) => gql<{ firmwareImage: { evidence: unknown } | null }>('query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: digest, m: model, p: PAGE_POLICY, f });
+    const answer = await ask(seen?.size ?? null).catch((e: unknown) => {
+      if (seen && e instanceof GqlError && e.code === 'INVALID_ARGUMENT') return ask(null);
+      throw e;
+    });
+    evidence = answer.firmwareImage?.evidence;
+  } catch (e) {
+    const code = e instanceof GqlError ? e.code.replace(/[^A-Z0-9_]/g, '').slice(0, 40) : 'UNREACHABLE';
+    return refuse([`The ledger gave no evidence for this image (${code || 'ERROR'}).`]);
+  }
+  if (pin.pin === 'changed' || pin.pin === 'invalid') return refuse([pin.pin === 'changed' ? 'The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.' : 'The server does not name exactly one ledger key to trust.']);
+  out.replaceChildren(el('p', { class: 'working', role: 'status' }, 'Verifying the image’s evidence in this browser…'));
+  const witnesses = pinnedWitnesses();
+  const answer = await verifyOffThread<VerifiedFirmware>({ kind: 'firmware', evidence, root: pin.root, expect: { firmware: { sha256: digest, model }, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }), ...(witnesses && { witnesses }) } });
+  if (!answer.ok) {
+    const code = answer.code as EvidenceErrorCode | undefined;
+    return refuse(code && code in PLAIN_WORDS ? [PLAIN_WORDS[code], `${answer.message} (${code})`] : [`The evidence could not be read: ${answer.message}`]);
+  }
+  const r = answer.result;
+  if (!seen || r.checkpoint.size >= seen.size) pins.set(seenKey(pin.origin), JSON.stringify({ size: r.checkpoint.size, root: r.checkpoint.root }));
+  const [cls, icon, label] = FIRMWARE_BANNER[r.outcome];
+  const f = r.graph.firmware;
+  const nodes: Node[] = [
+    el('section', { class: `banner ${cls}`, role: 'status', 'aria-label': 'Verdict' }, el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, icon), ` ${label}`), el('p', { class: 'udi' }, `${file.name} · sha256 ${digest}`)),
+    el('dl', { class: 'card' },
+      el('dt', {}, 'Firmware'), el('dd', {}, r.outcome === 'UNKNOWN' ? 'not known to this ledger' : `${f.name} ${f.version ?? ''}`),
+      el('dt', {}, 'Released by'), el('dd', {}, f.images.map((n) => n.signer ?? '?').join(', ') || 'no one'),
+      el('dt', {}, 'Model'), el('dd', {}, model),
+      el('dt', {}, 'Against'), el('dd', {}, `ledger ${r.checkpoint.origin}, checkpoint ${r.checkpoint.size}, ${r.bundles} signed entries verified here`),
+      el('dt', {}, 'Policy'), el('dd', {}, `${r.policy.name} `, el('span', { class: 'code' }, `sha256 ${PAGE_POLICY_DIGEST.slice(0, 12)}…`)),
+    ),
+  ];
+  for (const rc of r.recalls) nodes.push(el('p', { class: 'recall' }, el('strong', {}, `Recall ${rc.id}: ${rc.title}`), rc.action ? el('span', {}, ` — ${rc.action}`) : null));
+  if (r.evaluation.findings.length > 0) {
+    nodes.push(el('section', { class: 'findings' }, el('h3', {}, 'What was found'), el('ul', {}, ...r.evaluation.findings.map((x) =>
+      el('li', { class: `finding ${x.severity}` }, el('span', { class: 'icon', 'aria-hidden': 'true' }, x.severity === 'error' ? '✗' : x.severity === 'incomplete' || x.severity === 'warning' ? '⚠' : 'i'), ' ', el('strong', {}, PLAIN[x.code] ?? x.code), el('p', { class: 'detail' }, x.message))))));
+  }
+  out.replaceChildren(...nodes);
+  $('#firmware-result h2')?.focus();
+}
 
 // ---------- log explorer ----------
 let stopLive: (() => void) | undefined;
