@@ -3,7 +3,8 @@
  * real server with the demo supply chain. Screenshots land in test-output/screenshots.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { graphql } from '../../src/client/graphql.js';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,7 +98,10 @@ describe('the hospital page', () => {
     expect(await page.textContent('.checks summary')).toMatch(/Verified in this browser: \d+ signed entries against checkpoint \d+/);
     expect(await page.locator('.rows li').count()).toBeGreaterThanOrEqual(11);
     expect(await page.locator('.rows li.row-problem').count()).toBe(0);
-    expect(await page.textContent('.rows')).toMatch(/firmware infusafe-fw 2\.4\.1/);
+    // It runs the firmware its hospital updated it to, with the update in its history.
+    expect(await page.textContent('.rows')).toMatch(/firmware infusafe-fw 2\.4\.2/);
+    expect(await page.textContent('.rows')).not.toMatch(/firmware infusafe-fw 2\.4\.1/);
+    expect(await page.textContent('.rows')).toMatch(/firmware updates verified\s*infusafe-fw → 2\.4\.2 by (city-hospital|st-elsewhere)/);
     expect(await page.textContent('#trust')).toMatch(/pinned/);
     // Log indexes and key IDs wait behind "details".
     expect(await page.locator('.rows li .more').first().isVisible()).toBe(true);
@@ -186,6 +190,60 @@ describe('the hospital page', () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('#result .error');
     expect(await page.textContent('#result .error')).toMatch(/not a device UDI: .*serial/);
+    await page.context().close();
+  }, 60_000);
+});
+
+describe('firmware and components on the page', () => {
+  it('checks a dropped firmware image in the browser: the fix passes, the vulnerable build fails with the update named, a damaged file is UNKNOWN', async () => {
+    const page = await openPage();
+    await page.click('nav button[data-view=firmware]');
+    await page.fill('#firmware-model', demo.model);
+    // Dropped on the section: hashed here, never uploaded.
+    const uploads: string[] = [];
+    page.on('request', (r) => {
+      if ((r.postData() ?? '').length > 100_000) uploads.push(r.url());
+    });
+    const drop = async (name: string, bytes: Buffer) => {
+      const dt = await page.evaluateHandle(([n, b]) => {
+        const d = new DataTransfer();
+        d.items.add(new File([new Uint8Array(b as number[])], n as string));
+        return d;
+      }, [name, [...bytes]] as const);
+      await page.evaluate(() => document.querySelector('#firmware-result')?.replaceChildren());
+      await page.dispatchEvent('#view-firmware', 'drop', { dataTransfer: dt });
+      await page.waitForSelector('#firmware-result .banner h2', { timeout: 30_000 });
+      return (await page.textContent('#firmware-result .banner h2'))!.trim();
+    };
+    expect(await drop('fixed.bin', readFileSync(demo.firmwareFiles.fixed))).toMatch(/PASS — this image may be flashed onto this model/);
+    expect(await page.textContent('#firmware-result .card')).toContain('infusafe-fw 2.4.2');
+    await shoot(page, 'firmware-pass');
+    expect(await drop('old.bin', readFileSync(demo.firmwareFiles.vulnerable))).toMatch(/FAIL — do not flash/);
+    expect(await page.textContent('#firmware-result .findings')).toMatch(/CVE-2023-0286.*update available: infusafe-fw 2\.4\.2/s);
+    await shoot(page, 'firmware-fail');
+    const damaged = readFileSync(demo.firmwareFiles.fixed);
+    damaged[0]! ^= 1;
+    expect(await drop('damaged.bin', damaged)).toMatch(/UNKNOWN/);
+    expect(uploads).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('finds the devices running a vulnerable component, by version and by range, as GraphQL does', async () => {
+    const q = 'query ($u: String, $r: String) { affectedDevices(purl: $u, range: $r) { udi firmware } }';
+    const ask = async (u: string, r: string | null) => (await graphql<{ affectedDevices: Array<{ udi: string }> }>(node.url, q, { u, r })).affectedDevices.map((d) => d.udi).sort();
+    expect(await ask(demo.purl, null)).toEqual([...demo.vulnerable].sort());
+    expect(await ask('pkg:generic/openssl', demo.range)).toEqual([...demo.vulnerable].sort());
+    // The fixed version runs on the updated devices; the bootloader's OpenSSL 3.0.7 is not_affected (VEX), so it adds none.
+    expect(await ask('pkg:generic/openssl@3.0.8', null)).toEqual([...demo.updated].sort());
+    const page = await openPage();
+    await page.click('nav button[data-view=recall]');
+    await page.selectOption('#recall-kind', 'purl');
+    await page.fill('#recall-value', 'pkg:generic/openssl');
+    await page.fill('#recall-range', demo.range);
+    await page.click('#recall-form button[type=submit]');
+    await page.waitForSelector('#recall-result table');
+    expect((await page.locator('#recall-result tbody tr td:first-child').allTextContents()).sort()).toEqual([...demo.vulnerable].sort());
+    expect(await page.locator('#recall-result tbody tr').first().textContent()).toContain('pkg:generic/openssl@3.0.7');
     await page.context().close();
   }, 60_000);
 });
@@ -279,7 +337,7 @@ describe('the hospital page against a lying server', () => {
     liar.lie = { kind: 'edit-provenance' };
     expect(await checkDevice(page, demo.passing[7]!)).toMatch(/PASS/);
     const text = await page.textContent('#result');
-    expect(text).toMatch(/infusafe-fw 2\.4\.1/);
+    expect(text).toMatch(/infusafe-fw 2\.4\.2/);
     expect(text).not.toMatch(/9\.9\.9|counterfeit-parts/);
     await page.context().close();
   }, 60_000);
