@@ -127,6 +127,14 @@ try {
   results.index = rows;
 }
 
+// Large SBOMs: ingest and index cost, and the firmware's evidence package.
+{
+  const { benchSbom } = await import('./sbom.js');
+  const rows = await benchSbom(Number(process.env.BENCH_SBOM_COMPONENTS ?? 10_000));
+  results.sbom = rows;
+  for (const r of rows) log(`SBOM ${r.format}, ${r.components} components, ${r.megabytes} MB: read ${r.readComponentsMs} ms, ingest ${r.ingestMs} ms (${r.ingestWithoutIndexMs} ms without the index), evidence ${r.evidenceMs} ms / ${r.evidenceMegabytes} MB, verify ${r.verifyMs} ms`);
+}
+
 // Device verification of a 200-component device.
 {
   const { benchDevice } = await import('./device.js');

@@ -28,6 +28,7 @@ export const LAX_POLICY = {
   requirePassingTests: false,
   requireSupplierMatch: false,
   advisories: { block: [], recallsBlock: false },
+  vulnerabilities: { block: [], unmitigated: 'warn' },
 };
 
 export interface LyingServer {

@@ -26,10 +26,15 @@ describe('the demo supply chain', () => {
     expect(new Set(all).size).toBeGreaterThanOrEqual(20);
     const g = await node.devices.graph(demo.passing[0]!);
     expect(new Set(g.components.map((c) => c.componentType)).size).toBeGreaterThanOrEqual(8);
-    expect(g.firmware).toHaveLength(1);
-    expect(g.firmware[0]!.builds.length).toBeGreaterThan(0);
-    expect(g.firmware[0]!.sboms.length).toBeGreaterThan(0);
-    expect(g.firmware[0]!.tests.length).toBeGreaterThan(0);
+    // Assembled with the main firmware and the bootloader; updated in the field to the fix.
+    expect(g.firmware.map((f) => [f.name, f.version, f.fitted])).toEqual([['infusafe-fw', '2.4.1', 'assembly'], ['infusafe-boot', '1.2.0', 'assembly'], ['infusafe-fw', '2.4.2', 'update']]);
+    for (const f of g.firmware) {
+      expect(f.builds.length).toBeGreaterThan(0);
+      expect(f.sboms.length).toBeGreaterThan(0);
+      expect(f.tests.length).toBeGreaterThan(0);
+      expect(f.vex.length).toBeGreaterThan(0);
+    }
+    expect(g.updates).toHaveLength(1);
     expect(g.custody.length).toBeGreaterThan(0);
     expect(g.installations.length).toBeGreaterThan(0);
   });
@@ -40,6 +45,7 @@ describe('the demo supply chain', () => {
     const failing = await verdict(demo.failing[0]!);
     expect(failing.verdict).toBe('FAIL');
     expect(failing.findings.map((f) => f.code)).toContain('SIGNER_REVOKED');
+    for (const u of demo.failing.filter((x) => x !== demo.failing[0])) expect((await verdict(u)).findings.map((f) => f.code), u).toEqual(expect.arrayContaining(['VULNERABLE', 'UPDATE_AVAILABLE']));
     for (const u of demo.recalled) expect((await verdict(u)).findings.map((f) => f.code), u).toContain('RECALLED');
     expect((await verdict(demo.incomplete[0]!)).verdict).toBe('INCOMPLETE');
   });
@@ -64,9 +70,12 @@ describe('the demo supply chain', () => {
     for (const d of data.affectedDevices) expect(d.installations.at(-1)?.summary.site.name).toMatch(/Hospital/);
   });
 
-  it('affectedDevices by firmware digest finds every device, and refuses bad arguments', async () => {
+  it('affectedDevices by firmware digest finds the devices that run it now, after their updates, and refuses bad arguments', async () => {
     const r = await node.devices.affectedDevices({ firmwareDigest: demo.firmwareDigest });
-    expect(r.length).toBe(24);
+    expect(r.map((d) => d.udi).sort()).toEqual([...demo.vulnerable].sort());
+    const fixed = await node.devices.affectedDevices({ firmwareDigest: demo.fixedFirmwareDigest });
+    expect(fixed.map((d) => d.udi).sort()).toEqual([...demo.updated].sort());
+    expect(r.length + fixed.length).toBe(24);
     await expect(node.devices.affectedDevices({})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(node.devices.affectedDevices({ firmwareDigest: 'xyz' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });

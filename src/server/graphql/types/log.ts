@@ -95,7 +95,7 @@ builder.queryFields((t) => ({
   lookup: t.field({
     type: IndexLookupRef,
     description:
-      'The verifiable index: every entry filed under `key` (udi:<UDI in any form>, partSerial:<supplier:part:serial>, lot:<supplier:part:lot>, sha256:<hex>, participant:<id>, key:<key ID>, registry; spaces, % and non-ASCII characters in a value percent-encoded), proved against the latest checkpoint (with witnesses, the latest they cosigned). INVALID_ARGUMENT for a key that is not 1 to 512 printable characters without spaces.',
+      'The verifiable index: every entry filed under `key` (udi:<UDI in any form>, partSerial:<supplier:part:serial>, lot:<supplier:part:lot>, sha256:<hex>, fitted:<hex> (devices given that firmware), purl:<package purl> (SBOMs listing it), vuln-purl:<package purl> (vulnerability advisories naming it), vex:<vulnerability id>, participant:<id>, key:<key ID>, registry; spaces, % and non-ASCII characters in a value percent-encoded), proved against the latest checkpoint (with witnesses, the latest they cosigned). INVALID_ARGUMENT for a key that is not 1 to 512 printable characters without spaces.',
     args: { key: t.arg.string({ required: true }) },
     resolve: async (_r, { key }, { ledger, devices }) => {
       if (key.length === 0 || key.length > MAX_LOOKUP_KEY || !/^[\x21-\x7e]+$/.test(key)) {
