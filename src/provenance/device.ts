@@ -428,7 +428,14 @@ export class DeviceService {
         const own = (await view.lookup([lookupKey('sha256', d)]))[0]!;
         this.spend(budget, own.indexes.length);
         const nodes = await this.nodes(own.indexes, cache);
-        const releasers = new Set(nodes.filter((n) => n.predicateType === FIRMWARE_URI && counted(n, ['manufacturer'])).map((n) => reg.signer(n.keyId)!.participant));
+        // Its releasers: manufacturers that released it for a model they make (authority rule 4).
+        const releasers = new Set(
+          nodes
+            .filter((n) => n.predicateType === FIRMWARE_URI)
+            .map((n) => ({ info: counted(n, ['manufacturer']), gtins: (n.statement.predicate as { gtins?: unknown }).gtins }))
+            .filter(({ info, gtins }) => info !== undefined && Array.isArray(gtins) && info.products.some((m) => gtins.includes(m)))
+            .map(({ info }) => info!.participant),
+        );
         const vex = nodes.filter((n) => n.predicateType === VEX_URI && releasers.has(reg.signer(n.keyId)?.participant ?? '') && counted(n, ['manufacturer'])).sort(bySignedOrder).at(-1);
         const about = ((vex?.statement.predicate as { statements?: unknown } | undefined)?.statements as Array<Record<string, any>> | undefined ?? []).filter((st) =>
           (Array.isArray(st?.subcomponents) ? st.subcomponents : []).some((c: { '@id'?: unknown }) => {

@@ -275,3 +275,26 @@ describe('firmware history per device', () => {
     expect(down.evaluation.firmware!.history.map((h) => h.by)).toEqual(['hospital', 'maker']);
   });
 });
+
+describe('who may rule a vulnerability out', () => {
+  it('another manufacturer re-releasing the image and stating not_affected neither passes it nor hides its devices', async () => {
+    const device = udi('FW-DEV-2');
+    await submit(statement([{ digest: { udi: device } }], t('device-assembly'), { model: 'Pump', assembledAt: new Date().toISOString(), components: [{ componentType: 'valve', lot: 'sup:VALVE:L1' }], firmware: [{ name: 'fw', version: '1.0', digest: { sha256: vulnerable } }] }), p.maker);
+    // The rival signs a release of the maker's image for the maker's model, and a VEX saying it is not affected.
+    await submit(statement([{ digest: { sha256: vulnerable } }], t('firmware'), { name: 'fw', version: '1.0', gtins: [GTIN] }), p.rival);
+    await submit(
+      statement([{ digest: { sha256: vulnerable } }], t('openvex'), { '@context': 'https://openvex.dev/ns/v0.2.0', author: 'rival', timestamp: new Date().toISOString(), statements: [{ vulnerability: { name: CVE }, subcomponents: [{ '@id': 'pkg:generic/openssl' }], status: 'not_affected', justification: 'component_not_present' }] }),
+      p.rival,
+    );
+    const r = await gate(vulnerable);
+    expect(r.outcome).toBe('FAIL');
+    expect(codes(r)).toContain('VULNERABLE');
+    const affected = await graphql<{ affectedDevices: Array<{ udi: string }> }>(node.url, 'query ($u: String) { affectedDevices(purl: $u) { udi } }', { u: 'pkg:generic/openssl@3.0.7' });
+    expect(affected.affectedDevices.map((d) => d.udi)).toContain(device);
+    // The maker's own not_affected does rule it out, for the gate and for the blast radius.
+    await vex(vulnerable, 'not_affected', { justification: 'vulnerable_code_not_in_execute_path' });
+    expect((await gate(vulnerable)).outcome).toBe('PASS');
+    const after = await graphql<{ affectedDevices: Array<{ udi: string }> }>(node.url, 'query ($u: String) { affectedDevices(purl: $u) { udi } }', { u: 'pkg:generic/openssl@3.0.7' });
+    expect(after.affectedDevices.map((d) => d.udi)).not.toContain(device);
+  });
+});
