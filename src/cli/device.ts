@@ -9,7 +9,7 @@ import type { Policy } from '../provenance/policy.js';
 import { defaultPolicy, parsePolicy } from '../provenance/policy-io.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
-import { verifyEvidence, verifyFirmwareEvidence, type VerifiedDevice, type VerifiedFirmware } from '../verify/evidence.js';
+import { verifyEvidence, verifyFirmwareEvidence, type CallerExpectations, type VerifiedDevice, type VerifiedFirmware } from '../verify/evidence.js';
 import { componentQuery } from '../sbom/sbom.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -120,11 +120,12 @@ function printVerified(r: VerifiedDevice, extra: string[]): void {
   process.stdout.write(`${[...lines, ...extra].join('\n')}\n`);
 }
 
-function verifiedJson(r: VerifiedDevice): Record<string, unknown> {
+/** The JSON of a verified result: `subject` names what was verified (the device, or the firmware image). */
+function verifiedJson(r: VerifiedDevice | VerifiedFirmware, subject: Record<string, unknown>): Record<string, unknown> {
   return {
     verified: true,
     outcome: r.outcome,
-    udi: r.udi,
+    ...subject,
     verdict: r.evaluation.verdict,
     findings: r.evaluation.findings,
     recalls: r.recalls,
@@ -144,18 +145,16 @@ function notVerified(e: EvidenceError, json: boolean | undefined): void {
 }
 
 /**
- * The device's evidence, with a consistency proof from `fromSize`. A ledger that is now smaller
- * than what the caller saw cannot give that proof; its evidence is then fetched without one,
- * so that the verifier says what happened (EVIDENCE_STALE) instead of a tool error.
+ * Evidence with a consistency proof from `fromSize`. A ledger that is now smaller than what the
+ * caller saw cannot give that proof; its evidence is then fetched without one, so that the
+ * verifier says what happened (EVIDENCE_STALE) instead of a tool error.
  */
-async function fetchEvidence(server: string, udi: string, policy: Policy, fromSize: number | undefined): Promise<EvidencePackage | undefined> {
-  const ask = (f: number | undefined) =>
-    graphql<{ device?: { evidence?: EvidencePackage } | null }>(server, 'query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: policy, f: f ?? null });
+async function askEvidence(ask: (fromSize: number | undefined) => Promise<EvidencePackage | undefined>, fromSize: number | undefined): Promise<EvidencePackage | undefined> {
   try {
-    return (await ask(fromSize))?.device?.evidence ?? undefined;
+    return await ask(fromSize);
   } catch (e) {
     if (fromSize === undefined || (e as { code?: string }).code !== 'INVALID_ARGUMENT') throw e;
-    return (await ask(undefined))?.device?.evidence ?? undefined;
+    return ask(undefined);
   }
 }
 
@@ -212,11 +211,35 @@ export function callerWitnesses(keys: readonly string[] = [], required?: string)
  * seen — so the answer does not rest on trusting the server.
  */
 export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<void> {
-  const server = serverUrl(opts.server);
+  serverUrl(opts.server);
   const udi = callerUdi(opts.udi);
+  await runGate(
+    opts,
+    (policy, f) => graphql<{ device?: { evidence?: EvidencePackage } | null }>(opts.server, 'query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: policy, f: f ?? null }).then((d) => d?.device?.evidence ?? undefined),
+    (pkg, root, expect) => verifyEvidence(pkg, root, { udi, ...expect }),
+    (r, extra) => printVerified(r, extra),
+    (r) => verifiedJson(r, { udi: r.udi }),
+  );
+}
+
+type GateOptions = Omit<VerifyDeviceOptions, 'udi'>;
+type CommonExpectations = Omit<CallerExpectations, 'udi'>;
+
+/**
+ * What both gates do: the caller's policy, maximum age (an hour by default: a server cannot keep
+ * answering with a package from before a recall), newest checkpoint and witnesses; the trusted
+ * root (the server's own only with a warning); the evidence, verified locally; and only then is
+ * anything written, the newest checkpoint moved forward and the outcome's exit code set.
+ */
+async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
+  opts: GateOptions,
+  ask: (policy: Policy, fromSize: number | undefined) => Promise<EvidencePackage | undefined>,
+  verify: (pkg: EvidencePackage, root: unknown, expect: CommonExpectations) => R,
+  print: (r: R, extra: string[]) => void,
+  json: (r: R) => Record<string, unknown>,
+): Promise<void> {
+  const server = serverUrl(opts.server);
   const policy = await callerPolicy(opts.policy);
-  // The gate asks for fresh evidence, so by default it refuses any older than an hour: a server
-  // cannot keep answering with a package from before a recall.
   const maxAgeSeconds = opts.maxAge === 'none' ? undefined : parseDuration('--max-age', opts.maxAge ?? '1h');
   const seen = await newestSeen(opts.trustedCheckpoint);
   const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
@@ -224,11 +247,11 @@ export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<vo
     process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
   }
   const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
-  const pkg = await fetchEvidence(opts.server, udi, policy, seen?.size);
+  const pkg = await askEvidence((f) => ask(policy, f), seen?.size);
   if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json);
-  let result: VerifiedDevice;
+  let result: R;
   try {
-    result = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
+    result = verify(pkg, root, { policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
   } catch (e) {
     if (e instanceof EvidenceError) return notVerified(e, opts.json);
     throw e;
@@ -236,8 +259,8 @@ export async function verifyDeviceCommand(opts: VerifyDeviceOptions): Promise<vo
   // Only evidence that verified is ever written.
   if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
   await rememberCheckpoint(opts.trustedCheckpoint, seen, result);
-  if (opts.json) printJson({ ...verifiedJson(result), ...(opts.evidence && { evidence: resolve(opts.evidence) }) });
-  else printVerified(result, opts.evidence ? [`  evidence package written to ${resolve(opts.evidence)}`] : []);
+  if (opts.json) printJson({ ...json(result), ...(opts.evidence && { evidence: resolve(opts.evidence) }) });
+  else print(result, opts.evidence ? [`  evidence package written to ${resolve(opts.evidence)}`] : []);
   process.exitCode = OUTCOME_EXIT[result.outcome];
 }
 
@@ -264,7 +287,7 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   try {
     const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
     await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
-    if (opts.json) printJson(verifiedJson(r));
+    if (opts.json) printJson(verifiedJson(r, { udi: r.udi }));
     else printVerified(r, ['  evidence verified offline']);
     process.exitCode = OUTCOME_EXIT[r.outcome];
   } catch (e) {
@@ -311,66 +334,33 @@ export interface VerifyFirmwareOptions extends Omit<VerifyDeviceOptions, 'udi'> 
  * image, this model, this policy, now — and applies the update policy.
  */
 export async function verifyFirmwareCommand(file: string, opts: VerifyFirmwareOptions): Promise<void> {
-  const server = serverUrl(opts.server);
+  serverUrl(opts.server);
   if (!/^[0-9]{14}$/.test(opts.model)) throw new CliError(`--model ${terminalSafe(JSON.stringify(opts.model))} must be the model's GTIN-14 (14 digits, e.g. 09506000134352)`);
-  const policy = await callerPolicy(opts.policy);
-  const maxAgeSeconds = opts.maxAge === 'none' ? undefined : parseDuration('--max-age', opts.maxAge ?? '1h');
-  const seen = await newestSeen(opts.trustedCheckpoint);
-  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
   const sha256 = await hashFile(file);
-  if (!opts.trustedRoot) {
-    process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
-  }
-  const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
-  const ask = (f: number | undefined) =>
-    graphql<{ firmwareImage?: { evidence?: EvidencePackage } | null }>(opts.server, 'query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: sha256, m: opts.model, p: policy, f: f ?? null });
-  let pkg: EvidencePackage | undefined;
-  try {
-    pkg = (await ask(seen?.size))?.firmwareImage?.evidence ?? undefined;
-  } catch (e) {
-    if (seen?.size === undefined || (e as { code?: string }).code !== 'INVALID_ARGUMENT') throw e;
-    pkg = (await ask(undefined))?.firmwareImage?.evidence ?? undefined;
-  }
-  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json);
-  let r: VerifiedFirmware;
-  try {
-    r = verifyFirmwareEvidence(pkg, root, { firmware: { sha256, model: opts.model }, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
-  } catch (e) {
-    if (e instanceof EvidenceError) return notVerified(e, opts.json);
-    throw e;
-  }
-  if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
-  await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
-  if (opts.json) {
-    printJson({
-      verified: true,
-      outcome: r.outcome,
-      firmware: { file: resolve(file), ...r.firmware, name: r.graph.firmware.name, version: r.graph.firmware.version ?? null },
-      verdict: r.evaluation.verdict,
-      findings: r.evaluation.findings,
-      recalls: r.recalls,
-      policy: r.policy,
-      checkpoint: { origin: r.checkpoint.origin, size: r.checkpoint.size, root: r.checkpoint.root },
-      issuedAt: r.issuedAt,
-      bundles: r.bundles,
-      witnesses: r.witnesses,
-      provenance: r.tree,
-      ...(opts.evidence && { evidence: resolve(opts.evidence) }),
-    });
-  } else {
-    const t = terminalSafe;
-    const f = r.graph.firmware;
-    const lines = [`${r.outcome}  ${t(file)}  — ${FIRMWARE_MEANING[r.outcome]}`, `  image      sha256:${sha256}`, `  model      ${r.firmware.model}`];
-    if (r.outcome !== 'UNKNOWN') lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')}, released by ${t(f.images.map((n) => n.signer ?? '?').join(', ') || 'no one')}`);
-    for (const rc of r.recalls) lines.push(`  recall     ${t(rc.id)}: ${t(rc.title)}${rc.action ? ` — ${t(rc.action)}` : ''}`);
-    for (const x of r.evaluation.findings) lines.push(`  ${x.severity.toUpperCase().padEnd(10)} ${x.code}: ${t(x.message)}${x.entries.length ? ` [entries ${x.entries.join(', ')}]` : ''}`);
-    if (r.evaluation.findings.length === 0 && r.outcome === 'PASS') lines.push('  released for this model, built, described, tested; nothing blocks it');
-    lines.push(`  policy     ${t(r.policy.name)} (sha256 ${r.policy.digest.slice(0, 16)}…)`, `  checked    against checkpoint ${r.checkpoint.size} of ${t(r.checkpoint.origin)}, ${r.bundles} bundles verified`);
-    for (const w of r.witnesses) lines.push(`  witness    ${t(w.name)} cosigned it at ${new Date(w.time * 1000).toISOString()}`);
-    if (opts.evidence) lines.push(`  evidence package written to ${resolve(opts.evidence)}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
-  }
-  process.exitCode = OUTCOME_EXIT[r.outcome];
+  await runGate(
+    opts,
+    (policy, f) =>
+      graphql<{ firmwareImage?: { evidence?: EvidencePackage } | null }>(opts.server, 'query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: sha256, m: opts.model, p: policy, f: f ?? null }).then(
+        (d) => d?.firmwareImage?.evidence ?? undefined,
+      ),
+    (pkg, root, expect) => verifyFirmwareEvidence(pkg, root, { firmware: { sha256, model: opts.model }, ...expect }),
+    (r, extra) => printFirmware(file, r, extra),
+    (r) => verifiedJson(r, { firmware: { file: resolve(file), ...r.firmware, name: r.graph.firmware.name, version: r.graph.firmware.version ?? null } }),
+  );
+}
+
+/** What was verified about the image, in words; every line comes from the verified bundles. */
+function printFirmware(file: string, r: VerifiedFirmware, extra: string[]): void {
+  const t = terminalSafe;
+  const f = r.graph.firmware;
+  const lines = [`${r.outcome}  ${t(file)}  — ${FIRMWARE_MEANING[r.outcome]}`, `  image      sha256:${r.firmware.sha256}`, `  model      ${r.firmware.model}`];
+  if (r.outcome !== 'UNKNOWN') lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')}, released by ${t(f.images.map((n) => n.signer ?? '?').join(', ') || 'no one')}`);
+  for (const rc of r.recalls) lines.push(`  recall     ${t(rc.id)}: ${t(rc.title)}${rc.action ? ` — ${t(rc.action)}` : ''}`);
+  for (const x of r.evaluation.findings) lines.push(`  ${x.severity.toUpperCase().padEnd(10)} ${x.code}: ${t(x.message)}${x.entries.length ? ` [entries ${x.entries.join(', ')}]` : ''}`);
+  if (r.evaluation.findings.length === 0 && r.outcome === 'PASS') lines.push('  released for this model, built, described, tested; nothing blocks it');
+  lines.push(`  policy     ${t(r.policy.name)} (sha256 ${r.policy.digest.slice(0, 16)}…)`, `  checked    against checkpoint ${r.checkpoint.size} of ${t(r.checkpoint.origin)}, ${r.bundles} bundles verified`);
+  for (const w of r.witnesses) lines.push(`  witness    ${t(w.name)} cosigned it at ${new Date(w.time * 1000).toISOString()}`);
+  process.stdout.write(`${[...lines, ...extra].join('\n')}\n`);
 }
 
 const FIRMWARE_MEANING: Record<Outcome, string> = {

@@ -21,7 +21,6 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (s, write) => write(s) });
 
-  const collect = (v: string, prev: string[]) => [...prev, v];
   const dataOption = () =>
     new Option('--data <dir>', 'ledger data directory').env('PEDIGREE_DATA').default('./data');
 
@@ -115,20 +114,12 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(verifyCommand);
 
-  program
+  const verifyDevice = program
     .command('verify-device')
     .description(`release gate: fetch the device's evidence, verify it locally against your policy and apply it (exit ${EXIT_CODES_TEXT})`)
     .addOption(serverOption())
-    .requiredOption('--udi <udi>', 'the device you are checking (any UDI form)')
-    .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree, attestations/policies/release.json)')
-    .option('--evidence <out>', 'also write the evidence package here, once it has verified')
-    .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
-    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
-    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d; "none" to accept any age)', '1h')
-    .option('--witness <vkey>', 'a witness you trust (its cosignature key, as "pedigree witness init" prints; repeatable)', collect, [])
-    .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
-    .option('--json', 'machine-readable output')
-    .action(verifyDeviceCommand);
+    .requiredOption('--udi <udi>', 'the device you are checking (any UDI form)');
+  gateOptions(verifyDevice).action(verifyDeviceCommand);
 
   program
     .command('verify-evidence')
@@ -144,21 +135,13 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(verifyEvidenceCommand);
 
-  program
+  const verifyFirmware = program
     .command('verify-firmware')
     .description(`update gate: hash a firmware image here, fetch its evidence for a device model, verify it locally and apply your policy: released by the model's manufacturer for that model, built by an allowed builder, SBOM, passing tests, not recalled, no unmitigated blocking vulnerability (exit ${EXIT_CODES_TEXT})`)
     .argument('<file>', 'the firmware image you are about to flash (hashed locally; never uploaded)')
     .addOption(serverOption())
-    .requiredOption('--model <gtin>', 'the device model it is for, as a GTIN-14 (e.g. 09506000134352)')
-    .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree, attestations/policies/release.json)')
-    .option('--evidence <out>', 'also write the evidence package here, once it has verified')
-    .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
-    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
-    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d; "none" to accept any age)', '1h')
-    .option('--witness <vkey>', 'a witness you trust (its cosignature key, as "pedigree witness init" prints; repeatable)', collect, [])
-    .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
-    .option('--json', 'machine-readable output')
-    .action(verifyFirmwareCommand);
+    .requiredOption('--model <gtin>', 'the device model it is for, as a GTIN-14 (e.g. 09506000134352)');
+  gateOptions(verifyFirmware).action(verifyFirmwareCommand);
 
   program
     .command('affected')
@@ -187,6 +170,22 @@ export function buildProgram(): Command {
   registerWitnessCommands(program);
 
   return program;
+}
+
+/** A repeatable option's values, in order. */
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** The options both gates (verify-device, verify-firmware) take. */
+function gateOptions(c: Command): Command {
+  return c
+    .option('--policy <file>', 'your policy JSON (default: the release policy shipped with pedigree, attestations/policies/release.json)')
+    .option('--evidence <out>', 'also write the evidence package here, once it has verified')
+    .option('--trusted-root <file|url>', "the ledger's trusted root (pin a file; without it the server's own is used, with a warning)")
+    .option('--trusted-checkpoint <file>', 'the newest checkpoint you have seen: the evidence must be at or beyond it and prove the log consistent with it; a newer verified one replaces it in the file')
+    .option('--max-age <duration>', 'refuse evidence issued longer ago than this (e.g. 10m, 24h, 7d; "none" to accept any age)', '1h')
+    .option('--witness <vkey>', 'a witness you trust (its cosignature key, as "pedigree witness init" prints; repeatable)', collect, [])
+    .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
+    .option('--json', 'machine-readable output');
 }
 
 const EXIT_CODES_TEXT = '0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error, 4 RECALLED, 5 UNKNOWN, 6 NOT VERIFIED';

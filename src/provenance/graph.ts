@@ -151,15 +151,9 @@ export function buildFirmwareGraph(sha256: string, nodes: readonly AttNode[]): F
   return { sha256, firmware, available: availableFixes(ctx, [firmware]) };
 }
 
-interface FirmwareContext {
+/** Every node of each kind a firmware image can have, before they are matched to an image. */
+interface FirmwareContext extends Pick<FirmwareNode, 'images' | 'builds' | 'sboms' | 'tests' | 'advisories' | 'vulnerabilities' | 'vex'> {
   readonly nodes: readonly AttNode[];
-  readonly images: AttNode[];
-  readonly builds: AttNode[];
-  readonly sboms: AttNode[];
-  readonly tests: AttNode[];
-  readonly advisories: AttNode[];
-  readonly vulnerabilities: AttNode[];
-  readonly vex: AttNode[];
 }
 
 const isVulnerability = (n: AttNode) => (n.statement.predicate as { kind?: unknown }).kind === 'vulnerability';

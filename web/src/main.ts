@@ -190,6 +190,21 @@ function verifyOffThread<R = VerifiedDevice>(request: VerifyRequest): Promise<Ve
   });
 }
 
+/**
+ * Asks for evidence with a consistency proof from the newest checkpoint seen. A ledger now
+ * smaller than what this browser saw cannot prove consistency from it; its evidence is fetched
+ * without the proof, and the verifier says what happened.
+ */
+async function askEvidence<T>(ask: (fromSize: number | null) => Promise<T>, seen: { size: number } | undefined): Promise<T> {
+  return ask(seen?.size ?? null).catch((e: unknown) => {
+    if (seen && e instanceof GqlError && e.code === 'INVALID_ARGUMENT') return ask(null);
+    throw e;
+  });
+}
+
+/** The server's own words are not shown, only its error code: they are as unverified as anything else it says. */
+const errorCode = (e: unknown) => (e instanceof GqlError ? e.code.replace(/[^A-Z0-9_]/g, '').slice(0, 40) : 'UNREACHABLE') || 'ERROR';
+
 async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise<void> {
   const out = $('#result');
   const text = raw.trim();
@@ -223,18 +238,9 @@ async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise
   const seen = newestSeen(pin.origin);
   let evidence: unknown;
   try {
-    const ask = (f: number | null) => gql<{ device: { evidence: unknown } | null }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f });
-    // A ledger now smaller than what this browser saw cannot prove consistency from it; its
-    // evidence is fetched without the proof, and the verifier says what happened.
-    const answer = await ask(seen?.size ?? null).catch((e: unknown) => {
-      if (seen && e instanceof GqlError && e.code === 'INVALID_ARGUMENT') return ask(null);
-      throw e;
-    });
-    evidence = answer.device?.evidence;
+    evidence = (await askEvidence((f) => gql<{ device: { evidence: unknown } | null }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f }), seen)).device?.evidence;
   } catch (e) {
-    // The server's own words are not shown: they are as unverified as anything else it says.
-    const code = e instanceof GqlError ? e.code.replace(/[^A-Z0-9_]/g, '').slice(0, 40) : 'UNREACHABLE';
-    out.replaceChildren(...notVerified(udi, [`The ledger gave no evidence for this device (${code || 'ERROR'}).`]));
+    out.replaceChildren(...notVerified(udi, [`The ledger gave no evidence for this device (${errorCode(e)}).`]));
     $('#result h2')?.focus();
     return;
   }
@@ -493,15 +499,9 @@ async function checkFirmware(file: File | undefined, model: string): Promise<voi
   };
   let evidence: unknown;
   try {
-    const ask = (f: number | null) => gql<{ firmwareImage: { evidence: unknown } | null }>('query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: digest, m: model, p: PAGE_POLICY, f });
-    const answer = await ask(seen?.size ?? null).catch((e: unknown) => {
-      if (seen && e instanceof GqlError && e.code === 'INVALID_ARGUMENT') return ask(null);
-      throw e;
-    });
-    evidence = answer.firmwareImage?.evidence;
+    evidence = (await askEvidence((f) => gql<{ firmwareImage: { evidence: unknown } | null }>('query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: digest, m: model, p: PAGE_POLICY, f }), seen)).firmwareImage?.evidence;
   } catch (e) {
-    const code = e instanceof GqlError ? e.code.replace(/[^A-Z0-9_]/g, '').slice(0, 40) : 'UNREACHABLE';
-    return refuse([`The ledger gave no evidence for this image (${code || 'ERROR'}).`]);
+    return refuse([`The ledger gave no evidence for this image (${errorCode(e)}).`]);
   }
   if (pin.pin === 'changed' || pin.pin === 'invalid') return refuse([pin.pin === 'changed' ? 'The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.' : 'The server does not name exactly one ledger key to trust.']);
   out.replaceChildren(el('p', { class: 'working', role: 'status' }, 'Verifying the image’s evidence in this browser…'));
