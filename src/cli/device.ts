@@ -265,7 +265,9 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
 }
 
 export interface VerifyEvidenceOptions {
-  udi: string;
+  udi?: string;
+  firmware?: string;
+  model?: string;
   trustedRoot: string;
   policy?: string;
   trustedCheckpoint?: string;
@@ -277,19 +279,32 @@ export interface VerifyEvidenceOptions {
 
 /** Offline: the same verification as verify-device, from a saved package. */
 export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOptions): Promise<void> {
-  const udi = callerUdi(opts.udi);
+  if ((opts.udi === undefined) === (opts.firmware === undefined)) throw new CliError('give the device (--udi) or the firmware image (--firmware with --model) the evidence must be about');
+  if (opts.firmware !== undefined && (opts.model === undefined || !/^[0-9]{14}$/.test(opts.model))) throw new CliError(`--firmware needs --model, the model's GTIN-14 (14 digits)${opts.model !== undefined ? `, not ${terminalSafe(JSON.stringify(opts.model))}` : ''}`);
+  if (opts.udi === undefined && opts.model !== undefined && opts.firmware === undefined) throw new CliError('--model goes with --firmware');
+  const udi = opts.udi === undefined ? undefined : callerUdi(opts.udi);
   const policy = await callerPolicy(opts.policy);
   const maxAgeSeconds = parseDuration('--max-age', opts.maxAge);
   const seen = await newestSeen(opts.trustedCheckpoint);
   const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
+  const sha256 = opts.firmware === undefined ? undefined : await hashFile(opts.firmware);
   const pkg = await readJsonFile(file, 'evidence');
   const root = await loadTrustedRoot(opts.trustedRoot);
+  const expect = { policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) };
   try {
-    const r = verifyEvidence(pkg, root, { udi, policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
-    await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
-    if (opts.json) printJson(verifiedJson(r, { udi: r.udi }));
-    else printVerified(r, ['  evidence verified offline']);
-    process.exitCode = OUTCOME_EXIT[r.outcome];
+    if (udi !== undefined) {
+      const r = verifyEvidence(pkg, root, { udi, ...expect });
+      await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
+      if (opts.json) printJson(verifiedJson(r, { udi: r.udi }));
+      else printVerified(r, ['  evidence verified offline']);
+      process.exitCode = OUTCOME_EXIT[r.outcome];
+    } else {
+      const r = verifyFirmwareEvidence(pkg, root, { firmware: { sha256: sha256!, model: opts.model! }, ...expect });
+      await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
+      if (opts.json) printJson(verifiedJson(r, { firmware: { file: resolve(opts.firmware!), ...r.firmware, name: r.graph.firmware.name, version: r.graph.firmware.version ?? null } }));
+      else printFirmware(opts.firmware!, r, ['  evidence verified offline']);
+      process.exitCode = OUTCOME_EXIT[r.outcome];
+    }
   } catch (e) {
     if (e instanceof EvidenceError) return notVerified(e, opts.json);
     throw e;

@@ -43,5 +43,7 @@ describe('README device journeys', () => {
     expect(udis).toEqual([...Array.from({ length: 11 }, (_, i) => 13 + i), ...Array.from({ length: 11 }, (_, i) => 13 + i)]);
     expect(r.stdout).toMatch(/^PASS {2}\(01\)09506000134352\(21\)IP-000001/m);
     expect(r.stdout).toMatch(/updated {4}infusafe-fw sha256:\S+ → 2\.4\.2 sha256:\S+ by city-hospital/);
+    expect(r.stdout).toMatch(/evidence package written to \S+fw-2\.4\.2\.evidence\.json/);
+    expect(r.stdout).toMatch(/^PASS {2}\S*infusafe-fw-2\.4\.2\.bin[\s\S]*evidence verified offline/m);
   }, 180_000);
 });
