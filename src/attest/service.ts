@@ -23,7 +23,7 @@ import { PARTICIPANT_URI, REVOCATION_URI, predicateType, resolvePredicateType } 
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { lookupKeys } from '../vindex/keys.js';
-import { advisoryComponents, componentQuery } from '../sbom/sbom.js';
+import { MAX_SBOM_COMPONENTS, SBOM_TYPES, advisoryComponents, componentQuery, readSbom } from '../sbom/sbom.js';
 import { LedgerError } from '../ledger/errors.js';
 import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Statement, type SubjectRef } from './statement.js';
 
@@ -70,6 +70,7 @@ const SPACE_LATEST = 'latest';
 const SPACE_QUOTA = 'quota';
 export const MAX_PER_SUBJECT = 200;
 const ADVISORY_URI = resolvePredicateType('advisory').uri;
+const VEX_URI = resolvePredicateType('openvex').uri;
 /**
  * Statements travel in every evidence package of every device they touch, so they are small;
  * only an SBOM may be large (up to the bundle limit).
@@ -273,6 +274,9 @@ export class AttestationService {
     checkSubjectKinds(statement, type.subjects, type.name);
     validatePredicate(type.uri, statement.predicate);
     if (type.uri === ADVISORY_URI) checkAdvisoryComponents(statement.predicate);
+    if (SBOM_TYPES.includes(type.uri) && !readSbom(statement).whole) {
+      throw new AttestError('PREDICATE_INVALID', `the SBOM nests components more than 32 levels deep or lists more than ${MAX_SBOM_COMPONENTS}; nothing in an SBOM may go unread`, '/predicate');
+    }
     checkSubjectAuthority(statement, participant);
     const field = signedTimeField(type.uri);
     if (field !== undefined) {
@@ -342,7 +346,9 @@ export class AttestationService {
     const refs = c.statement.predicateType === ADVISORY_URI ? indexRefs(c.statement) : subjectRefs(c.statement);
     // A vulnerability advisory travels with every firmware whose SBOM names a package it affects.
     if (c.statement.predicateType === ADVISORY_URI) for (const q of advisoryComponents(c.statement.predicate)) refs.push({ kind: 'other', value: `vuln-purl:${q.package}` });
-    return [...new Set(refs.filter((r) => r.kind !== 'participant' && (r.kind !== 'other' || r.value.startsWith('vuln-purl:'))).map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
+    // A VEX document travels with every image its vulnerabilities touch (the vex: lists).
+    if (c.statement.predicateType === VEX_URI) for (const k of lookupKeys(c.statement)) if (k.startsWith('vex:')) refs.push({ kind: 'other', value: k });
+    return [...new Set(refs.filter((r) => r.kind !== 'participant' && (r.kind !== 'other' || r.value.startsWith('vuln-purl:') || r.value.startsWith('vex:'))).map((r) => `${c.signer}\u0000${r.kind}\u0000${r.value}`))];
   }
 
   /**

@@ -8,8 +8,8 @@ import { custodyChain } from '../trust/authority.js';
 import { resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { normaliseDeviceUdi } from '../udi/udi.js';
-import { buildFirmwareGraph, buildGraph, componentsOf, type AttNode, type DeviceGraph } from './graph.js';
+import { normaliseDeviceUdi, productOfDeviceKey } from '../udi/udi.js';
+import { buildFirmwareGraph, buildGraph, componentsOf, deviceGraph, type AttNode, type DeviceGraph } from './graph.js';
 import { evaluate, evaluateFirmware, revokedAt, type Evaluation, type Policy, type SignerInfo } from './policy.js';
 import { componentQuery, matchesComponent, parsePurl, type ComponentQuery } from '../sbom/sbom.js';
 import { shippedReleasePolicy } from './release-policy.js';
@@ -34,8 +34,14 @@ export const MAX_DEVICE_ENTRIES = 20_000;
 export const MAX_DEVICE_SCAN = 1_000_000;
 const PAGE = 1024;
 const ASSEMBLY_URI = resolvePredicateType('device-assembly').uri;
-const FIRMWARE_URI = resolvePredicateType('firmware').uri;
 const VEX_URI = resolvePredicateType('openvex').uri;
+
+/** What the policy and the graph need of the trust registry at one checkpoint. */
+export interface RegistryView {
+  readonly signer: (keyId: string) => SignerInfo | undefined;
+  /** The participant registered as the manufacturer of a product (GTIN-14), if any. */
+  readonly manufacturerOf: (product: string) => string | undefined;
+}
 
 export class ProvenanceError extends PedigreeError<'DEVICE_TOO_LARGE' | 'INVALID_ARGUMENT' | 'WITNESSES_UNAVAILABLE'> {
   override readonly name = 'ProvenanceError';
@@ -158,13 +164,13 @@ export class DeviceService {
    */
   async collect(udiInput: string): Promise<Collected> {
     const udi = normaliseDeviceUdi(udiInput);
-    return this.collectFor(`device ${udi}`, lookupKey('udi', udi), udi, (nodes) => buildGraph(udi, nodes), verdictKeys);
+    return this.collectFor(`device ${udi}`, lookupKey('udi', udi), udi, (nodes, reg) => deviceGraph(udi, nodes, reg), verdictKeys);
   }
 
   /** The same for one firmware image (the update gate): keyed by its digest. */
-  async collectFirmware(sha256: string): Promise<Collected> {
+  async collectFirmware(sha256: string, model: string): Promise<Collected> {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ProvenanceError('INVALID_ARGUMENT', 'a firmware digest is 64 lowercase hex digits (SHA-256 of the image)');
-    return this.collectFor(`firmware ${sha256.slice(0, 12)}…`, lookupKey('sha256', sha256), sha256, (nodes) => buildFirmwareGraph(sha256, nodes), firmwareVerdictKeys);
+    return this.collectFor(`firmware ${sha256.slice(0, 12)}…`, lookupKey('sha256', sha256), sha256, (nodes, reg) => buildFirmwareGraph(sha256, nodes, { manufacturer: reg.manufacturerOf(model) }), firmwareVerdictKeys);
   }
 
   /**
@@ -173,7 +179,7 @@ export class DeviceService {
    * advisories name VEX documents, and those name the images that fix them. Each round reads
    * only keys derived from entries already read, so it ends (at most a handful of rounds).
    */
-  private async collectFor<G>(what: string, first: string, subject: string, graphOf: (nodes: AttNode[]) => G, keysOf: (g: G, signers: Array<{ keyId: string; participant: string | null }>) => string[]): Promise<Collected> {
+  private async collectFor<G>(what: string, first: string, subject: string, graphOf: (nodes: AttNode[], reg: RegistryView) => G, keysOf: (g: G, signers: Array<{ keyId: string; participant: string | null }>) => string[]): Promise<Collected> {
     return this.ledger.readIndex(async (view) => {
       const cache = new Map<number, AttNode>();
       const have = new Map<string, Lookup>();
@@ -194,7 +200,7 @@ export class DeviceService {
       for (let round = 0; ; round++) {
         nodes = (await this.nodes(entries, cache)).sort((a, b) => a.logIndex - b.logIndex);
         const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: reg.signer(keyId)?.participant ?? null }));
-        required = keysOf(graphOf(nodes), signers);
+        required = keysOf(graphOf(nodes, reg), signers);
         const next = required.filter((k) => !have.has(k));
         if (next.length === 0) break;
         if (round >= 8) throw new ProvenanceError('DEVICE_TOO_LARGE', `${what}: its evidence did not settle after ${round} rounds of index reads`);
@@ -212,7 +218,7 @@ export class DeviceService {
 
   async graph(udi: string): Promise<DeviceGraph> {
     const c = await this.collect(udi);
-    return buildGraph(c.udi, c.nodes);
+    return deviceGraph(c.udi, c.nodes, c);
   }
 
   /**
@@ -221,7 +227,7 @@ export class DeviceService {
    */
   async verify(udi: string, policy: Policy, now = Math.floor(this.clock() / 1000)): Promise<{ graph: DeviceGraph; evaluation: Evaluation }> {
     const c = await this.collect(udi);
-    const graph = buildGraph(c.udi, c.nodes);
+    const graph = deviceGraph(c.udi, c.nodes, c);
     return { graph, evaluation: evaluate(graph, policy, { now, signer: c.signer }) };
   }
 
@@ -229,7 +235,7 @@ export class DeviceService {
   private registryCache: { key: string; registry: TrustRegistry } | undefined;
 
   /** The trust registry rebuilt from these registry entries (the complete `registry` list). */
-  private async registryAt(indexes: readonly number[]): Promise<{ signer: (keyId: string) => SignerInfo | undefined; manufacturerOf: (product: string) => string | undefined }> {
+  private async registryAt(indexes: readonly number[]): Promise<RegistryView> {
     // Registry entries only accumulate, so their count and last index identify the set.
     const key = `${indexes.length}:${indexes[indexes.length - 1] ?? -1}`;
     if (this.registryCache?.key !== key) {
@@ -275,7 +281,7 @@ export class DeviceService {
 
   async evidence(udiInput: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
     return this.issue(() => this.collect(udiInput), fromSize, (c, now) => {
-      const evaluation = evaluate(buildGraph(c.udi, c.nodes), policy, { now, signer: c.signer });
+      const evaluation = evaluate(deviceGraph(c.udi, c.nodes, c), policy, { now, signer: c.signer });
       return { subject: { udi: c.udi }, policy, evaluation };
     });
   }
@@ -286,8 +292,8 @@ export class DeviceService {
    */
   async firmwareEvidence(sha256: string, model: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
     if (!/^[0-9]{14}$/.test(model)) throw new ProvenanceError('INVALID_ARGUMENT', 'a model is its GTIN-14 (14 digits, e.g. 09506000134352)');
-    return this.issue(() => this.collectFirmware(sha256), fromSize, (c, now) => {
-      const evaluation = evaluateFirmware(buildFirmwareGraph(sha256, c.nodes), model, policy, { now, signer: c.signer, manufacturer: c.manufacturerOf(model) });
+    return this.issue(() => this.collectFirmware(sha256, model), fromSize, (c, now) => {
+      const evaluation = evaluateFirmware(buildFirmwareGraph(sha256, c.nodes, { manufacturer: c.manufacturerOf(model) }), model, policy, { now, signer: c.signer, manufacturer: c.manufacturerOf(model) });
       return { subject: { firmware: { sha256, model } }, policy, evaluation };
     });
   }
@@ -423,21 +429,23 @@ export class DeviceService {
           images.set(d, e);
         }
       }
-      // The releaser's word on its own image: not affected by anything in this package.
-      for (const [d, list] of [...images]) {
+      // Each manufacturer's latest VEX on each image; which one counts is decided per device.
+      const vex = new Map<string, Map<string, AttNode>>();
+      for (const d of images.keys()) {
         const own = (await view.lookup([lookupKey('sha256', d)]))[0]!;
         this.spend(budget, own.indexes.length);
-        const nodes = await this.nodes(own.indexes, cache);
-        // Its releasers: manufacturers that released it for a model they make (authority rule 4).
-        const releasers = new Set(
-          nodes
-            .filter((n) => n.predicateType === FIRMWARE_URI)
-            .map((n) => ({ info: counted(n, ['manufacturer']), gtins: (n.statement.predicate as { gtins?: unknown }).gtins }))
-            .filter(({ info, gtins }) => info !== undefined && Array.isArray(gtins) && info.products.some((m) => gtins.includes(m)))
-            .map(({ info }) => info!.participant),
-        );
-        const vex = nodes.filter((n) => n.predicateType === VEX_URI && releasers.has(reg.signer(n.keyId)?.participant ?? '') && counted(n, ['manufacturer'])).sort(bySignedOrder).at(-1);
-        const about = ((vex?.statement.predicate as { statements?: unknown } | undefined)?.statements as Array<Record<string, any>> | undefined ?? []).filter((st) =>
+        const latest = new Map<string, AttNode>();
+        for (const n of (await this.nodes(own.indexes, cache)).filter((x) => x.predicateType === VEX_URI).sort(bySignedOrder)) {
+          const info = counted(n, ['manufacturer']);
+          if (info) latest.set(info.participant, n);
+        }
+        vex.set(d, latest);
+      }
+      // An image is left out for a device when the device's manufacturer states, in its latest
+      // VEX on the image, not_affected for every statement it makes about this package.
+      const ruledOut = (d: string, manufacturer: string | undefined) => {
+        const n = manufacturer === undefined ? undefined : vex.get(d)?.get(manufacturer);
+        const about = (((n?.statement.predicate as { statements?: unknown } | undefined)?.statements as Array<Record<string, any>> | undefined) ?? []).filter((st) =>
           (Array.isArray(st?.subcomponents) ? st.subcomponents : []).some((c: { '@id'?: unknown }) => {
             try {
               return parsePurl(String(c?.['@id'])).package === q.package;
@@ -446,10 +454,9 @@ export class DeviceService {
             }
           }),
         );
-        if (about.length > 0 && about.every((st) => st.status === 'not_affected')) images.delete(d);
-        else images.set(d, list);
-      }
-      return this.runningFirmware(view, images, reg, budget);
+        return about.length > 0 && about.every((st) => st.status === 'not_affected');
+      };
+      return this.runningFirmware(view, images, reg, budget, ruledOut);
     });
   }
 
@@ -462,7 +469,13 @@ export class DeviceService {
    * Devices that run one of `images` now: those fitted with it (by assembly or update, from the
    * `fitted:` lists), judged by the one policy code that decides what a device runs.
    */
-  private async runningFirmware(view: IndexView, images: Map<string, { components: string[] }>, reg: { signer: (keyId: string) => SignerInfo | undefined }, budget: { read: number }): Promise<InstalledDevice[]> {
+  private async runningFirmware(
+    view: IndexView,
+    images: Map<string, { components: string[] }>,
+    reg: RegistryView,
+    budget: { read: number },
+    ruledOut: (image: string, manufacturer: string | undefined) => boolean = () => false,
+  ): Promise<InstalledDevice[]> {
     const cache = new Map<number, AttNode>();
     const fitted = await view.lookup([...images.keys()].sort().map((d) => lookupKey('fitted', d)));
     const udis = new Set<string>();
@@ -478,7 +491,9 @@ export class DeviceService {
       const graph = buildGraph(udi, await this.nodes(own.indexes, cache));
       if (!graph.assembly) continue;
       const running = evaluate(graph, policy, { now: Math.floor(this.clock() / 1000), signer: reg.signer }).firmware?.running ?? [];
-      const hit = running.filter((d) => images.has(d));
+      const model = productOfDeviceKey(udi);
+      const manufacturer = model === undefined ? undefined : reg.manufacturerOf(model);
+      const hit = running.filter((d) => images.has(d) && !ruledOut(d, manufacturer));
       if (hit.length === 0) continue;
       // Where it is: only custody and installation records from whoever holds the device count.
       const chain = custodyChain(graph.assembly.signer ?? undefined, graph.custody);

@@ -7,7 +7,8 @@
 import { PREDICATE_TYPES } from '../attest/predicates.js';
 import { bySignedOrder } from '../attest/order.js';
 import { indexRefs, type Statement } from '../attest/statement.js';
-import { advisoryComponents, matchesComponent, sbomComponents, type PackageRef } from '../sbom/sbom.js';
+import { advisoryComponents, byPackage, matching, sbomComponents, type PackageRef } from '../sbom/sbom.js';
+import { productOfDeviceKey } from '../udi/udi.js';
 
 export interface AttNode {
   readonly logIndex: number;
@@ -93,7 +94,25 @@ interface AssemblyPredicate {
   firmware?: Array<{ name: string; version?: string; digest: { sha256: string } }>;
 }
 
-export function buildGraph(udi: string, nodes: readonly AttNode[]): DeviceGraph {
+/**
+ * Who may point at fixes: the participant registered as the manufacturer of the model (from the
+ * registry), whose VEX `fixed` statements name the images that fix a vulnerability. Without it,
+ * no image is offered as a fix.
+ */
+export interface GraphOptions {
+  readonly manufacturer?: string | undefined;
+}
+
+/** A device's graph, with the model's manufacturer (from the registry) as the one who may point at fixes. */
+export function deviceGraph(udi: string, nodes: readonly AttNode[], reg: { readonly manufacturerOf: (product: string) => string | undefined }): DeviceGraph {
+  const model = productOfDeviceKey(udi);
+  return buildGraph(udi, nodes, { manufacturer: model === undefined ? undefined : reg.manufacturerOf(model) });
+}
+
+/** At most this many images are offered as fixes, whatever the VEX documents name. */
+export const MAX_AVAILABLE_FIXES = 16;
+
+export function buildGraph(udi: string, nodes: readonly AttNode[], options: GraphOptions = {}): DeviceGraph {
   const advisories = ofType(nodes, 'advisory');
   const tests = ofType(nodes, 'test-result');
   const assemblies = ofType(nodes, 'device-assembly').filter((n) => about(n, 'udi', udi));
@@ -132,7 +151,7 @@ export function buildGraph(udi: string, nodes: readonly AttNode[]): DeviceGraph 
     tests: tests.filter((n) => about(n, 'udi', udi)),
     advisories: advisories.filter((n) => about(n, 'udi', udi, true)),
     updates,
-    available: availableFixes(ctx, firmware),
+    available: availableFixes(ctx, firmware, options.manufacturer),
   };
 }
 
@@ -144,11 +163,12 @@ export interface UpdatePredicate {
 }
 
 /** The graph of one firmware image, for the update gate. */
-export function buildFirmwareGraph(sha256: string, nodes: readonly AttNode[]): FirmwareGraph {
+export function buildFirmwareGraph(sha256: string, nodes: readonly AttNode[], options: GraphOptions = {}): FirmwareGraph {
   const ctx = firmwareContext(nodes);
-  const image = ofType(nodes, 'firmware').filter((n) => about(n, 'sha256', sha256)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
+  // Named as its model's manufacturer released it (another's release of it names nothing).
+  const image = ofType(nodes, 'firmware').filter((n) => n.signer === options.manufacturer && about(n, 'sha256', sha256)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
   const firmware = firmwareNode(ctx, sha256, typeof image?.name === 'string' ? image.name : 'image', typeof image?.version === 'string' ? image.version : undefined);
-  return { sha256, firmware, available: availableFixes(ctx, [firmware]) };
+  return { sha256, firmware, available: availableFixes(ctx, [firmware], options.manufacturer) };
 }
 
 /** Every node of each kind a firmware image can have, before they are matched to an image. */
@@ -183,7 +203,7 @@ export function componentsOf(n: AttNode): PackageRef[] {
 function firmwareNode(ctx: FirmwareContext, d: string, name: string, version: string | undefined, fitted?: 'assembly' | 'update'): FirmwareNode {
   const match = (n: AttNode) => about(n, 'sha256', d);
   const sboms = ctx.sboms.filter(match);
-  const components = sboms.flatMap(componentsOf);
+  const components = byPackage(sboms.flatMap(componentsOf));
   return {
     name,
     ...(version !== undefined && { version }),
@@ -194,7 +214,7 @@ function firmwareNode(ctx: FirmwareContext, d: string, name: string, version: st
     sboms,
     tests: ctx.tests.filter(match),
     advisories: ctx.advisories.filter((n) => about(n, 'sha256', d, true)),
-    vulnerabilities: ctx.vulnerabilities.filter((n) => about(n, 'sha256', d, true) || advisoryComponents(n.statement.predicate).some((q) => components.some((c) => matchesComponent(q, c)))),
+    vulnerabilities: ctx.vulnerabilities.filter((n) => about(n, 'sha256', d, true) || matching(advisoryComponents(n.statement.predicate), components).length > 0),
     vex: ctx.vex.filter(match),
   };
 }
@@ -216,41 +236,24 @@ export function vexStatements(n: AttNode, ids: readonly string[]): Array<Record<
 
 /**
  * The images that fix a vulnerability of `firmware`: subjects of `fixed` VEX statements signed by
- * whoever released one of these images (the policy decides whether that release counts).
+ * the model's manufacturer (the policy then checks that it released them for the model), at most
+ * MAX_AVAILABLE_FIXES of them, in log order.
  */
-function availableFixes(ctx: FirmwareContext, firmware: readonly FirmwareNode[]): FirmwareNode[] {
+function availableFixes(ctx: FirmwareContext, firmware: readonly FirmwareNode[], manufacturer: string | undefined): FirmwareNode[] {
+  if (manufacturer === undefined) return [];
   const have = new Set(firmware.map((f) => f.sha256));
+  const ids = [...new Set(firmware.flatMap((f) => f.vulnerabilities.flatMap(vulnerabilityIds)))];
   const out = new Map<string, FirmwareNode>();
-  for (const f of firmware) {
-    const releasers = new Set(f.images.map((n) => n.signer).filter((x): x is string => x !== null));
-    const ids = f.vulnerabilities.flatMap(vulnerabilityIds);
-    if (ids.length === 0) continue;
-    for (const n of ctx.vex) {
-      if (n.signer === null || !releasers.has(n.signer) || !vexStatements(n, ids).some((s) => s.status === 'fixed')) continue;
-      for (const sub of n.statement.subject) {
-        const d = sub.digest.sha256;
-        if (d === undefined || have.has(d) || out.has(d)) continue;
-        const image = ctx.images.filter((i) => about(i, 'sha256', d)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
-        out.set(d, firmwareNode(ctx, d, typeof image?.name === 'string' ? image.name : f.name, typeof image?.version === 'string' ? image.version : undefined));
-      }
+  if (ids.length === 0) return [];
+  for (const n of [...ctx.vex].sort((a, b) => a.logIndex - b.logIndex)) {
+    if (n.signer !== manufacturer || !vexStatements(n, ids).some((s) => s.status === 'fixed')) continue;
+    for (const sub of n.statement.subject) {
+      const d = sub.digest.sha256;
+      if (d === undefined || have.has(d) || out.has(d)) continue;
+      if (out.size >= MAX_AVAILABLE_FIXES) return [...out.values()];
+      const image = ctx.images.filter((i) => i.signer === manufacturer && about(i, 'sha256', d)).at(-1)?.statement.predicate as { name?: unknown; version?: unknown } | undefined;
+      out.set(d, firmwareNode(ctx, d, typeof image?.name === 'string' ? image.name : 'image', typeof image?.version === 'string' ? image.version : undefined));
     }
   }
   return [...out.values()];
-}
-
-/** Every log index the graph uses, ascending. */
-export function graphEntries(g: DeviceGraph): number[] {
-  const all = [
-    ...g.assemblies,
-    ...g.components.flatMap((c) => [...c.attestations, ...c.tests, ...c.advisories]),
-    ...g.firmware.flatMap((f) => [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories, ...f.vulnerabilities, ...f.vex]),
-    ...g.updates,
-    ...g.available.flatMap((f) => [...f.images, ...f.vex]),
-    ...g.releases,
-    ...g.custody,
-    ...g.installations,
-    ...g.tests,
-    ...g.advisories,
-  ];
-  return [...new Set(all.map((n) => n.logIndex))].sort((x, y) => x - y);
 }

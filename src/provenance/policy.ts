@@ -8,7 +8,7 @@ import { bySignedOrder } from '../attest/order.js';
 import { advisoryNotAuthorised, custodyChain, deviceNotOwned, namespaceOf, ownsNamespace, type AdvisoryTarget } from '../trust/authority.js';
 import type { SignerInfo } from '../trust/registry.js';
 import { componentsOf, vexStatements, vulnerabilityIds, type AttNode, type DeviceGraph, type FirmwareGraph, type FirmwareNode, type UpdatePredicate } from './graph.js';
-import { advisoryComponents, matchesComponent } from '../sbom/sbom.js';
+import { advisoryComponents, byPackage, matching } from '../sbom/sbom.js';
 import { productOfDeviceKey } from '../udi/udi.js';
 
 export type StepName = 'assembly' | 'component' | 'firmware' | 'build' | 'sbom' | 'test' | 'release' | 'custody' | 'installation' | 'update' | 'vex';
@@ -204,29 +204,37 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
   return { ...j.result(), firmware: { running: running.images.map((f) => f.sha256), history: running.history } };
 
   function runningFirmware(): { images: FirmwareNode[]; history: FirmwareChange[] } {
-    const slots = new Map<string, FirmwareNode>();
-    for (const f of g.firmware) if (f.fitted === 'assembly' && !slots.has(f.name)) slots.set(f.name, f);
+    // One slot per image the assembly lists, in its order (two may share a name).
+    const slots = g.firmware.filter((f) => f.fitted === 'assembly');
     const byDigest = new Map(g.firmware.map((f) => [f.sha256, f]));
     const history: FirmwareChange[] = [];
-    // Who may say what a device runs: its manufacturer (its service) or whoever holds it.
-    const counted = judge('update', g.updates, `device ${g.udi} firmware update`, (info) =>
-      info.participant === manufacturer || info.participant === chain.holder ? undefined : `${info.participant} neither made the device nor holds it (${chain.holder ?? 'no one known'} does)`,
-    );
+    // Who may say what a device runs: its manufacturer (its service), or whoever held the device
+    // when the update was made, by signed order of the custody transfers that count.
+    const holderAt = (u: AttNode) => {
+      let holder = manufacturer;
+      for (const t of chain.counted) if (bySignedOrder(t, u) < 0) holder = String(t.statement.predicate.to);
+      return holder;
+    };
+    const counted = judge('update', g.updates, `device ${g.udi} firmware update`, (info, u) => {
+      const holder = holderAt(u);
+      return info.participant === manufacturer || info.participant === holder ? undefined : `${info.participant} neither made the device nor held it then (${holder ?? 'no one known'} did)`;
+    });
     for (const u of counted) {
       const p = u.statement.predicate as UpdatePredicate;
       const name = String(p.firmware ?? '');
       const from = p.from?.digest?.sha256 ?? '';
       const to = p.to?.digest?.sha256 ?? '';
-      const now = slots.get(name);
+      const at = slots.findIndex((f) => f.name === name && f.sha256 === from);
       const target = byDigest.get(to);
-      if (!now || now.sha256 !== from || !target) {
-        add('FIRMWARE_UPDATE_MISMATCH', 'warning', 'update', `device ${g.udi}: entry ${u.logIndex} updates ${name} from sha256 ${from.slice(0, 12)}…, but the device ${now ? `runs sha256 ${now.sha256.slice(0, 12)}…` : `has no firmware named ${name}`}; not applied`, [u]);
+      if (at < 0 || !target) {
+        const now = slots.filter((f) => f.name === name);
+        add('FIRMWARE_UPDATE_MISMATCH', 'warning', 'update', `device ${g.udi}: entry ${u.logIndex} updates ${name} from sha256 ${from.slice(0, 12)}…, but the device ${now.length ? `runs ${now.map((f) => `sha256 ${f.sha256.slice(0, 12)}…`).join(' and ')}` : `has no firmware named ${name}`}; not applied`, [u]);
         continue;
       }
-      slots.set(name, { ...target, name });
+      slots[at] = { ...target, name };
       history.push({ logIndex: u.logIndex, firmware: name, from, to, ...(p.to?.version !== undefined && { version: p.to.version }), ...(p.updatedAt !== undefined && { updatedAt: p.updatedAt }), by: ctx.signer(u.keyId)!.participant });
     }
-    return { images: [...slots.values()], history };
+    return { images: slots, history };
   }
 }
 
@@ -366,7 +374,9 @@ function judgement(policy: Policy, ctx: EvaluationContext) {
         })
       : builds;
     missing('build', 'BUILD_MISSING', `${what} build provenance`, f.builds, allowedBuilds);
-    const sboms = judge('sbom', f.sboms, `${what} SBOM`, (info) => otherMaker('sbom', manufacturer)(info) ?? (info.participant === manufacturer || info.roles.includes('builder') ? undefined : `${info.participant} neither makes this device nor builds its firmware`));
+    // Who may describe what is in the image: its manufacturer, or a builder whose counted build made it.
+    const builtBy = new Set(allowedBuilds.map((n) => ctx.signer(n.keyId)!.participant));
+    const sboms = judge('sbom', f.sboms, `${what} SBOM`, (info) => otherMaker('sbom', manufacturer)(info) ?? (info.participant === manufacturer || builtBy.has(info.participant) ? undefined : `${info.participant} neither makes this device nor built this image`));
     missing('sbom', 'SBOM_MISSING', `${what} SBOM`, f.sboms, sboms);
     const tests = checkTests(f.tests, what, manufacturer);
     missing('test', 'TEST_MISSING', `${what} tests`, f.tests, tests);
@@ -383,7 +393,7 @@ function judgement(policy: Policy, ctx: EvaluationContext) {
   };
 
   const checkVulnerabilities = (f: FirmwareNode, what: string, sboms: readonly AttNode[], model: string | undefined, manufacturer: string | undefined, available: readonly FirmwareNode[]) => {
-    const components = sboms.flatMap(componentsOf);
+    const components = byPackage(sboms.flatMap(componentsOf));
     const block = new Set(policy.vulnerabilities?.block ?? ['high', 'critical']);
     const latest = new Map<string, AttNode>();
     for (const n of [...f.vulnerabilities].sort(bySignedOrder)) {
@@ -406,7 +416,7 @@ function judgement(policy: Policy, ctx: EvaluationContext) {
       const ids = vulnerabilityIds(n);
       const name = `${ids[0] ?? p.id} (${p.severity}) "${p.title ?? ''}"`;
       const direct = Array.isArray(p.affects?.firmwareDigests) && p.affects.firmwareDigests.includes(f.sha256);
-      const hits = components.filter((c) => advisoryComponents(n.statement.predicate).some((q) => matchesComponent(q, c)));
+      const hits = matching(advisoryComponents(n.statement.predicate), components);
       if (!direct && hits.length === 0) continue; // only through an SBOM that does not count
       const where = hits.length ? ` (${hits.slice(0, 3).map((c) => c.purl).join(', ')}${hits.length > 3 ? ', …' : ''})` : '';
       if (p.status === 'withdrawn') {

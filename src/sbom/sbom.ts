@@ -62,19 +62,45 @@ export const SBOM_TYPES: readonly string[] = [CYCLONEDX, SPDX];
  * Components without a purl are not named by package and are not listed.
  */
 export function sbomComponents(statement: { readonly predicateType: string; readonly predicate: Record<string, unknown> }): PackageRef[] {
+  return readSbom(statement).components;
+}
+
+/**
+ * The same, and whether the SBOM was read whole: false when it nests components deeper than 32
+ * levels or lists more than MAX_SBOM_COMPONENTS (ingestion refuses such SBOMs, so that nothing
+ * in one can go unread). A purl without a version takes the component's own version field.
+ */
+export function readSbom(statement: { readonly predicateType: string; readonly predicate: Record<string, unknown> }): { components: PackageRef[]; whole: boolean } {
   const out = new Map<string, PackageRef>();
   let visited = 0;
-  const add = (ref: PackageRef | undefined) => {
-    if (ref && !out.has(ref.purl)) out.set(ref.purl, ref);
+  let whole = true;
+  const add = (ref: PackageRef | undefined, version: unknown) => {
+    if (!ref) return;
+    if (ref.version === undefined && typeof version === 'string' && version.length > 0 && version.length <= 200) {
+      try {
+        const p = PackageURL.fromString(ref.purl);
+        ref = { package: ref.package, version, purl: new PackageURL(p.type, p.namespace ?? undefined, p.name, version, p.qualifiers ?? undefined, p.subpath ?? undefined).toString() };
+      } catch {
+        // keep it without a version
+      }
+    }
+    if (!out.has(ref.purl)) out.set(ref.purl, ref);
   };
   const p = statement.predicate;
   if (statement.predicateType === CYCLONEDX) {
     const walk = (list: unknown, depth: number) => {
-      if (!Array.isArray(list) || depth > MAX_DEPTH) return;
+      if (!Array.isArray(list)) return;
+      if (depth > MAX_DEPTH) {
+        whole = false;
+        return;
+      }
       for (const c of list) {
-        if (++visited > MAX_SBOM_COMPONENTS) return;
+        if (++visited > MAX_SBOM_COMPONENTS) {
+          whole = false;
+          return;
+        }
         if (typeof c !== 'object' || c === null) continue;
-        add(tryPurl((c as { purl?: unknown }).purl));
+        add(tryPurl((c as { purl?: unknown }).purl), (c as { version?: unknown }).version);
         walk((c as { components?: unknown }).components, depth + 1);
       }
     };
@@ -85,14 +111,17 @@ export function sbomComponents(statement: { readonly predicateType: string; read
       if (r?.relationshipType === 'DESCRIBES' && r.spdxElementId === p.SPDXID && typeof r.relatedSpdxElement === 'string') described.add(r.relatedSpdxElement);
     }
     for (const pkg of Array.isArray(p.packages) ? (p.packages as Array<Record<string, unknown>>) : []) {
-      if (++visited > MAX_SBOM_COMPONENTS) break;
+      if (++visited > MAX_SBOM_COMPONENTS) {
+        whole = false;
+        break;
+      }
       if (typeof pkg !== 'object' || pkg === null || described.has(String(pkg.SPDXID))) continue;
       for (const ref of Array.isArray(pkg.externalRefs) ? (pkg.externalRefs as Array<Record<string, unknown>>) : []) {
-        if (ref?.referenceType === 'purl') add(tryPurl(ref.referenceLocator));
+        if (ref?.referenceType === 'purl') add(tryPurl(ref.referenceLocator), pkg.versionInfo);
       }
     }
   }
-  return [...out.values()];
+  return { components: [...out.values()], whole };
 }
 
 // --- Versions and ranges -------------------------------------------------------------------
@@ -105,6 +134,15 @@ export function sbomComponents(statement: { readonly predicateType: string; read
  */
 export function compareVersions(scheme: string, a: string, b: string): number {
   if ((scheme === 'npm' || scheme === 'semver') && semverValid(a) && semverValid(b)) return semverCompare(a, b);
+  // Debian and RPM versions may carry an epoch, "1:2.4-1", which outranks everything after it.
+  if (scheme === 'deb' || scheme === 'rpm') {
+    const epoch = (v: string) => (/^([0-9]+):/.exec(v)?.[1] ?? '0');
+    const ea = BigInt(epoch(a));
+    const eb = BigInt(epoch(b));
+    if (ea !== eb) return ea < eb ? -1 : 1;
+    a = a.replace(/^[0-9]+:/, '');
+    b = b.replace(/^[0-9]+:/, '');
+  }
   const tokens = (v: string) => v.replace(/^[vV](?=[0-9])/, '').match(/[0-9]+|[A-Za-z]+|[^0-9A-Za-z]+/g) ?? [];
   const ta = tokens(a);
   const tb = tokens(b);
@@ -162,6 +200,14 @@ export function parseVers(text: string): Vers {
   if (constraints.length > 100) bad('more than 100 constraints');
   const sorted = [...constraints].sort((a, b) => compareVersions(scheme, a.version, b.version));
   for (let i = 1; i < sorted.length; i++) if (compareVersions(scheme, sorted[i - 1]!.version, sorted[i]!.version) === 0) bad(`version ${sorted[i]!.version} appears twice`);
+  // The vers rules: in version order, a lower bound (> or >=) may only be followed by an upper
+  // bound (< or <=) and an upper bound only by a lower one ("=" and "!=" aside), so that every
+  // range reads one way.
+  const bounds = sorted.filter((c) => c.comparator !== '=' && c.comparator !== '!=');
+  for (let i = 1; i < bounds.length; i++) {
+    const lower = (c: { comparator: Comparator }) => c.comparator === '>' || c.comparator === '>=';
+    if (lower(bounds[i - 1]!) === lower(bounds[i]!)) bad(`"${bounds[i - 1]!.comparator}${bounds[i - 1]!.version}" and "${bounds[i]!.comparator}${bounds[i]!.version}" are both ${lower(bounds[i]!) ? 'lower' : 'upper'} bounds`);
+  }
   return { scheme, constraints: sorted, text: `vers:${scheme}/${sorted.map((c) => `${c.comparator === '=' ? '' : c.comparator}${c.version}`).join('|')}` };
 }
 
@@ -212,8 +258,19 @@ export function matchesComponent(q: ComponentQuery, c: PackageRef): boolean {
   return inRange(q.range!, c.version);
 }
 
-/** The component queries an advisory's `affects.components` names (unreadable items are skipped; ingestion refuses them). */
+const advisoryCache = new WeakMap<object, ComponentQuery[]>();
+
+/**
+ * The component queries an advisory's `affects.components` names (unreadable items are skipped;
+ * ingestion refuses them). Read once per predicate object.
+ */
 export function advisoryComponents(predicate: Record<string, unknown>): ComponentQuery[] {
+  let cached = advisoryCache.get(predicate);
+  if (!cached) advisoryCache.set(predicate, (cached = readAdvisoryComponents(predicate)));
+  return cached;
+}
+
+function readAdvisoryComponents(predicate: Record<string, unknown>): ComponentQuery[] {
   const list = (predicate.affects as { components?: unknown } | undefined)?.components;
   const out: ComponentQuery[] = [];
   for (const item of Array.isArray(list) ? (list as Array<Record<string, unknown>>) : []) {
@@ -223,5 +280,19 @@ export function advisoryComponents(predicate: Record<string, unknown>): Componen
       // not a component query
     }
   }
+  return out;
+}
+
+/** Components by package, so that matching a query costs the components of that package only. */
+export function byPackage(components: readonly PackageRef[]): Map<string, PackageRef[]> {
+  const m = new Map<string, PackageRef[]>();
+  for (const c of components) (m.get(c.package) ?? m.set(c.package, []).get(c.package)!).push(c);
+  return m;
+}
+
+/** The components (indexed by `byPackage`) that any of the queries names. */
+export function matching(queries: readonly ComponentQuery[], index: ReadonlyMap<string, readonly PackageRef[]>): PackageRef[] {
+  const out: PackageRef[] = [];
+  for (const q of queries) for (const c of index.get(q.package) ?? []) if (matchesComponent(q, c) && !out.includes(c)) out.push(c);
   return out;
 }

@@ -24,7 +24,7 @@ import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
 import { openDeclaration as declarationKey } from '../provenance/declaration.js';
 import { TrustRegistry, derToPem } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { buildFirmwareGraph, buildGraph, type AttNode, type DeviceGraph, type FirmwareGraph } from '../provenance/graph.js';
+import { buildFirmwareGraph, deviceGraph, type AttNode, type DeviceGraph, type FirmwareGraph } from '../provenance/graph.js';
 import { firmwareOutcomeOf, outcomeOf, type DeviceOutcome, type Outcome } from '../provenance/outcome.js';
 import { evaluate, evaluateFirmware, type Evaluation, type Policy } from '../provenance/policy.js';
 import { policyDigest } from '../provenance/release-policy.js';
@@ -119,8 +119,8 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
   let udi: string;
   const core = verifyPackage(input, trustedRoot, expect, (pkg) => {
     udi = checkDevice(pkg, expect.udi);
-  }, (nodes, signers) => verdictKeys(buildGraph(udi, nodes), signers));
-  const graph = buildGraph(udi!, core.nodes);
+  }, (nodes, signers, reg) => verdictKeys(deviceGraph(udi, nodes, reg), signers));
+  const graph = deviceGraph(udi!, core.nodes, core);
   const policy = expect.policy;
   const evaluation = evaluate(graph, policy, { now: expect.now, signer: core.signer });
   return { udi: udi!, ...outcomeOf(graph, evaluation), evaluation, graph, tree: graphView(graph, evaluation), policy: { name: policy.name, digest: policyDigest(policy) }, ...core.common };
@@ -135,8 +135,8 @@ export function verifyFirmwareEvidence(input: unknown, trustedRoot: unknown, exp
     if (f?.sha256 !== want.sha256 || f?.model !== want.model) {
       throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `you asked about firmware sha256 ${want.sha256.slice(0, 16)}… for model ${want.model}, but the evidence is about ${typeof f?.sha256 === 'string' ? `sha256 ${f.sha256.slice(0, 16)}…` : 'something else'}${typeof f?.model === 'string' ? ` for model ${f.model.slice(0, 20)}` : ''}`);
     }
-  }, (nodes, signers) => firmwareVerdictKeys(buildFirmwareGraph(want.sha256, nodes), signers));
-  const graph = buildFirmwareGraph(want.sha256, core.nodes);
+  }, (nodes, signers, reg) => firmwareVerdictKeys(buildFirmwareGraph(want.sha256, nodes, { manufacturer: reg.manufacturerOf(want.model) }), signers));
+  const graph = buildFirmwareGraph(want.sha256, core.nodes, { manufacturer: core.manufacturerOf(want.model) });
   const policy = expect.policy;
   const evaluation = evaluateFirmware(graph, want.model, policy, { now: expect.now, signer: core.signer, manufacturer: core.manufacturerOf(want.model) });
   return { firmware: { ...want }, ...firmwareOutcomeOf(graph, evaluation), evaluation, graph, tree: firmwareView(graph), policy: { name: policy.name, digest: policyDigest(policy) }, ...core.common };
@@ -170,7 +170,7 @@ function verifyPackage(
   trustedRoot: unknown,
   expect: Omit<CallerExpectations, 'udi'>,
   subject: (pkg: PackageJson) => void,
-  keysOf: (nodes: AttNode[], signers: Array<{ keyId: string; participant: string | null }>) => string[],
+  keysOf: (nodes: AttNode[], signers: Array<{ keyId: string; participant: string | null }>, reg: { manufacturerOf: (product: string) => string | undefined }) => string[],
 ) {
   const fail = (code: ConstructorParameters<typeof EvidenceError>[0], message: string): never => {
     throw new EvidenceError(code, message);
@@ -327,7 +327,7 @@ function verifyPackage(
     }
   }
   const signers = [...new Set(nodes.map((n) => n.keyId))].map((keyId) => ({ keyId, participant: registry.signerInfo(keyId)?.participant ?? null }));
-  for (const key of keysOf(nodes, signers)) {
+  for (const key of keysOf(nodes, signers, { manufacturerOf: (product) => registry.manufacturerOf(product) })) {
     const shown = /^[\x21-\x7e]{1,200}$/.test(key) ? key : JSON.stringify(key.slice(0, 200));
     const l = proofs.get(key);
     if (!l) fail('EVIDENCE_INCOMPLETE', `the package does not prove which entries the ledger holds about ${shown}`);

@@ -278,10 +278,13 @@ describe('firmware history per device', () => {
 
 describe('who may rule a vulnerability out', () => {
   it('another manufacturer re-releasing the image and stating not_affected neither passes it nor hides its devices', async () => {
+    // Its own image, so that the maker's not_affected at the end touches no other test.
+    const vulnerable = await image('fw-ruled-out', '1.0', { openssl: '3.0.7' });
+    await vex(vulnerable, 'affected', { action_statement: 'update to 2.0' });
     const device = udi('FW-DEV-2');
-    await submit(statement([{ digest: { udi: device } }], t('device-assembly'), { model: 'Pump', assembledAt: new Date().toISOString(), components: [{ componentType: 'valve', lot: 'sup:VALVE:L1' }], firmware: [{ name: 'fw', version: '1.0', digest: { sha256: vulnerable } }] }), p.maker);
+    await submit(statement([{ digest: { udi: device } }], t('device-assembly'), { model: 'Pump', assembledAt: new Date().toISOString(), components: [{ componentType: 'valve', lot: 'sup:VALVE:L1' }], firmware: [{ name: 'fw-ruled-out', version: '1.0', digest: { sha256: vulnerable } }] }), p.maker);
     // The rival signs a release of the maker's image for the maker's model, and a VEX saying it is not affected.
-    await submit(statement([{ digest: { sha256: vulnerable } }], t('firmware'), { name: 'fw', version: '1.0', gtins: [GTIN] }), p.rival);
+    await submit(statement([{ digest: { sha256: vulnerable } }], t('firmware'), { name: 'fw-ruled-out', version: '1.0', gtins: [GTIN] }), p.rival);
     await submit(
       statement([{ digest: { sha256: vulnerable } }], t('openvex'), { '@context': 'https://openvex.dev/ns/v0.2.0', author: 'rival', timestamp: new Date().toISOString(), statements: [{ vulnerability: { name: CVE }, subcomponents: [{ '@id': 'pkg:generic/openssl' }], status: 'not_affected', justification: 'component_not_present' }] }),
       p.rival,
@@ -296,5 +299,116 @@ describe('who may rule a vulnerability out', () => {
     expect((await gate(vulnerable)).outcome).toBe('PASS');
     const after = await graphql<{ affectedDevices: Array<{ udi: string }> }>(node.url, 'query ($u: String) { affectedDevices(purl: $u) { udi } }', { u: 'pkg:generic/openssl@3.0.7' });
     expect(after.affectedDevices.map((d) => d.udi)).not.toContain(device);
+  });
+});
+
+describe('attacks on firmware and vulnerability answers', () => {
+  const rnd = () => createHash('sha256').update(String(Math.random())).digest('hex');
+  const affectedUdis = async (purl: string) => (await graphql<{ affectedDevices: Array<{ udi: string }> }>(node.url, 'query ($u: String) { affectedDevices(purl: $u) { udi } }', { u: purl })).affectedDevices.map((d) => d.udi);
+  const assemble = async (serial: string, firmware: Array<{ name: string; sha256: string }>) => {
+    const device = udi(serial);
+    await submit(statement([{ digest: { udi: device } }], t('device-assembly'), { model: 'Pump', assembledAt: new Date().toISOString(), components: [{ componentType: 'valve', lot: 'sup:VALVE:L1' }], firmware: firmware.map((f) => ({ name: f.name, digest: { sha256: f.sha256 } })) }), p.maker);
+    return device;
+  };
+  const policy = () => parsePolicy({ ...defaultPolicy(), steps: { ...defaultPolicy().steps, component: { required: false }, release: { required: false } } });
+  const verdictOf = async (device: string) => {
+    const data = await graphql<{ device: { evidence: EvidencePackage } }>(node.url, 'query ($u: String!, $p: JSON) { device(udi: $u) { evidence(policy: $p) } }', { u: device, p: policy() });
+    return verifyEvidence(data.device.evidence, root, { udi: device, policy: policy(), now: Math.floor(Date.now() / 1000) });
+  };
+
+  it('a rival re-releasing the image for its own model and stating not_affected does not hide the maker’s devices', async () => {
+    const img = await image('fw-f1', '1.0', { openssl: '3.0.7' });
+    const device = await assemble('F1-1', [{ name: 'fw-f1', sha256: img }]);
+    await submit(statement([{ digest: { sha256: img } }], t('firmware'), { name: 'fw-f1', version: '1.0', gtins: [RIVAL_MODEL] }), p.rival);
+    await submit(statement([{ digest: { sha256: img } }], t('openvex'), { '@context': 'https://openvex.dev/ns/v0.2.0', author: 'rival', timestamp: new Date().toISOString(), statements: [{ vulnerability: { name: CVE }, subcomponents: [{ '@id': 'pkg:generic/openssl' }], status: 'not_affected', justification: 'component_not_present' }] }), p.rival);
+    expect(await affectedUdis('pkg:generic/openssl@3.0.7')).toContain(device);
+  });
+
+  it('a firmware update counts if its signer held the device when it was made, whatever happened after', async () => {
+    const device = await assemble('F2-1', [{ name: 'fw', sha256: good }]);
+    const subject = [{ digest: { udi: device } }];
+    const transfer = (from: string, to: string, who: Party) => submit(statement(subject, t('custody-transfer'), { from, to, transferredAt: new Date().toISOString() }), who);
+    const update = (from: string, to: string, who: Party) => submit(statement(subject, t('firmware-update'), { firmware: 'fw', from: { digest: { sha256: from } }, to: { digest: { sha256: to } }, updatedAt: new Date().toISOString() }), who);
+    await transfer('maker', 'hospital', p.maker);
+    await update(good, vulnerable, p.hosp);
+    await transfer('hospital', 'other-hospital', p.hosp);
+    const r = await verdictOf(device);
+    expect(r.evaluation.firmware!.running).toEqual([vulnerable]);
+    expect(r.evaluation.firmware!.history.map((h) => h.by)).toEqual(['hospital']);
+    expect(await affectedUdis('pkg:generic/openssl@3.0.7')).toContain(device);
+    // The hospital that holds it now may update it; the one that gave it away may not.
+    await update(vulnerable, good, p.hosp);
+    expect((await verdictOf(device)).evaluation.firmware!.running).toEqual([vulnerable]);
+    await update(vulnerable, good, p.hosp2);
+    expect((await verdictOf(device)).evaluation.firmware!.running).toEqual([good]);
+  });
+
+  it('two images of one name are two slots: the vulnerable one is judged and found', async () => {
+    const device = await assemble('F6-slots', [{ name: 'mcu', sha256: good }, { name: 'mcu', sha256: vulnerable }]);
+    const r = await verdictOf(device);
+    expect(r.evaluation.firmware!.running).toEqual([good, vulnerable]);
+    expect(r.outcome).toBe('FAIL');
+    expect(await affectedUdis('pkg:generic/openssl@3.0.7')).toContain(device);
+  });
+
+  it('a rival’s VEX "fixed" naming a thousand images adds nothing to the evidence; the maker’s nominations are capped', async () => {
+    const img = await image('fw-f4', '1.0', { openssl: '3.0.7' });
+    const before = await firmwarePackage(img, GTIN);
+    await submit(statement([{ digest: { sha256: img } }], t('firmware'), { name: 'fw-f4', version: '1.0', gtins: [GTIN] }), p.rival);
+    await submit(statement(Array.from({ length: 1000 }, () => ({ digest: { sha256: rnd() } })), t('openvex'), { '@context': 'https://openvex.dev/ns/v0.2.0', author: 'rival', timestamp: new Date().toISOString(), statements: [{ vulnerability: { name: CVE }, status: 'fixed' }] }), p.rival);
+    const after = await firmwarePackage(img, GTIN);
+    // Only the maker's own fix (2.0) is offered, before and after; the package is no larger.
+    expect((await gate(img)).graph.available.map((f) => f.sha256)).toEqual([good]);
+    expect(after.bundles.length).toBe(before.bundles.length + 2);
+    // At most the rival's own participant and key lists join (none if it already signed something the package holds).
+    expect(after.lookups.length).toBeLessThanOrEqual(before.lookups.length + 2);
+    // The maker itself naming 40 fixes: at most 16 are offered (and proved).
+    await submit(statement(Array.from({ length: 40 }, () => ({ digest: { sha256: rnd() } })), t('openvex'), { '@context': 'https://openvex.dev/ns/v0.2.0', author: 'maker', timestamp: new Date().toISOString(), statements: [{ vulnerability: { name: CVE }, status: 'fixed' }] }), p.maker);
+    expect((await gate(img)).graph.available.length).toBe(16);
+  });
+
+  it('an SBOM from a builder that did not build the image does not count', async () => {
+    const other = party('other-ci');
+    await node.attestations.submit(await signStatement(registration(other, ['builder']), node.adminKey));
+    const d = digestOf(bytes('fw-f6-sbom'));
+    const subject = [{ digest: { sha256: d } }];
+    await submit(statement(subject, t('firmware'), { name: 'fw-f6', version: '1.0', gtins: [GTIN] }), p.maker);
+    await submit(statement(subject, t('slsa-provenance'), { buildDefinition: { buildType: 'make', externalParameters: {} }, runDetails: { builder: { id: CI } } }), p.ci);
+    await submit(statement(subject, t('test-result'), { result: 'PASSED', configuration: [] }), p.qa);
+    await submit(statement(subject, t('cyclonedx'), { bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'library', name: 'zlib', purl: 'pkg:generic/zlib@1.3.1' }] }), other);
+    const r = await gate(d);
+    expect(r.outcome).toBe('INCOMPLETE');
+    expect(codes(r)).toContain('SBOM_MISSING');
+  });
+
+  it('refuses at the door what could not be read whole or matched: deep nesting, a range that reads two ways; reads a version given beside a bare purl', async () => {
+    let deep: Record<string, unknown> = { type: 'library', name: 'openssl', purl: 'pkg:generic/openssl@3.0.7' };
+    for (let i = 0; i < 40; i++) deep = { type: 'library', name: `wrap${i}`, components: [deep] };
+    await expect(submit(statement([{ digest: { sha256: rnd() } }], t('cyclonedx'), { bomFormat: 'CycloneDX', specVersion: '1.6', components: [deep] }), p.maker)).rejects.toMatchObject({ code: 'PREDICATE_INVALID' });
+    await expect(
+      submit(statement([{ digest: { vulnerability: 'CVE-2099-1' } }], t('advisory'), { id: 'CVE-2099-1', kind: 'vulnerability', severity: 'high', title: 't', issuedAt: new Date().toISOString(), vulnerability: { id: 'CVE-2099-1' }, affects: { components: [{ purl: 'pkg:generic/openssl', range: 'vers:generic/<3.0.8|<3.0.2' }] } }), p.cert),
+    ).rejects.toMatchObject({ code: 'PREDICATE_INVALID' });
+    const d = await image('fw-bare', '1.0');
+    await submit(statement([{ digest: { sha256: d } }], t('cyclonedx'), { bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'library', name: 'openssl', version: '3.0.7', purl: 'pkg:generic/openssl' }] }), p.maker);
+    expect(codes(await gate(d))).toContain('VULNERABLE');
+  });
+});
+
+describe('bounded VEX', () => {
+  it('one manufacturer may make only so many VEX statements on one vulnerability', async () => {
+    const small = await startNode({ maxPerSubject: 2 });
+    try {
+      const maker = party('maker');
+      await small.attestations.submit(await signStatement(registration(maker, ['manufacturer'], { products: [GTIN] }), small.adminKey));
+      const vexOn = async () =>
+        small.attestations.submit(
+          await signStatement(statement([{ digest: { sha256: createHash('sha256').update(String(Math.random())).digest('hex') } }], t('openvex'), { '@context': 'https://openvex.dev/ns/v0.2.0', author: 'maker', timestamp: new Date().toISOString(), statements: [{ vulnerability: { name: CVE }, status: 'under_investigation' }] }), maker.privateKey),
+        );
+      await vexOn();
+      await vexOn();
+      await expect(vexOn()).rejects.toMatchObject({ code: 'SUBJECT_QUOTA_EXCEEDED' });
+    } finally {
+      await small.cleanup();
+    }
   });
 });
