@@ -4,10 +4,10 @@ import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
 import { parseCheckpoint, parseNote, toHex } from '../log/index.js';
 import type { EvidencePackage } from '../provenance/evidence.js';
-import type { Outcome } from '../provenance/outcome.js';
+import { countedReleasers, type Outcome } from '../provenance/outcome.js';
 import type { Policy } from '../provenance/policy.js';
 import { defaultPolicy, parsePolicy } from '../provenance/policy-io.js';
-import { normaliseDeviceUdi } from '../udi/udi.js';
+import { checkModelGtin, normaliseDeviceUdi } from '../udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
 import { verifyEvidence, verifyFirmwareEvidence, type CallerExpectations, type VerifiedDevice, type VerifiedFirmware } from '../verify/evidence.js';
 import { componentQuery } from '../sbom/sbom.js';
@@ -106,7 +106,7 @@ function printVerified(r: VerifiedDevice, extra: string[]): void {
     const running = new Set(r.evaluation.firmware?.running ?? []);
     for (const f of g.firmware) if (running.has(f.sha256)) lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')} sha256:${f.sha256.slice(0, 12)}… (runs now)`);
     for (const h of r.evaluation.firmware?.history ?? []) {
-      lines.push(`  updated    ${t(h.firmware)} sha256:${h.from.slice(0, 12)}… → ${t(h.version ?? '')} sha256:${h.to.slice(0, 12)}… by ${t(h.by)}${h.updatedAt ? ` at ${t(h.updatedAt)}` : ''}`);
+      lines.push(`  updated    ${t(h.firmware)} ${t(h.fromVersion ?? '')} sha256:${h.from.slice(0, 12)}… → ${t(h.version ?? '')} sha256:${h.to.slice(0, 12)}… by ${t(h.by)}${h.updatedAt ? ` at ${t(h.updatedAt)}` : ''}`);
     }
   }
   const release = g.releases.at(-1);
@@ -138,9 +138,9 @@ function verifiedJson(r: VerifiedDevice | VerifiedFirmware, subject: Record<stri
   };
 }
 
-function notVerified(e: EvidenceError, json: boolean | undefined): void {
+function notVerified(e: EvidenceError, json: boolean | undefined, action = 'do not deploy'): void {
   if (json) printJson({ verified: false, outcome: 'NOT_VERIFIED', code: e.code, reason: PLAIN_WORDS[e.code], message: e.message });
-  else process.stdout.write(`NOT VERIFIED — do not deploy\n  ${PLAIN_WORDS[e.code]}\n  ${terminalSafe(e.message)} (${e.code})\n`);
+  else process.stdout.write(`NOT VERIFIED — ${action}\n  ${PLAIN_WORDS[e.code]}\n  ${terminalSafe(e.message)} (${e.code})\n`);
   process.exitCode = OUTCOME_EXIT.NOT_VERIFIED;
 }
 
@@ -237,6 +237,7 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
   verify: (pkg: EvidencePackage, root: unknown, expect: CommonExpectations) => R,
   print: (r: R, extra: string[]) => void,
   json: (r: R) => Record<string, unknown>,
+  action = 'do not deploy',
 ): Promise<void> {
   const server = serverUrl(opts.server);
   const policy = await callerPolicy(opts.policy);
@@ -248,20 +249,27 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
   }
   const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
   const pkg = await askEvidence((f) => ask(policy, f), seen?.size);
-  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json);
+  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json, action);
   let result: R;
   try {
     result = verify(pkg, root, { policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
   } catch (e) {
-    if (e instanceof EvidenceError) return notVerified(e, opts.json);
+    if (e instanceof EvidenceError) return notVerified(e, opts.json, action);
     throw e;
   }
-  // Only evidence that verified is ever written.
-  if (opts.evidence) await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`);
   await rememberCheckpoint(opts.trustedCheckpoint, seen, result);
-  if (opts.json) printJson({ ...json(result), ...(opts.evidence && { evidence: resolve(opts.evidence) }) });
-  else print(result, opts.evidence ? [`  evidence package written to ${resolve(opts.evidence)}`] : []);
+  // Only evidence that verified is ever written; if it cannot be, the verdict is still shown and the exit is an error.
+  let unwritten: string | undefined;
+  if (opts.evidence) {
+    await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`).catch((e: unknown) => {
+      unwritten = `cannot write --evidence ${opts.evidence}: ${whyUnreadable(e)}`;
+    });
+  }
+  const written = opts.evidence !== undefined && unwritten === undefined;
+  if (opts.json) printJson({ ...json(result), ...(written && { evidence: resolve(opts.evidence!) }) });
+  else print(result, written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
   process.exitCode = OUTCOME_EXIT[result.outcome];
+  if (unwritten) throw new CliError(unwritten);
 }
 
 export interface VerifyEvidenceOptions {
@@ -280,7 +288,8 @@ export interface VerifyEvidenceOptions {
 /** Offline: the same verification as verify-device, from a saved package. */
 export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOptions): Promise<void> {
   if ((opts.udi === undefined) === (opts.firmware === undefined)) throw new CliError('give the device (--udi) or the firmware image (--firmware with --model) the evidence must be about');
-  if (opts.firmware !== undefined && (opts.model === undefined || !/^[0-9]{14}$/.test(opts.model))) throw new CliError(`--firmware needs --model, the model's GTIN-14 (14 digits)${opts.model !== undefined ? `, not ${terminalSafe(JSON.stringify(opts.model))}` : ''}`);
+  if (opts.firmware !== undefined && opts.model === undefined) throw new CliError("--firmware needs --model, the model's GTIN-14 (14 digits)");
+  if (opts.model !== undefined) callerModel(opts.model);
   if (opts.udi === undefined && opts.model !== undefined && opts.firmware === undefined) throw new CliError('--model goes with --firmware');
   const udi = opts.udi === undefined ? undefined : callerUdi(opts.udi);
   const policy = await callerPolicy(opts.policy);
@@ -301,21 +310,24 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
     } else {
       const r = verifyFirmwareEvidence(pkg, root, { firmware: { sha256: sha256!, model: opts.model! }, ...expect });
       await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
-      if (opts.json) printJson(verifiedJson(r, { firmware: { file: resolve(opts.firmware!), ...r.firmware, name: r.graph.firmware.name, version: r.graph.firmware.version ?? null } }));
+      if (opts.json) printJson(verifiedJson(r, { firmware: firmwareJson(opts.firmware!, r) }));
       else printFirmware(opts.firmware!, r, ['  evidence verified offline']);
       process.exitCode = OUTCOME_EXIT[r.outcome];
     }
   } catch (e) {
-    if (e instanceof EvidenceError) return notVerified(e, opts.json);
+    if (e instanceof EvidenceError) return notVerified(e, opts.json, udi !== undefined ? 'do not deploy' : 'do not flash');
     throw e;
   }
 }
 
 export async function affectedCommand(opts: { server: string; lot?: string; partSerial?: string; firmwareDigest?: string; purl?: string; range?: string; json?: boolean }): Promise<void> {
   serverUrl(opts.server);
+  if (opts.range !== undefined && opts.purl === undefined) throw new CliError('--range goes with --purl (a package URL without a version)');
   const given = [opts.lot, opts.partSerial, opts.firmwareDigest, opts.purl].filter((v) => v !== undefined).length;
   if (given !== 1) throw new CliError('give exactly one of --lot, --part-serial, --firmware-digest or --purl');
-  if (opts.range !== undefined && opts.purl === undefined) throw new CliError('--range goes with --purl (a package URL without a version)');
+  // A digest as verify-firmware prints it ("sha256:…") or in capitals is the same digest.
+  const firmwareDigest = opts.firmwareDigest?.trim().replace(/^sha256:/i, '').toLowerCase();
+  if (firmwareDigest !== undefined && !/^[0-9a-f]{64}$/.test(firmwareDigest)) throw new CliError(`--firmware-digest must be a SHA-256: 64 hex digits, optionally after "sha256:", not ${terminalSafe(JSON.stringify(opts.firmwareDigest!.slice(0, 80)))}`);
   if (opts.purl !== undefined) {
     try {
       componentQuery(opts.purl, opts.range);
@@ -327,16 +339,23 @@ export async function affectedCommand(opts: { server: string; lot?: string; part
   const data = await graphql<{ affectedDevices: Row[] }>(
     opts.server,
     'query ($l: String, $p: String, $f: String, $u: String, $r: String) { affectedDevices(lot: $l, partSerial: $p, firmwareDigest: $f, purl: $u, range: $r) { udi installations firmware } }',
-    { l: opts.lot ?? null, p: opts.partSerial ?? null, f: opts.firmwareDigest ?? null, u: opts.purl ?? null, r: opts.range ?? null },
+    { l: opts.lot ?? null, p: opts.partSerial ?? null, f: firmwareDigest ?? null, u: opts.purl ?? null, r: opts.range ?? null },
   );
   if (opts.json) return printJson(data.affectedDevices);
-  const asked = opts.purl !== undefined ? `${opts.purl}${opts.range ? ` in ${opts.range}` : ''}` : (opts.lot ?? opts.partSerial ?? opts.firmwareDigest)!;
-  process.stdout.write(`${data.affectedDevices.length} device(s) affected by ${terminalSafe(asked)}\n`);
+  const n = data.affectedDevices.length;
+  const asked =
+    opts.purl !== undefined
+      ? `run firmware with ${opts.purl}${opts.range ? ` in ${opts.range}` : ''}`
+      : firmwareDigest !== undefined
+        ? `run firmware sha256:${firmwareDigest}`
+        : `contain ${opts.lot ?? opts.partSerial}`;
+  process.stdout.write(`${n} device(s) ${terminalSafe(asked)}\n`);
   for (const d of data.affectedDevices) {
     const site = d.installations[d.installations.length - 1]?.summary.site;
     const fw = d.firmware.map((f) => `${f.name} ${f.version ?? f.sha256.slice(0, 12)}${f.components.length ? ` (${f.components.join(', ')})` : ''}`).join('; ');
     process.stdout.write(`  ${terminalSafe(d.udi)}\t${site ? terminalSafe(`${site.name}${site.department ? `, ${site.department}` : ''}`) : 'not installed'}${fw ? `\t${terminalSafe(fw)}` : ''}\n`);
   }
+  process.stdout.write("(the ledger's answer, not verified here: check each device with verify-device before acting on it)\n");
 }
 
 export interface VerifyFirmwareOptions extends Omit<VerifyDeviceOptions, 'udi'> {
@@ -350,7 +369,7 @@ export interface VerifyFirmwareOptions extends Omit<VerifyDeviceOptions, 'udi'> 
  */
 export async function verifyFirmwareCommand(file: string, opts: VerifyFirmwareOptions): Promise<void> {
   serverUrl(opts.server);
-  if (!/^[0-9]{14}$/.test(opts.model)) throw new CliError(`--model ${terminalSafe(JSON.stringify(opts.model))} must be the model's GTIN-14 (14 digits, e.g. 09506000134352)`);
+  callerModel(opts.model);
   const sha256 = await hashFile(file);
   await runGate(
     opts,
@@ -360,8 +379,22 @@ export async function verifyFirmwareCommand(file: string, opts: VerifyFirmwareOp
       ),
     (pkg, root, expect) => verifyFirmwareEvidence(pkg, root, { firmware: { sha256, model: opts.model }, ...expect }),
     (r, extra) => printFirmware(file, r, extra),
-    (r) => verifiedJson(r, { firmware: { file: resolve(file), ...r.firmware, name: r.graph.firmware.name, version: r.graph.firmware.version ?? null } }),
+    (r) => verifiedJson(r, { firmware: firmwareJson(file, r) }),
+    'do not flash',
   );
+}
+
+function callerModel(model: string): string {
+  try {
+    return checkModelGtin(model);
+  } catch (e) {
+    throw new CliError(`--model: ${(e as Error).message}`);
+  }
+}
+
+function firmwareJson(file: string, r: VerifiedFirmware): Record<string, unknown> {
+  const known = r.outcome !== 'UNKNOWN';
+  return { file: resolve(file), ...r.firmware, name: known ? r.graph.firmware.name : null, version: known ? (r.graph.firmware.version ?? null) : null, releasedBy: countedReleasers(r.graph, r.evaluation) };
 }
 
 /** What was verified about the image, in words; every line comes from the verified bundles. */
@@ -369,9 +402,10 @@ function printFirmware(file: string, r: VerifiedFirmware, extra: string[]): void
   const t = terminalSafe;
   const f = r.graph.firmware;
   const lines = [`${r.outcome}  ${t(file)}  — ${FIRMWARE_MEANING[r.outcome]}`, `  image      sha256:${r.firmware.sha256}`, `  model      ${r.firmware.model}`];
-  if (r.outcome !== 'UNKNOWN') lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')}, released by ${t(f.images.map((n) => n.signer ?? '?').join(', ') || 'no one')}`);
+  if (r.outcome === 'UNKNOWN') lines.push('  nothing in the ledger names this image');
+  else lines.push(`  firmware   ${t(f.name)} ${t(f.version ?? '')}, released for this model by ${t(countedReleasers(r.graph, r.evaluation).join(', ') || 'no one')}`);
   for (const rc of r.recalls) lines.push(`  recall     ${t(rc.id)}: ${t(rc.title)}${rc.action ? ` — ${t(rc.action)}` : ''}`);
-  for (const x of r.evaluation.findings) lines.push(`  ${x.severity.toUpperCase().padEnd(10)} ${x.code}: ${t(x.message)}${x.entries.length ? ` [entries ${x.entries.join(', ')}]` : ''}`);
+  for (const x of r.outcome === 'UNKNOWN' ? [] : r.evaluation.findings) lines.push(`  ${x.severity.toUpperCase().padEnd(10)} ${x.code}: ${t(x.message)}${x.entries.length ? ` [entries ${x.entries.join(', ')}]` : ''}`);
   if (r.evaluation.findings.length === 0 && r.outcome === 'PASS') lines.push('  released for this model, built, described, tested; nothing blocks it');
   lines.push(`  policy     ${t(r.policy.name)} (sha256 ${r.policy.digest.slice(0, 16)}…)`, `  checked    against checkpoint ${r.checkpoint.size} of ${t(r.checkpoint.origin)}, ${r.bundles} bundles verified`);
   for (const w of r.witnesses) lines.push(`  witness    ${t(w.name)} cosigned it at ${new Date(w.time * 1000).toISOString()}`);

@@ -8,7 +8,7 @@ import { custodyChain } from '../trust/authority.js';
 import { resolvePredicateType } from '../attest/predicates.js';
 import type { Statement } from '../attest/statement.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { normaliseDeviceUdi, productOfDeviceKey } from '../udi/udi.js';
+import { checkModelGtin, normaliseDeviceUdi, productOfDeviceKey } from '../udi/udi.js';
 import { buildFirmwareGraph, buildGraph, componentsOf, deviceGraph, type AttNode, type DeviceGraph } from './graph.js';
 import { evaluate, evaluateFirmware, revokedAt, type Evaluation, type Policy, type SignerInfo } from './policy.js';
 import { componentQuery, matchesComponent, parsePurl, type ComponentQuery } from '../sbom/sbom.js';
@@ -291,7 +291,7 @@ export class DeviceService {
    * (the update gate); the same package, with `firmware` in place of `udi`.
    */
   async firmwareEvidence(sha256: string, model: string, policy: Policy, fromSize?: number): Promise<EvidencePackage> {
-    if (!/^[0-9]{14}$/.test(model)) throw new ProvenanceError('INVALID_ARGUMENT', 'a model is its GTIN-14 (14 digits, e.g. 09506000134352)');
+    checkModelGtin(model);
     return this.issue(() => this.collectFirmware(sha256, model), fromSize, (c, now) => {
       const evaluation = evaluateFirmware(buildFirmwareGraph(sha256, c.nodes, { manufacturer: c.manufacturerOf(model) }), model, policy, { now, signer: c.signer, manufacturer: c.manufacturerOf(model) });
       return { subject: { firmware: { sha256, model } }, policy, evaluation };

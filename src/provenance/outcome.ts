@@ -50,3 +50,9 @@ function withRecalls(advisories: readonly AttNode[], e: Evaluation): DeviceOutco
   if (recalls.length > 0) return { outcome: 'RECALLED', recalls };
   return { outcome: e.verdict, recalls: [] };
 }
+
+/** Who released the image for the model, as the verdict counts it: not those whose release a firmware finding names. */
+export function countedReleasers(g: FirmwareGraph, e: Evaluation): string[] {
+  const notCounted = new Set(e.findings.filter((x) => x.step === 'firmware').flatMap((x) => x.entries));
+  return [...new Set(g.firmware.images.filter((n) => !notCounted.has(n.logIndex)).map((n) => n.signer ?? '?'))];
+}

@@ -34,7 +34,8 @@ export function parsePolicy(value: unknown): Policy {
   validate ??= new Ajv2020({ strict: true }).compile(policySchema as object);
   if (!validate(v)) {
     const e = validate.errors?.[0];
-    throw new PolicyError(`policy field ${e?.instancePath || '/'} ${e?.message ?? 'is invalid'}`);
+    const allowed = e?.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : '';
+    throw new PolicyError(`policy field ${e?.instancePath || '/'} ${e?.message ?? 'is invalid'}${allowed}`);
   }
   return v as Policy;
 }

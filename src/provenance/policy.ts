@@ -102,6 +102,8 @@ export interface FirmwareChange {
   readonly firmware: string;
   readonly from: string;
   readonly to: string;
+  /** The version updated from, as the image's release names it (or the update record does). */
+  readonly fromVersion?: string;
   readonly version?: string;
   readonly updatedAt?: string;
   readonly by: string;
@@ -231,8 +233,9 @@ export function evaluate(graph: DeviceGraph, policy: Policy, ctx: EvaluationCont
         add('FIRMWARE_UPDATE_MISMATCH', 'warning', 'update', `device ${g.udi}: entry ${u.logIndex} updates ${name} from sha256 ${from.slice(0, 12)}…, but the device ${now.length ? `runs ${now.map((f) => `sha256 ${f.sha256.slice(0, 12)}…`).join(' and ')}` : `has no firmware named ${name}`}; not applied`, [u]);
         continue;
       }
+      const fromVersion = slots[at]!.version ?? p.from?.version;
       slots[at] = { ...target, name };
-      history.push({ logIndex: u.logIndex, firmware: name, from, to, ...(p.to?.version !== undefined && { version: p.to.version }), ...(p.updatedAt !== undefined && { updatedAt: p.updatedAt }), by: ctx.signer(u.keyId)!.participant });
+      history.push({ logIndex: u.logIndex, firmware: name, from, to, ...(fromVersion !== undefined && { fromVersion }), ...(p.to?.version !== undefined && { version: p.to.version }), ...(p.updatedAt !== undefined && { updatedAt: p.updatedAt }), by: ctx.signer(u.keyId)!.participant });
     }
     return { images: slots, history };
   }
@@ -333,7 +336,7 @@ function judgement(policy: Policy, ctx: EvaluationContext) {
     const roles = rule(step).roles ?? resolvePredicateType(STEP_TYPE[step]).roles;
     return (info: SignerInfo): string | undefined => {
       const as = info.roles.filter((x) => roles.includes(x));
-      return as.length === 1 && as[0] === 'manufacturer' && info.participant !== manufacturer ? `${info.participant} is another manufacturer, not this device's` : undefined;
+      return as.length === 1 && as[0] === 'manufacturer' && info.participant !== manufacturer ? `${info.participant} is another manufacturer, not the one of this device or model` : undefined;
     };
   };
 
@@ -437,7 +440,9 @@ function judgement(policy: Policy, ctx: EvaluationContext) {
       const status = vex ? `${manufacturer} says ${vex.status.replace('_', ' ')}${vex.statement.action_statement ? `: ${String(vex.statement.action_statement)}` : ''}` : `no statement from ${manufacturer ?? 'the manufacturer'}`;
       const update = fix ? `; update available: ${fix.name}${fix.version ? ` ${fix.version}` : ''} (sha256 ${fix.sha256.slice(0, 12)}…)` : '';
       const blocking = p.severity !== undefined && block.has(p.severity);
-      add('VULNERABLE', blocking && policy.vulnerabilities?.unmitigated !== 'warn' ? 'error' : 'warning', 'vulnerability', `${name} in ${what}${where}: ${status}${update}`, [n, ...(vex ? [vex.node] : [])]);
+      // The SBOMs that list it name the image: a finding about one image never marks another.
+      const listing = sboms.filter((b) => hits.some((h) => componentsOf(b).includes(h)));
+      add('VULNERABLE', blocking && policy.vulnerabilities?.unmitigated !== 'warn' ? 'error' : 'warning', 'vulnerability', `${name} in ${what}${where}: ${status}${update}`, [n, ...listing, ...(vex ? [vex.node] : [])]);
       if (fix) add('UPDATE_AVAILABLE', 'info', 'vulnerability', `update available: ${fix.name}${fix.version ? ` ${fix.version}` : ''} (sha256 ${fix.sha256}) fixes ${ids[0] ?? p.id}`, [...fix.images, ...fix.vex]);
     }
   };

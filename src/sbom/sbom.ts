@@ -32,6 +32,7 @@ export interface PackageRef {
 export function parsePurl(text: string): PackageRef {
   if (typeof text !== 'string' || text.length > 2000) throw new SbomError('PURL_INVALID', 'a package URL is a string of at most 2000 characters');
   let p: PackageURL;
+  if (/@(?:[?#]|$)/.test(text.trim())) throw new SbomError('PURL_INVALID', `${JSON.stringify(text.slice(0, 100))} has an empty version after "@": give the version, or leave out the "@"`);
   try {
     p = PackageURL.fromString(text.trim());
   } catch (e) {
@@ -180,8 +181,9 @@ export function parseVers(text: string): Vers {
     throw new SbomError('VERS_INVALID', `${JSON.stringify(String(text).slice(0, 100))} is not a version range (vers:<scheme>/<constraint>|<constraint>…, e.g. vers:generic/>=3.0.0|<3.0.8): ${why}`);
   };
   if (typeof text !== 'string' || text.length > 1000) bad('too long');
-  const m = /^vers:([a-z0-9.+-]+)\/(.+)$/.exec(text.replace(/\s+/g, ''));
-  if (!m) bad('it must start with vers:<scheme>/');
+  const compact = text.replace(/\s+/g, '');
+  const m = /^vers:([a-z0-9.+-]+)\/(.+)$/.exec(compact);
+  if (!m) bad(/^vers:[a-z0-9.+-]+\/$/.test(compact) ? 'it names no versions after the scheme' : 'it must start with vers:<scheme>/');
   const scheme = m![1]!;
   const body = m![2]!;
   if (body === '*') return { scheme, constraints: [], text: `vers:${scheme}/*` };

@@ -205,6 +205,17 @@ export function gtinCheckDigit(first13: string): number {
   return (10 - (sum % 10)) % 10;
 }
 
+/**
+ * A device model for the firmware update gate: a GTIN-14 with a right check digit (what a GS1
+ * UDI's (01) field holds). Throws UDI_BAD_GTIN or UDI_CHECK_DIGIT with the reason.
+ */
+export function checkModelGtin(model: string): string {
+  if (typeof model !== 'string' || !/^[0-9]{14}$/.test(model)) throw new UdiError('UDI_BAD_GTIN', `a model is its GTIN-14: 14 digits, as in the (01) field of the UDI (e.g. 09506000134352), not ${JSON.stringify(String(model).slice(0, 40))}`);
+  const want = gtinCheckDigit(model.slice(0, 13));
+  if (Number(model[13]) !== want) throw new UdiError('UDI_CHECK_DIGIT', `GTIN ${model} has check digit ${model[13]}, expected ${want}`);
+  return model;
+}
+
 /** Checks an AI other than 01/10/11/17/21 against its format in the AI table. */
 function checkOtherAi(ai: string, value: string, spec: readonly Component[]): void {
   const sets = { N: /^[0-9]*$/, X: CSET82, Y: CSET39, Z: CSET64 } as const;

@@ -23,7 +23,7 @@ import { bytesEqual, fromBase64, openCheckpoint, openNote, sha256, toHex, utf8, 
 import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
 import { openDeclaration as declarationKey } from '../provenance/declaration.js';
 import { TrustRegistry, derToPem } from '../trust/registry.js';
-import { normaliseDeviceUdi } from '../udi/udi.js';
+import { checkModelGtin, normaliseDeviceUdi } from '../udi/udi.js';
 import { buildFirmwareGraph, deviceGraph, type AttNode, type DeviceGraph, type FirmwareGraph } from '../provenance/graph.js';
 import { firmwareOutcomeOf, outcomeOf, type DeviceOutcome, type Outcome } from '../provenance/outcome.js';
 import { evaluate, evaluateFirmware, type Evaluation, type Policy } from '../provenance/policy.js';
@@ -129,7 +129,12 @@ export function verifyEvidence(input: unknown, trustedRoot: unknown, expect: Cal
 /** A firmware image's evidence package (the update gate), verified against the image the caller hashed and the model it named. */
 export function verifyFirmwareEvidence(input: unknown, trustedRoot: unknown, expect: FirmwareExpectations): VerifiedFirmware {
   const want = expect.firmware;
-  if (!/^[0-9a-f]{64}$/.test(want.sha256) || !/^[0-9]{14}$/.test(want.model)) throw new EvidenceError('EVIDENCE_WRONG_DEVICE', 'the firmware asked about needs a SHA-256 (64 hex digits) and a model GTIN-14');
+  if (!/^[0-9a-f]{64}$/.test(want.sha256)) throw new EvidenceError('EVIDENCE_WRONG_DEVICE', 'the firmware asked about needs a SHA-256 (64 lowercase hex digits)');
+  try {
+    checkModelGtin(want.model);
+  } catch (e) {
+    throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `the model asked about is not a GTIN-14: ${(e as Error).message}`);
+  }
   const core = verifyPackage(input, trustedRoot, expect, (pkg) => {
     const f = (pkg as { firmware?: { sha256?: unknown; model?: unknown } }).firmware;
     if (f?.sha256 !== want.sha256 || f?.model !== want.model) {
@@ -156,7 +161,10 @@ function checkDevice(pkg: PackageJson, asked: string): string {
   } catch {
     stated = undefined;
   }
-  if (stated !== udi) throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `you asked about ${udi}, but the evidence is about ${String(pkg.udi).slice(0, 100)}`);
+  if (stated !== udi) {
+    const about = pkg.udi === undefined && (pkg as { firmware?: unknown }).firmware !== undefined ? 'a firmware image, not a device (check it with --firmware and --model)' : String(pkg.udi).slice(0, 100);
+    throw new EvidenceError('EVIDENCE_WRONG_DEVICE', `you asked about ${udi}, but the evidence is about ${about}`);
+  }
   return udi;
 }
 

@@ -67,6 +67,13 @@ describe('pedigree init', () => {
       const quorum = pedigree(['serve', '--data', join(dir.path, 'w'), '--port', '0', '--witness-quorum', '2']);
       expect(quorum.code).toBe(3);
       expect(quorum.stderr).toMatch(/--witness-quorum needs at least one --witness/);
+      // The update gate's model is a GTIN-14 with a right check digit, refused before anything is fetched.
+      const model = pedigree(['verify-firmware', join(dir.path, 'w', 'ledger.json'), '--model', '09506000134353', '--server', 'http://127.0.0.1:1']);
+      expect(model.code).toBe(3);
+      expect(model.stderr).toMatch(/--model: GTIN 09506000134353 has check digit 3, expected 2/);
+      const range = pedigree(['affected', '--range', 'vers:generic/>=3.0.0', '--server', 'http://127.0.0.1:1']);
+      expect(range.code).toBe(3);
+      expect(range.stderr).toMatch(/--range goes with --purl/);
     } finally {
       await dir.remove();
     }

@@ -101,7 +101,7 @@ describe('the hospital page', () => {
     // It runs the firmware its hospital updated it to, with the update in its history.
     expect(await page.textContent('.rows')).toMatch(/firmware infusafe-fw 2\.4\.2/);
     expect(await page.textContent('.rows')).not.toMatch(/firmware infusafe-fw 2\.4\.1/);
-    expect(await page.textContent('.rows')).toMatch(/firmware updates verified\s*infusafe-fw → 2\.4\.2 by (city-hospital|st-elsewhere)/);
+    expect(await page.textContent('.rows')).toMatch(/firmware updates verified\s*infusafe-fw 2\.4\.1 → 2\.4\.2 by (city-hospital|st-elsewhere)/);
     expect(await page.textContent('#trust')).toMatch(/pinned/);
     // Log indexes and key IDs wait behind "details".
     expect(await page.locator('.rows li .more').first().isVisible()).toBe(true);

@@ -3,9 +3,9 @@ import { gql, GqlError, subscribe } from './gql.js';
 import { PLAIN } from './plain.js';
 import { fromBase64, fromHex, sha256, toHex } from '../../src/log/index.js';
 import type { AttNode } from '../../src/provenance/graph.js';
-import type { Outcome } from '../../src/provenance/outcome.js';
+import { countedReleasers, type Outcome } from '../../src/provenance/outcome.js';
 import { policyDigest, shippedReleasePolicy } from '../../src/provenance/release-policy.js';
-import { normaliseDeviceUdi } from '../../src/udi/udi.js';
+import { checkModelGtin, normaliseDeviceUdi } from '../../src/udi/udi.js';
 import { PLAIN_WORDS, type EvidenceErrorCode } from '../../src/verify/errors.js';
 import type { VerifiedDevice, VerifiedFirmware } from '../../src/verify/evidence.js';
 import type { VerifyRequest } from './verify-worker.js';
@@ -350,11 +350,13 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
   }
   const running = new Set(r.evaluation.firmware?.running ?? []);
   for (const f of g.firmware.filter((x) => running.has(x.sha256))) {
-    const ns = [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories, ...f.vulnerabilities, ...f.vex];
-    rows.push({ status: status(ns), title: `firmware ${f.name} ${f.version ?? ''}`, detail: `built ${f.builds.length ? 'by an attested build' : '— no build provenance'} · SBOM ${f.sboms.length ? 'present' : 'missing'} · tests ${f.tests.map((n) => (n.statement.predicate as { result?: string }).result).join(', ') || 'none'}`, nodes: ns });
+    // Its own entries decide its status; a vulnerability advisory may touch other images too.
+    const own = [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories, ...f.vex];
+    const ns = [...own, ...f.vulnerabilities];
+    rows.push({ status: status(own), title: `firmware ${f.name} ${f.version ?? ''}`, detail: `built ${f.builds.length ? 'by an attested build' : '— no build provenance'} · SBOM ${f.sboms.length ? 'present' : 'missing'} · tests ${f.tests.map((n) => (n.statement.predicate as { result?: string }).result).join(', ') || 'none'}`, nodes: ns });
   }
   const history = r.evaluation.firmware?.history ?? [];
-  if (history.length) rows.push({ status: 'ok', title: 'firmware updates', detail: history.map((h) => `${h.firmware} → ${h.version ?? h.to.slice(0, 12)} by ${h.by}${h.updatedAt ? ` on ${new Date(h.updatedAt).toLocaleDateString()}` : ''}`).join('; '), nodes: g.updates.filter((n) => history.some((h) => h.logIndex === n.logIndex)) });
+  if (history.length) rows.push({ status: 'ok', title: 'firmware updates', detail: history.map((h) => `${h.firmware} ${h.fromVersion ?? h.from.slice(0, 12)} → ${h.version ?? h.to.slice(0, 12)} by ${h.by}${h.updatedAt ? ` on ${new Date(h.updatedAt).toLocaleDateString()}` : ''}`).join('; '), nodes: g.updates.filter((n) => history.some((h) => h.logIndex === n.logIndex)) });
   const latest = (ns: AttNode[]) => (ns.length ? [ns[ns.length - 1]!] : []);
   rows.push({ status: status(latest(g.releases)), title: 'release decision', detail: g.releases.length ? `${(g.releases[g.releases.length - 1]!.statement.predicate as { verificationResult?: string }).verificationResult} by ${g.releases[g.releases.length - 1]!.signer}` : 'none yet', nodes: g.releases });
   rows.push({ status: status(g.custody, false), title: 'custody', detail: g.custody.map((n) => `${(n.statement.predicate as { from?: string }).from} → ${(n.statement.predicate as { to?: string }).to}`).join(', ') || 'no records', nodes: g.custody });
@@ -481,7 +483,11 @@ async function checkFirmware(file: File | undefined, model: string): Promise<voi
   const out = $('#firmware-result');
   const alert = (m: string) => out.replaceChildren(el('p', { class: 'error', role: 'alert' }, m));
   if (!file) return alert('Choose or drop the firmware image first.');
-  if (!/^[0-9]{14}$/.test(model)) return alert('The device model is its GTIN-14: 14 digits, as in the (01) field of the UDI.');
+  try {
+    checkModelGtin(model);
+  } catch (e) {
+    return alert(`That is not a device model: ${(e as Error).message}.`);
+  }
   out.replaceChildren(el('p', { class: 'working' }, `Hashing ${file.name} in this browser…`));
   const digest = toHex(sha256(new Uint8Array(await file.arrayBuffer())));
   let root: unknown;
@@ -519,14 +525,15 @@ async function checkFirmware(file: File | undefined, model: string): Promise<voi
     el('section', { class: `banner ${cls}`, role: 'status', 'aria-label': 'Verdict' }, el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, icon), ` ${label}`), el('p', { class: 'udi' }, `${file.name} · sha256 ${digest}`)),
     el('dl', { class: 'card' },
       el('dt', {}, 'Firmware'), el('dd', {}, r.outcome === 'UNKNOWN' ? 'not known to this ledger' : `${f.name} ${f.version ?? ''}`),
-      el('dt', {}, 'Released by'), el('dd', {}, f.images.map((n) => n.signer ?? '?').join(', ') || 'no one'),
+      el('dt', {}, 'Released by'), el('dd', {}, countedReleasers(r.graph, r.evaluation).join(', ') || 'no one, for this model'),
       el('dt', {}, 'Model'), el('dd', {}, model),
       el('dt', {}, 'Against'), el('dd', {}, `ledger ${r.checkpoint.origin}, checkpoint ${r.checkpoint.size}, ${r.bundles} signed entries verified here`),
       el('dt', {}, 'Policy'), el('dd', {}, `${r.policy.name} `, el('span', { class: 'code' }, `sha256 ${PAGE_POLICY_DIGEST.slice(0, 12)}…`)),
     ),
   ];
   for (const rc of r.recalls) nodes.push(el('p', { class: 'recall' }, el('strong', {}, `Recall ${rc.id}: ${rc.title}`), rc.action ? el('span', {}, ` — ${rc.action}`) : null));
-  if (r.evaluation.findings.length > 0) {
+  if (r.outcome === 'UNKNOWN') nodes.push(el('p', {}, file.size === 0 ? 'The file is empty.' : 'Nothing in the ledger names this image: it is not a build the manufacturer released, or the file was damaged on its way here.'));
+  else if (r.evaluation.findings.length > 0) {
     nodes.push(el('section', { class: 'findings' }, el('h3', {}, 'What was found'), el('ul', {}, ...r.evaluation.findings.map((x) =>
       el('li', { class: `finding ${x.severity}` }, el('span', { class: 'icon', 'aria-hidden': 'true' }, x.severity === 'error' ? '✗' : x.severity === 'incomplete' || x.severity === 'warning' ? '⚠' : 'i'), ' ', el('strong', {}, PLAIN[x.code] ?? x.code), el('p', { class: 'detail' }, x.message))))));
   }

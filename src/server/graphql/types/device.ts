@@ -4,7 +4,7 @@ import { defaultPolicy, parsePolicy } from '../../../provenance/policy-io.js';
 import { ProvenanceError, type InstalledDevice } from '../../../provenance/device.js';
 import { outcomeOf, type DeviceOutcome, type RecallNotice } from '../../../provenance/outcome.js';
 import { graphView, nodeView } from '../../../provenance/view.js';
-import { normaliseDeviceUdi } from '../../../udi/udi.js';
+import { checkModelGtin, normaliseDeviceUdi } from '../../../udi/udi.js';
 import { builder } from '../builder.js';
 
 const VerdictEnum = builder.enumType('Verdict', { values: ['PASS', 'FAIL', 'INCOMPLETE'] as const });
@@ -128,8 +128,7 @@ builder.queryFields((t) => ({
     args: { sha256: t.arg.string({ required: true }), model: t.arg.string({ required: true }) },
     resolve: (_r, { sha256, model }) => {
       if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ProvenanceError('INVALID_ARGUMENT', 'sha256 must be 64 lowercase hex digits (the SHA-256 of the image)');
-      if (!/^[0-9]{14}$/.test(model)) throw new ProvenanceError('INVALID_ARGUMENT', 'model must be a GTIN-14 (14 digits)');
-      return { sha256, model };
+      return { sha256, model: checkModelGtin(model) };
     },
   }),
   affectedDevices: t.field({
