@@ -263,6 +263,13 @@ export function evaluateFirmware(graph: FirmwareGraph, model: string, policy: Po
   const advisories: AdvisoryTouch[] = [];
   if (ctx.manufacturer === undefined) j.add('FIRMWARE_NOT_RELEASED', 'incomplete', 'firmware', `no registered participant makes model ${model}, so no one can release firmware for it`);
   j.checkFirmware(graph.firmware, model, ctx.manufacturer, graph.available, advisories);
+  // Released, but by others only (for their own models): not an image for this model, whatever comes later.
+  const f = graph.firmware;
+  const others = f.images.filter((n) => ctx.signer(n.keyId) !== undefined && ctx.signer(n.keyId)!.participant !== ctx.manufacturer);
+  if (ctx.manufacturer !== undefined && others.length > 0 && others.length === f.images.length) {
+    const who = [...new Set(others.map((n) => ctx.signer(n.keyId)!.participant))].join(', ');
+    j.add('FIRMWARE_NOT_RELEASED', 'error', 'firmware', `firmware sha256 ${f.sha256.slice(0, 12)}… was released by ${who}, not by ${ctx.manufacturer}, who makes model ${model}`, others);
+  }
   j.checkAdvisories(advisories);
   return j.result();
 }

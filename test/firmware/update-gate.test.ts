@@ -186,7 +186,8 @@ describe('the update gate', () => {
     expect((await gate(d, OTHER_MODEL)).outcome).toBe('PASS');
     // Nor can another manufacturer release it for a model it does not make.
     const rr = await gate(d, RIVAL_MODEL);
-    expect(rr.outcome).not.toBe('PASS');
+    expect(rr.outcome).toBe('FAIL');
+    expect(rr.evaluation.findings.find((f) => f.code === 'FIRMWARE_NOT_RELEASED')!.message).toMatch(/released by maker, not by rival, who makes model/);
   });
 
   it('names a recalled image RECALLED', async () => {
