@@ -291,12 +291,12 @@ function renderTrust(p: { origin: string; fingerprint: string; pin: string }): v
 }
 
 /** Nothing from the server is shown: no tree, no findings, no download. */
-function notVerified(udi: string, reasons: string[]): Node[] {
+function notVerified(udi: string, reasons: string[], what: { action: string; thing: string } = { action: 'do not deploy', thing: 'device' }): Node[] {
   return [
     el('section', { class: 'banner unverified', role: 'alert', 'aria-label': 'Verdict' },
-      el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, '✗'), ' NOT VERIFIED — do not deploy'),
+      el('h2', { tabindex: '-1' }, el('span', { class: 'icon', 'aria-hidden': 'true' }, '✗'), ` NOT VERIFIED — ${what.action}`),
       el('p', { class: 'udi' }, udi),
-      el('p', {}, 'This browser could not confirm the ledger’s evidence for this device, so nothing the server said is shown.'),
+      el('p', {}, `This browser could not confirm the ledger’s evidence for this ${what.thing}, so nothing the server said is shown.`),
     ),
     el('div', { class: 'problems' }, el('h3', {}, 'Why'), el('ul', {}, ...reasons.map((r) => el('li', {}, r)))),
   ];
@@ -500,7 +500,7 @@ async function checkFirmware(file: File | undefined, model: string): Promise<voi
   renderTrust(pin);
   const seen = newestSeen(pin.origin);
   const refuse = (reasons: string[]) => {
-    out.replaceChildren(...notVerified(`${file.name} · sha256 ${digest}`, reasons));
+    out.replaceChildren(...notVerified(`${file.name} · sha256 ${digest}`, reasons, { action: 'do not flash', thing: 'image' }));
     $('#firmware-result h2')?.focus();
   };
   let evidence: unknown;
