@@ -81,12 +81,14 @@ describe('the demo supply chain', () => {
   });
 
   it('answers device queries over GraphQL with provenance nodes that carry their log entries', async () => {
-    const data = await graphql<{ device: { udi: string; provenance: any; verify: { verdict: string } } }>(
+    const data = await graphql<{ device: { udi: string; provenance: any; verify: { verdict: string; firmware: { running: string[]; history: Array<{ by: string; fromVersion: string; version: string }> } } } }>(
       node.url,
-      'query ($u: String!) { device(udi: $u) { udi provenance verify { verdict } } }',
+      'query ($u: String!) { device(udi: $u) { udi provenance verify { verdict firmware } } }',
       { u: `https://id.gs1.org/01/09506000134352/21/${demo.passing[0]!.split('(21)')[1]}` },
     );
     expect(data.device.verify.verdict).toBe('PASS');
+    expect(data.device.verify.firmware.running).toContain(demo.fixedFirmwareDigest);
+    expect(data.device.verify.firmware.history.map((h) => [h.fromVersion, h.version])).toEqual([['2.4.1', '2.4.2']]);
     const comp = data.device.provenance.components[0];
     expect(comp.attestations[0]).toMatchObject({ signer: expect.any(String), logIndex: expect.any(Number), integratedTime: expect.any(Number) });
     const outcome = async (u: string) => (await graphql<{ device: { verify: { outcome: string; recalls: Array<{ id: string; action: string }> } } }>(node.url, 'query ($u: String!) { device(udi: $u) { verify { outcome recalls { id action } } } }', { u })).device.verify;

@@ -353,7 +353,7 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
     // Its own entries decide its status; a vulnerability advisory may touch other images too.
     const own = [...f.images, ...f.builds, ...f.sboms, ...f.tests, ...f.advisories, ...f.vex];
     const ns = [...own, ...f.vulnerabilities];
-    rows.push({ status: status(own), title: `firmware ${f.name} ${f.version ?? ''}`, detail: `built ${f.builds.length ? 'by an attested build' : '— no build provenance'} · SBOM ${f.sboms.length ? 'present' : 'missing'} · tests ${f.tests.map((n) => (n.statement.predicate as { result?: string }).result).join(', ') || 'none'}`, nodes: ns });
+    rows.push({ status: status(own), title: `firmware ${f.name} ${f.version ?? ''}`, detail: `built ${f.builds.length ? 'by an attested build' : '— no build provenance'} · SBOM ${f.sboms.length ? 'present' : 'missing'} · tests ${f.tests.map((n) => (n.statement.predicate as { result?: string }).result).join(', ') || 'none'} · ${f.vulnerabilities.length ? `known vulnerabilities: ${[...new Set(f.vulnerabilities.map((n) => String((n.statement.predicate as { vulnerability?: { id?: string } }).vulnerability?.id ?? '?')))].join(', ')} (see above)` : 'no known vulnerabilities'}`, nodes: ns });
   }
   const history = r.evaluation.firmware?.history ?? [];
   if (history.length) rows.push({ status: 'ok', title: 'firmware updates', detail: history.map((h) => `${h.firmware} ${h.fromVersion ?? h.from.slice(0, 12)} → ${h.version ?? h.to.slice(0, 12)} by ${h.by}${h.updatedAt ? ` on ${new Date(h.updatedAt).toLocaleDateString()}` : ''}`).join('; '), nodes: g.updates.filter((n) => history.some((h) => h.logIndex === n.logIndex)) });

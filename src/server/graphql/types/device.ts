@@ -43,6 +43,12 @@ const EvaluationRef = builder.objectRef<Evaluation & DeviceOutcome>('Evaluation'
     policy: t.exposeString('policy', { description: 'Name of the policy applied.' }),
     evaluatedAt: t.exposeInt('evaluatedAt'),
     findings: t.field({ type: [FindingRef], resolve: (e) => e.findings }),
+    firmware: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The firmware the device runs now ({running: [sha256…], history: [{firmware, from, fromVersion, to, version, updatedAt, by, logIndex}]}), after its counted firmware updates.',
+      resolve: (e) => e.firmware ?? null,
+    }),
   }),
 });
 
