@@ -11,7 +11,7 @@ import { verifyBundle, BundleVerificationError } from '../attest/verify.js';
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { CliError, printJson, whyUnreadable } from './util.js';
+import { CliError, printJson, whyUnreadable, terminalSafe } from './util.js';
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -143,7 +143,7 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
   } catch (e) {
     if (!(e instanceof BundleVerificationError)) throw e;
     if (opts.json) printJson({ valid: false, code: e.code, message: e.message });
-    else process.stdout.write(`INVALID: ${e.message} (${e.code})\n`);
+    else process.stdout.write(`INVALID: ${terminalSafe(e.message)} (${terminalSafe(String(e.code))})\n`);
     process.exitCode = 1;
   }
 }

@@ -43,6 +43,9 @@ export function buildProgram(): Command {
     .option('--max-bundle <bytes>', 'largest attestation bundle accepted', String(12 * 1024 * 1024))
     .option('--witness <vkey@url>', 'a witness to cosign each checkpoint: its cosignature key, "@", its URL (repeatable)', collect, [])
     .option('--witness-quorum <k>', 'serve a checkpoint (and build evidence on it) only once this many witnesses cosigned it (default: all)')
+    .option('--cors-origin <origin>', 'a web origin (https://host[:port]) whose pages may call the GraphQL API from a browser, without credentials (repeatable; default: none)', collect, [])
+    .option('--max-connections <n>', 'open connections held at most', '512')
+    .option('--request-timeout <seconds>', 'how long a client may take to send a whole request (headers within 30 s)', '120')
     .action(serveCommand);
 
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');

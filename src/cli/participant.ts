@@ -60,7 +60,7 @@ export async function participantAddCommand(opts: AddOptions): Promise<void> {
   const r = await submitBundle(opts.server, bundle);
   if (opts.json) return printJson({ id, logIndex: r.logIndex, duplicate: r.duplicate, keyIds: publicKeys.map((p) => keyIdOf(p)) });
   const verb = r.duplicate ? 'Already registered' : replaces ? 'Updated' : 'Registered';
-  process.stdout.write(`${verb} ${id} (${opts.name}) as ${(predicate.roles as string[]).join(', ')} at log index ${r.logIndex}\n`);
+  process.stdout.write(`${verb} ${id} (${terminalSafe(opts.name)}) as ${(predicate.roles as string[]).join(', ')} at log index ${r.logIndex}\n`);
 }
 
 export interface RevokeOptions {
@@ -99,6 +99,6 @@ export async function participantListCommand(opts: { server: string; json?: bool
     const state = p.revocation ? `revoked (${p.revocation.reason}) from ${p.revocation.effectiveTime}` : 'active';
     process.stdout.write(`${terminalSafe(p.id)}\t${p.roles.join(',')}\t${state}\t${terminalSafe(p.organisation)}\n`);
     if (p.products.length > 0) process.stdout.write(`  makes ${p.products.map(terminalSafe).join(', ')}\n`);
-    for (const k of p.keys) process.stdout.write(`  key ${k.keyId}${k.revocation ? ` revoked (${k.revocation.reason})` : ''}\n`);
+    for (const k of p.keys) process.stdout.write(`  key ${k.keyId}${k.revocation ? ` revoked (${terminalSafe(k.revocation.reason)})` : ''}\n`);
   }
 }

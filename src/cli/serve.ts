@@ -21,6 +21,23 @@ export interface ServeOptions {
   maxBundle: string;
   witness?: string[];
   witnessQuorum?: string;
+  corsOrigin?: string[];
+  maxConnections?: string;
+  requestTimeout?: string;
+}
+
+/** --cors-origin: exact web origins, "scheme://host[:port]", nothing more. */
+export function corsOrigins(values: readonly string[] = []): string[] {
+  return values.map((v) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new CliError(`--cors-origin ${JSON.stringify(v.slice(0, 120))} is not an origin such as https://hospital.example`);
+    }
+    if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.origin !== v.replace(/\/$/, '')) throw new CliError(`--cors-origin ${JSON.stringify(v.slice(0, 120))} must be an origin alone (scheme://host[:port]), such as ${u.origin}`);
+    return u.origin;
+  });
 }
 
 /** --witness <vkey>@<url> (repeatable) and --witness-quorum <k>. */
@@ -56,6 +73,9 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   const port = parsePort(opts.port);
   const maxBodyBytes = parsePositive('--max-body', opts.maxBody);
   const witnessing = witnessPolicy(opts.witness, opts.witnessQuorum);
+  const cors = corsOrigins(opts.corsOrigin);
+  const maxConnections = parsePositive('--max-connections', opts.maxConnections ?? '512');
+  const requestTimeoutMs = parsePositive('--request-timeout', opts.requestTimeout ?? '120') * 1000;
   if (opts.demo && !(await isInitialised(dir))) {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
@@ -76,7 +96,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   if (cosigning) devices.witnessing = cosigning;
   let running;
   try {
-    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes });
+    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs });
   } catch (e) {
     cosigning?.close();
     await ledger.close();

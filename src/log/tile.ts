@@ -9,8 +9,12 @@ import { LogError } from './errors.js';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 256;
-/** Levels needed for 2^53 leaves (the largest size a JavaScript number counts exactly). */
-export const MAX_LEVEL = 7;
+/**
+ * The highest level a tile path may name (C2SP tlog-tiles allows 0..63). A tree this ledger can
+ * hold (fewer than 2^53 leaves) has tiles up to level 6; higher levels are well-formed paths to
+ * tiles that do not exist (404), not malformed ones.
+ */
+export const MAX_LEVEL = 63;
 
 export interface TileId {
   /** Hash tile level, or 'entries' for an entry bundle. */
@@ -53,7 +57,7 @@ export function parseTilePath(path: string): TileId {
   let level: number | 'entries';
   if (levelText === 'entries') level = 'entries';
   else if (DECIMAL.test(levelText) && Number(levelText) <= MAX_LEVEL) level = Number(levelText);
-  else throw bad('level must be 0..7 or "entries"');
+  else throw bad(`level must be 0..${MAX_LEVEL} or "entries"`);
 
   let rest = parts.slice(2);
   let width: number | undefined;

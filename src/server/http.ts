@@ -4,6 +4,7 @@
  */
 import { BodyTooLarge, listen, readBody } from './net.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
@@ -13,9 +14,18 @@ import type { DeviceService } from '../provenance/device.js';
 import { schema } from './graphql/schema.js';
 import { maskError } from './errors.js';
 import { serveStatic } from './static.js';
-import { queryLimits } from './graphql/limits.js';
+import { queryLimitsPlugin } from './graphql/limits.js';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** Open connections one server holds at most; more are refused until some close. */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+/** Aliases and tokens one GraphQL document may have (graphql-armor). */
+export const MAX_ALIASES = 30;
+export const MAX_TOKENS = 5000;
 
 export interface ServerOptions {
   readonly ledger: Ledger;
@@ -25,6 +35,17 @@ export interface ServerOptions {
   readonly maxBodyBytes?: number;
   /** Where unexpected errors are reported; never shown to clients. */
   readonly logError?: (message: string, error: unknown) => void;
+  /**
+   * Web origins (scheme://host[:port]) whose pages may call the GraphQL API from a browser
+   * (CORS, without credentials). Empty by default: only the ledger's own page and
+   * non-browser clients.
+   */
+  readonly corsOrigins?: readonly string[];
+  /** Open connections held at most (DEFAULT_MAX_CONNECTIONS). */
+  readonly maxConnections?: number;
+  /** How long a client may take to send a whole request, and its headers (ms). */
+  readonly requestTimeoutMs?: number;
+  readonly headersTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -44,11 +65,23 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
+/** Tiles and entry bundles, gzipped for a client that accepts it (C2SP tlog-tiles allows it). */
+function sendTile(req: IncomingMessage, res: ServerResponse, body: Uint8Array, cache: string): void {
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  if (!gzip) return send(res, 200, 'application/octet-stream', body, { 'Cache-Control': cache, Vary: 'Accept-Encoding' });
+  send(res, 200, 'application/octet-stream', gzipSync(body), { 'Cache-Control': cache, Vary: 'Accept-Encoding', 'Content-Encoding': 'gzip' });
+}
+
 export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { ledger, attestations, devices } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const logError = options.logError ?? ((m, e) => console.error(m, e));
   attestations.onUnexpected = (e) => logError('unexpected error recording a bundle', e);
+  const corsOrigins = [...(options.corsOrigins ?? [])];
+  // graphql-armor refusals are validation errors; they carry QUERY_TOO_COMPLEX like ours.
+  const tooComplex = [(_ctx: unknown, error: unknown) => {
+    if (error && typeof error === 'object') (error as { extensions: Record<string, unknown> }).extensions.code = 'QUERY_TOO_COMPLEX';
+  }];
   const yoga = createYoga({
     schema,
     context: ({ request }) => ({ ledger, attestations, devices, signal: request.signal }),
@@ -58,10 +91,18 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     graphiql: { title: 'Pedigree GraphQL' },
     landingPage: false,
     logging: false,
-    plugins: [{ onValidate: ({ addValidationRule }: { addValidationRule: (rule: typeof queryLimits) => void }) => addValidationRule(queryLimits) }],
+    // No origin but those configured may read answers from a browser, and never with credentials.
+    cors: corsOrigins.length === 0 ? false : { origin: corsOrigins, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'accept'] },
+    plugins: [
+      maxAliasesPlugin({ n: MAX_ALIASES, exposeLimits: true, onReject: tooComplex }),
+      maxTokensPlugin({ n: MAX_TOKENS, exposeLimits: true, onReject: tooComplex }),
+      maxDepthPlugin({ n: 12, exposeLimits: true, flattenFragments: true, onReject: tooComplex }),
+      costLimitPlugin({ maxCost: 20_000, exposeLimits: true, onReject: tooComplex }),
+      queryLimitsPlugin,
+    ],
   });
 
-  const tiles = async (path: string, res: ServerResponse): Promise<void> => {
+  const tiles = async (req: IncomingMessage, path: string, res: ServerResponse): Promise<void> => {
     let id;
     try {
       id = parseTilePath(path);
@@ -73,12 +114,12 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     if (!body) return send(res, 404, 'text/plain; charset=utf-8', 'no such tile in the current tree\n', { 'Cache-Control': 'no-cache' });
     // A full tile never changes; a partial tile of width W is a fixed prefix too, but may be
     // dropped once full, so it gets a short lifetime.
-    send(res, 200, 'application/octet-stream', body, { 'Cache-Control': id.width === undefined ? IMMUTABLE : 'public, max-age=60' });
+    sendTile(req, res, body, id.width === undefined ? IMMUTABLE : 'public, max-age=60');
   };
 
   // The signed statements behind an entry tile, for monitors rebuilding the verifiable index
   // (same index spelling as tile/entries/<N>[.p/<W>]).
-  const payloads = async (path: string, res: ServerResponse): Promise<void> => {
+  const payloads = async (req: IncomingMessage, path: string, res: ServerResponse): Promise<void> => {
     let id;
     try {
       id = parseTilePath(`tile/entries/${path.slice('/vindex/payloads/'.length)}`);
@@ -88,11 +129,21 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     }
     const body = await attestations.payloadTile(id.index, id.width);
     if (!body) return send(res, 404, 'text/plain; charset=utf-8', 'no such tile in the current tree\n', { 'Cache-Control': 'no-cache' });
-    send(res, 200, 'application/octet-stream', body, { 'Cache-Control': id.width === undefined ? IMMUTABLE : 'public, max-age=60' });
+    sendTile(req, res, body, id.width === undefined ? IMMUTABLE : 'public, max-age=60');
   };
 
   const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const method = req.method ?? 'GET';
+    // Requests a web page can send cross-origin without asking first (forms, text/plain) never
+    // reach a resolver: a POST must be JSON, which a browser sends cross-origin only after a
+    // CORS preflight that only the configured origins pass.
+    if (method === 'POST') {
+      const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+      if (type !== 'application/json' && type !== 'application/graphql-response+json') {
+        req.resume();
+        return sendJson(res, 415, { errors: [{ message: 'GraphQL requests are POSTed as application/json', extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] }, { Connection: 'close' });
+      }
+    }
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBody);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
@@ -125,8 +176,8 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
         if (note === undefined) return send(res, 503, 'text/plain; charset=utf-8', 'no checkpoint has been cosigned by enough witnesses yet\n', { 'Cache-Control': 'no-cache', 'Retry-After': '5' });
         return send(res, 200, 'text/plain; charset=utf-8', note, { 'Cache-Control': 'no-cache' });
       }
-      if (path.startsWith('/tile/')) return tiles(path.slice(1), res);
-      if (path.startsWith('/vindex/payloads/')) return payloads(path, res);
+      if (path.startsWith('/tile/')) return tiles(req, path.slice(1), res);
+      if (path.startsWith('/vindex/payloads/')) return payloads(req, path, res);
       if (path === '/trusted_root.json') return sendJson(res, 200, attestations.trustedRoot(), { 'Cache-Control': 'public, max-age=300' });
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok', origin: ledger.origin, treeSize: ledger.size }, { 'Cache-Control': 'no-cache' });
       if (await serveStatic(path, res)) return;
@@ -146,8 +197,12 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
 }
 
 export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RunningServer> {
-  const server = createServer(createHandler(options));
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
+  // A client that drips its headers or body is cut off (checked every quarter of the timeout);
+  // connections beyond the cap are refused.
+  const requestTimeout = options.requestTimeoutMs ?? 120_000;
+  const server = createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) }, createHandler(options));
+  server.requestTimeout = requestTimeout;
+  server.headersTimeout = Math.min(options.headersTimeoutMs ?? 30_000, requestTimeout);
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   return listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
 }

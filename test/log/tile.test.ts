@@ -26,7 +26,7 @@ describe('tile paths', () => {
     'tile/0/x000/005',
     'tile/0/001/005',
     'tile/0/x1/005',
-    'tile/8/000',
+    'tile/64/000',
     'tile/01/000',
     'tile/-1/000',
     'tile/0/000.p/0',
@@ -39,6 +39,12 @@ describe('tile paths', () => {
     'tile/0/x001/x002/x003/x004/x005/x006/007',
   ])('rejects %s', (path) => {
     expect(() => parseTilePath(path)).toThrow(expect.objectContaining({ code: 'TILE_PATH_MALFORMED' }));
+  });
+
+  it('accepts levels up to 63, as C2SP tlog-tiles does', () => {
+    expect(parseTilePath('tile/8/000')).toEqual({ level: 8, index: 0 });
+    expect(parseTilePath('tile/63/000')).toEqual({ level: 63, index: 0 });
+    expect(tileWidth(2 ** 40, 63, 0)).toBe(0);
   });
 
   it('computes tile widths at tile boundaries', () => {
