@@ -25,6 +25,8 @@ export interface OpenOptions {
   readonly maxDeviceEntries?: number;
   /** false: file nothing in the verifiable index (bench only, to measure its cost). */
   readonly indexing?: boolean;
+  /** The time (ms since the epoch) for integration, ingestion checks and evaluation (tests run it in other years). */
+  readonly clock?: () => number;
 }
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
@@ -33,12 +35,14 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
   const store = await LevelLogStore.open(dataDir.dbPath);
   try {
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
-    const ledger = await Ledger.open({ store, signer, ...(options.sequencer ? { sequencer: options.sequencer } : {}), ...(options.indexing === false && { indexing: false }) });
+    const clock = options.clock ? { clock: options.clock } : {};
+    const ledger = await Ledger.open({ store, signer, ...clock, ...(options.sequencer ? { sequencer: options.sequencer } : {}), ...(options.indexing === false && { indexing: false }) });
     const attestations = await AttestationService.open({
       ledger,
       logKey: dataDir.logKey,
       adminPublicKeyPem: dataDir.config.adminPublicKey,
       createdAt: dataDir.config.createdAt,
+      ...clock,
       ...(options.maxBundleBytes ? { maxBundleBytes: options.maxBundleBytes } : {}),
       ...(options.maxPerSubject ? { maxPerSubject: options.maxPerSubject } : {}),
     });
@@ -47,6 +51,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
       ledger,
       logSigner: signer,
       adminPublicKeyPem: dataDir.config.adminPublicKey,
+      ...clock,
       ...(options.maxDeviceEntries ? { maxDeviceEntries: options.maxDeviceEntries } : {}),
     });
     return { dataDir, ledger, attestations, devices };

@@ -69,7 +69,7 @@ export interface TestNode {
 }
 
 /** A whole node through the real composition root: data dir, LevelDB, ledger, attestations, HTTP. */
-export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes?: number; maxDeviceEntries?: number; maxPerSubject?: number; sequencer?: LedgerOptions['sequencer']; indexing?: boolean } = {}): Promise<TestNode> {
+export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes?: number; maxDeviceEntries?: number; maxPerSubject?: number; sequencer?: LedgerOptions['sequencer']; indexing?: boolean; clock?: () => number } = {}): Promise<TestNode> {
   const { initDataDir, adminKeyPath } = await import('../src/config/datadir.js');
   const { openLedger } = await import('../src/app.js');
   const { startServer } = await import('../src/server/http.js');
@@ -83,6 +83,7 @@ export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes
     ...(options.maxDeviceEntries && { maxDeviceEntries: options.maxDeviceEntries }),
     ...(options.maxPerSubject && { maxPerSubject: options.maxPerSubject }),
     ...(options.indexing === false && { indexing: false as const }),
+    ...(options.clock && { clock: options.clock }),
   });
   const server = await startServer({
     ledger: opened.ledger,

@@ -155,3 +155,28 @@ describe('names made to fool a terminal or a page', () => {
     expect(before).toBe(size + 1);
   });
 });
+
+describe('C2SP details', () => {
+  it('answers a tile above level 7 with 404 (not 400), and gzips tiles for a client that accepts it', async () => {
+    expect((await fetch(`${node.url}/tile/8/000`)).status).toBe(404);
+    expect((await fetch(`${node.url}/tile/64/000`)).status).toBe(400);
+    const { request } = await import('node:http');
+    const raw = (encoding: string) =>
+      new Promise<{ headers: import('node:http').IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const req = request(`${node.url}/tile/entries/000.p/${node.ledger.size}`, { headers: { 'accept-encoding': encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const plain = await raw('identity');
+    const gz = await raw('gzip, deflate');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toMatch(/Accept-Encoding/);
+    const { gunzipSync } = await import('node:zlib');
+    expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+  });
+});

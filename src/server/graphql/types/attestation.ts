@@ -21,7 +21,7 @@ export const Attestation = builder.objectRef<AttestationRecord>('Attestation').i
       resolve: (r) => r.id,
     }),
     logIndex: t.exposeInt('logIndex'),
-    integratedTime: t.exposeInt('integratedTime', { description: 'Seconds since the epoch.' }),
+    integratedTime: t.expose('integratedTime', { type: 'EpochSeconds', description: 'Seconds since the epoch.' }),
     signer: t.exposeString('signer', { description: 'Participant id of the signer.' }),
     keyId: t.exposeString('keyId', { description: 'SHA-256 of the signing key (SPKI DER), hex.' }),
     predicateType: t.exposeString('predicateType'),

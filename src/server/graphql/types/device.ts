@@ -41,7 +41,7 @@ const EvaluationRef = builder.objectRef<Evaluation & DeviceOutcome>('Evaluation'
     recalls: t.field({ type: [RecallRef], resolve: (e) => e.recalls }),
     verdict: t.field({ type: VerdictEnum, resolve: (e) => e.verdict }),
     policy: t.exposeString('policy', { description: 'Name of the policy applied.' }),
-    evaluatedAt: t.exposeInt('evaluatedAt'),
+    evaluatedAt: t.expose('evaluatedAt', { type: 'EpochSeconds' }),
     findings: t.field({ type: [FindingRef], resolve: (e) => e.findings }),
     firmware: t.field({
       type: 'JSON',

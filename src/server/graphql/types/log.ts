@@ -65,7 +65,7 @@ export const LogEntry = builder.objectRef<StoredEntry>('LogEntry').implement({
     logIndex: t.int({ resolve: (e) => e.index }),
     leafHash: t.string({ description: 'Base64 RFC 9162 leaf hash.', resolve: (e) => toBase64(e.leafHash) }),
     data: t.string({ description: 'Base64 entry bytes.', resolve: (e) => toBase64(e.data) }),
-    integratedTime: t.int({ description: 'Seconds since the epoch when the entry was integrated.', resolve: (e) => e.integratedTime }),
+    integratedTime: t.field({ type: 'EpochSeconds', description: 'Seconds since the epoch when the entry was integrated.', resolve: (e) => e.integratedTime }),
   }),
 });
 

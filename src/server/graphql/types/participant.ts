@@ -24,7 +24,7 @@ const Key = builder.objectRef<ParticipantKey>('ParticipantKey').implement({
 const History = builder.objectRef<HistoryEvent>('ParticipantEvent').implement({
   fields: (t) => ({
     logIndex: t.exposeInt('logIndex'),
-    integratedTime: t.exposeInt('integratedTime'),
+    integratedTime: t.expose('integratedTime', { type: 'EpochSeconds' }),
     action: t.exposeString('action'),
     detail: t.exposeString('detail'),
   }),
