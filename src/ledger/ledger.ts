@@ -309,8 +309,12 @@ export class Ledger {
       // Undo in reverse order what admission decided for entries that were not written.
       for (const item of admitted.reverse()) item.abandon?.();
       if (e instanceof LedgerError) throw e;
+      // Writes are failing (a full disk, a failing device): say so until one succeeds again.
+      this.writeFailure ??= { since: Math.floor(this.clock() / 1000), reason: '' };
+      this.writeFailure.reason = `the log cannot write: ${e instanceof Error ? e.message : String(e)}`.slice(0, 300);
       throw new LedgerError('STORE_FAILED', 'the log could not store this batch; nothing was written', { cause: e });
     }
+    this.writeFailure = undefined;
     for (const fn of this.listeners) {
       try {
         fn(this.tree);
@@ -319,6 +323,14 @@ export class Ledger {
       }
     }
     return results;
+  }
+
+  /** The latest write failure, until a write succeeds again. */
+  private writeFailure: { since: number; reason: string } | undefined;
+
+  /** "ok", or "degraded" with the reason and since when, while writes fail (reads go on). */
+  health(): { status: 'ok' | 'degraded'; reason?: string; since?: number } {
+    return this.writeFailure ? { status: 'degraded', ...this.writeFailure } : { status: 'ok' };
   }
 
   async entry(index: number): Promise<StoredEntry> {

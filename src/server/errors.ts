@@ -3,6 +3,7 @@
  * anything else is masked to "Unexpected error." and logged on the server only.
  */
 import { GraphQLError } from 'graphql';
+import { requests } from './request.js';
 import { LogError } from '../log/index.js';
 import { LedgerError } from '../ledger/errors.js';
 import { AttestError } from '../attest/errors.js';
@@ -32,7 +33,10 @@ export function maskError(error: unknown, message: string): Error {
   if (pub) return new GraphQLError(pub.message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: pub.code } });
   if (gql && !gql.originalError) return gql; // parse and validation errors are already safe
   if (gql && isGraphQLError(gql.originalError)) return gql.originalError; // errors a resolver chose to show
-  return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  // Logged once, here, with the request id the client gets back to quote.
+  const request = requests.getStore();
+  request?.log('unexpected error answering a GraphQL request', original);
+  return new GraphQLError(message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: 'INTERNAL_SERVER_ERROR', ...(request && { requestId: request.id }) } });
 }
 
 function isGraphQLError(e: unknown): e is GraphQLError {

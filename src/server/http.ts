@@ -5,6 +5,8 @@
 import { BodyTooLarge, listen, readBody } from './net.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
+import { requests, serverLogger } from './request.js';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
@@ -33,8 +35,11 @@ export interface ServerOptions {
   readonly devices: DeviceService;
   /** Largest request body accepted, in bytes. */
   readonly maxBodyBytes?: number;
-  /** Where unexpected errors are reported; never shown to clients. */
-  readonly logError?: (message: string, error: unknown) => void;
+  /**
+   * Where unexpected errors are reported, with the request's id; never shown to clients
+   * (default: the structured logger, one JSON line on stderr).
+   */
+  readonly logError?: (message: string, error: unknown, requestId?: string) => void;
   /**
    * Web origins (scheme://host[:port]) whose pages may call the GraphQL API from a browser
    * (CORS, without credentials). Empty by default: only the ledger's own page and
@@ -75,8 +80,8 @@ function sendTile(req: IncomingMessage, res: ServerResponse, body: Uint8Array, c
 export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { ledger, attestations, devices } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const logError = options.logError ?? ((m, e) => console.error(m, e));
-  attestations.onUnexpected = (e) => logError('unexpected error recording a bundle', e);
+  const logError = options.logError ?? ((msg, err, requestId) => serverLogger().error({ requestId, err }, msg));
+  attestations.onUnexpected = (e) => logError('unexpected error recording a bundle', e, requests.getStore()?.id);
   const corsOrigins = [...(options.corsOrigins ?? [])];
   // graphql-armor refusals are validation errors; they carry QUERY_TOO_COMPLEX like ours.
   const tooComplex = [(_ctx: unknown, error: unknown) => {
@@ -164,6 +169,12 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
   };
 
   return (req, res) => {
+    const id = randomUUID();
+    res.setHeader('X-Request-Id', id);
+    requests.run({ id, log: (m, e) => logError(m, e, id) }, () => handle(req, res, id));
+  };
+
+  function handle(req: IncomingMessage, res: ServerResponse, id: string): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -179,7 +190,11 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       if (path.startsWith('/tile/')) return tiles(req, path.slice(1), res);
       if (path.startsWith('/vindex/payloads/')) return payloads(req, path, res);
       if (path === '/trusted_root.json') return sendJson(res, 200, attestations.trustedRoot(), { 'Cache-Control': 'public, max-age=300' });
-      if (path === '/healthz') return sendJson(res, 200, { status: 'ok', origin: ledger.origin, treeSize: ledger.size }, { 'Cache-Control': 'no-cache' });
+      if (path === '/healthz') {
+        // Reads keep working while writes fail; "degraded" says so, with why, until a write succeeds.
+        const h = ledger.health();
+        return sendJson(res, 200, { status: h.status, origin: ledger.origin, treeSize: ledger.size, ...(h.reason !== undefined && { reason: h.reason, since: h.since }) }, { 'Cache-Control': 'no-cache' });
+      }
       if (await serveStatic(path, res)) return;
       return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     };
@@ -189,11 +204,11 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
         req.resume();
         return;
       }
-      logError(`error serving ${method} ${path}`, e);
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      logError(`error serving ${method} ${path}`, e, id);
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error (request ${id})\n`);
       else res.destroy();
     });
-  };
+  }
 }
 
 export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RunningServer> {

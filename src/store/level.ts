@@ -143,9 +143,27 @@ export class LevelLogStore implements LogStore {
     }
     for (const r of batch.records) ops.push({ type: 'put', sublevel: this.space(r.space), key: r.key, value: r.value });
     ops.push({ type: 'put', sublevel: this.meta, key: TREE_KEY, value: encodeTree(batch.tree) });
-    await this.db.batch(ops, { sync: true });
+    // After a failed write (a full disk), LevelDB may refuse every later one until it is
+    // reopened: the next commit reopens it first, at most once a second, so the ledger recovers
+    // by itself when the cause goes away. A failed batch wrote nothing (it is atomic).
+    if (this.failedAt !== undefined && Date.now() - this.failedAt >= 1000) {
+      this.failedAt = undefined;
+      await this.db.close().catch(() => undefined);
+      await this.db.open();
+      // Sublevels close with their database and are opened again one by one.
+      await Promise.all([this.meta, this.entries, this.times, this.leaves, this.tiles, ...this.spaces.values()].map((sub) => sub.open()));
+    }
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (e) {
+      this.failedAt = Date.now();
+      throw e;
+    }
     this.size = batch.tree.state.size;
   }
+
+  /** When the last write failed, while the next has not yet reopened the store. */
+  private failedAt: number | undefined;
 
   async close(): Promise<void> {
     await this.db.close();

@@ -180,3 +180,58 @@ describe('C2SP details', () => {
     expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
   });
 });
+
+describe('a full disk', () => {
+  it('refuses writes with STORE_FAILED and says degraded, writes nothing, and recovers by itself (reopening the store) when space returns', async () => {
+    const store = (node.ledger as unknown as { store: { db: { batch: (...a: unknown[]) => Promise<void> }; failedAt?: number } }).store;
+    const batch = store.db.batch.bind(store.db);
+    let full = true;
+    store.db.batch = async (...a: unknown[]) => {
+      if (full) throw Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+      return batch(...a);
+    };
+    const supplier = party('disk-supplier');
+    const size = node.ledger.size;
+    const root = (await (await fetch(`${node.url}/checkpoint`)).text()).split('\n')[2];
+    try {
+      await expect(node.attestations.submit(await signStatement(registration(supplier, ['supplier']), node.adminKey))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      const h = await healthy();
+      expect(h.status).toBe('degraded');
+      expect((h as unknown as { reason: string }).reason).toMatch(/No space left on device/);
+      expect(node.ledger.size).toBe(size);
+      expect((await (await fetch(`${node.url}/checkpoint`)).text()).split('\n')[2]).toBe(root);
+      // Reads go on while writes fail.
+      expect((await query('{ checkpoint { size } }')).body.data).toEqual({ checkpoint: { size } });
+      // Space returns; the next write reopens the store (its wait is over) and succeeds.
+      full = false;
+      store.failedAt = 0;
+      const r = await node.attestations.submit(await signStatement(registration(supplier, ['supplier']), node.adminKey));
+      expect(r.record.logIndex).toBe(size);
+      expect((await healthy()).status).toBe('ok');
+      const proof = await node.ledger.inclusionProof(size);
+      expect(proof.treeSize).toBe(size + 1);
+    } finally {
+      store.db.batch = batch;
+    }
+  });
+
+  it('answers an unexpected error with a request id it logs once', async () => {
+    const logged: Array<[string, string | undefined]> = [];
+    const s = await startServer({ ledger: node.ledger, attestations: node.attestations, devices: node.devices, logError: (m, _e, id) => logged.push([m, id]) });
+    const checkpoint = node.devices.servedCheckpoint.bind(node.devices);
+    node.devices.servedCheckpoint = () => {
+      throw new TypeError('boom');
+    };
+    try {
+      const r = await post(s.url, JSON.stringify({ query: '{ checkpoint { size } }' }));
+      const err = r.body.errors![0]! as { message: string; extensions?: { code?: string; requestId?: string } };
+      expect(err.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(err.message).not.toMatch(/boom/);
+      expect(err.extensions?.requestId).toBe(r.headers.get('x-request-id'));
+      expect(logged).toEqual([['unexpected error answering a GraphQL request', err.extensions?.requestId]]);
+    } finally {
+      node.devices.servedCheckpoint = checkpoint;
+      await s.close();
+    }
+  });
+});
