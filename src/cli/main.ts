@@ -46,6 +46,8 @@ export function buildProgram(): Command {
     .option('--cors-origin <origin>', 'a web origin (https://host[:port]) whose pages may call the GraphQL API from a browser, without credentials (repeatable; default: none)', collect, [])
     .option('--max-connections <n>', 'open connections held at most', '512')
     .option('--request-timeout <seconds>', 'how long a client may take to send a whole request (headers within 30 s)', '120')
+    .option('--rate-limit <n>', 'GraphQL requests per second one client address may make on average (0: no limit)', '50')
+    .option('--rate-burst <n>', 'GraphQL requests one client address may make at once', '200')
     .action(serveCommand);
 
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');

@@ -24,6 +24,8 @@ export interface ServeOptions {
   corsOrigin?: string[];
   maxConnections?: string;
   requestTimeout?: string;
+  rateLimit?: string;
+  rateBurst?: string;
 }
 
 /** --cors-origin: exact web origins, "scheme://host[:port]", nothing more. */
@@ -76,6 +78,8 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   const cors = corsOrigins(opts.corsOrigin);
   const maxConnections = parsePositive('--max-connections', opts.maxConnections ?? '512');
   const requestTimeoutMs = parsePositive('--request-timeout', opts.requestTimeout ?? '120') * 1000;
+  const perSecond = opts.rateLimit === '0' ? 0 : parsePositive('--rate-limit', opts.rateLimit ?? '50');
+  const rateLimit = { perSecond, burst: parsePositive('--rate-burst', opts.rateBurst ?? '200') };
   if (opts.demo && !(await isInitialised(dir))) {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
@@ -96,7 +100,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   if (cosigning) devices.witnessing = cosigning;
   let running;
   try {
-    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs });
+    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs, rateLimit });
   } catch (e) {
     cosigning?.close();
     await ledger.close();

@@ -30,7 +30,9 @@ export function maskError(error: unknown, message: string): Error {
   const gql = isGraphQLError(error) ? error : undefined;
   const original = gql ? gql.originalError : error;
   const pub = publicError(original);
-  if (pub) return new GraphQLError(pub.message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: pub.code } });
+  // Pushback: a sequencer that is full answers 503 with Retry-After, so clients back off.
+  const http = pub?.code === 'LOG_BUSY' ? { http: { status: 503, headers: { 'Retry-After': '1' } } } : {};
+  if (pub) return new GraphQLError(pub.message, { nodes: gql?.nodes, path: gql?.path, extensions: { code: pub.code, ...http } });
   if (gql && !gql.originalError) return gql; // parse and validation errors are already safe
   if (gql && isGraphQLError(gql.originalError)) return gql.originalError; // errors a resolver chose to show
   // Logged once, here, with the request id the client gets back to quote.

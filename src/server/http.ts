@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { gzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { requests, serverLogger } from './request.js';
+import { RateLimiter } from './rate.js';
 import { createYoga } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
@@ -27,6 +28,8 @@ export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 512;
 /** Aliases and tokens one GraphQL document may have (graphql-armor). */
 export const MAX_ALIASES = 30;
+/** GraphQL requests per client address: 50 a second on average, 200 at once. */
+export const DEFAULT_RATE = { perSecond: 50, burst: 200 };
 export const MAX_TOKENS = 5000;
 
 export interface ServerOptions {
@@ -48,6 +51,11 @@ export interface ServerOptions {
   readonly corsOrigins?: readonly string[];
   /** Open connections held at most (DEFAULT_MAX_CONNECTIONS). */
   readonly maxConnections?: number;
+  /**
+   * GraphQL requests per second each client address may make, and its burst (DEFAULT_RATE);
+   * perSecond 0 turns the limit off.
+   */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** How long a client may take to send a whole request, and its headers (ms). */
   readonly requestTimeoutMs?: number;
   readonly headersTimeoutMs?: number;
@@ -137,8 +145,16 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     sendTile(req, res, body, id.width === undefined ? IMMUTABLE : 'public, max-age=60');
   };
 
+  const rate = options.rateLimit ?? DEFAULT_RATE;
+  const limiter = rate.perSecond > 0 ? new RateLimiter({ perSecond: rate.perSecond, burst: rate.burst }) : undefined;
+
   const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const method = req.method ?? 'GET';
+    const wait = limiter?.take(req.socket.remoteAddress ?? 'unknown') ?? 0;
+    if (wait > 0) {
+      req.resume();
+      return sendJson(res, 429, { errors: [{ message: `too many requests from this address; retry in ${wait} s`, extensions: { code: 'RATE_LIMITED' } }] }, { 'Retry-After': String(wait) });
+    }
     // Requests a web page can send cross-origin without asking first (forms, text/plain) never
     // reach a resolver: a POST must be JSON, which a browser sends cross-origin only after a
     // CORS preflight that only the configured origins pass.

@@ -235,3 +235,64 @@ describe('a full disk', () => {
     }
   });
 });
+
+describe('pushback', () => {
+  it('answers a client over its rate with 429 and Retry-After, and others and /healthz go on', async () => {
+    const s = await startServer({ ledger: node.ledger, attestations: node.attestations, devices: node.devices, rateLimit: { perSecond: 1, burst: 3 }, logError: () => undefined });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push(await post(s.url, JSON.stringify({ query: '{ checkpoint { size } }' })));
+      expect(statuses.map((r) => r.status)).toEqual([200, 200, 200, 429]);
+      expect(statuses[3]!.headers.get('retry-after')).toBe('1');
+      expect(code(statuses[3]!)).toBe('RATE_LIMITED');
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers 503 with Retry-After when the sequencer is full, and writes only what it accepted', async () => {
+    const busy = await startNode({ sequencer: { maxPending: 2, maxBatch: 1, maxDelayMs: 0 } });
+    // The first write is held until the queue behind it has filled and overflowed.
+    const store = (busy.ledger as unknown as { store: { commit: (b: unknown) => Promise<void> } }).store;
+    const commit = store.commit.bind(store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const first = new Promise<void>((r) => (entered = r));
+    store.commit = async (b: unknown) => {
+      entered();
+      await held;
+      return commit(b);
+    };
+    try {
+      const parties = Array.from({ length: 12 }, (_, i) => party(`busy-${i}`));
+      const bundles = await Promise.all(parties.map((p) => signStatement(registration(p, ['supplier']), busy.adminKey)));
+      const refusedNow: Array<Awaited<ReturnType<typeof post>>> = [];
+      let nine!: () => void;
+      const nineRefused = new Promise<void>((r) => (nine = r));
+      const answers = bundles.map((b) =>
+        post(busy.url, JSON.stringify({ query: 'mutation ($b: JSON!) { submitAttestation(bundle: $b) { attestation { logIndex } } }', variables: { b } })).then((r) => {
+          if (r.status === 503) refusedNow.push(r);
+          if (refusedNow.length === 9) nine();
+          return r;
+        }),
+      );
+      await first;
+      await nineRefused;
+      release();
+      const all = await Promise.all(answers);
+      const refused = all.filter((r) => r.status === 503);
+      expect(refused).toHaveLength(9);
+      for (const r of refused) {
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(code(r)).toBe('LOG_BUSY');
+      }
+      expect(all.filter((r) => r.status === 200 && !r.body.errors)).toHaveLength(3);
+      expect(busy.ledger.size).toBe(3);
+    } finally {
+      release();
+      await busy.cleanup();
+    }
+  });
+});
