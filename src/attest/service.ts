@@ -61,8 +61,8 @@ function checkAdvisoryComponents(predicate: Record<string, unknown>): void {
 export const DEFAULT_MAX_BUNDLE_BYTES = 12 * 1024 * 1024;
 export const MAX_BATCH = 100;
 
-const SPACE_ATTESTATION = 'att';
-const SPACE_BUNDLE = 'bundle';
+export const SPACE_ATTESTATION = 'att';
+export const SPACE_BUNDLE = 'bundle';
 const SPACE_INDEX = 'idx';
 /** The latest signed time per supersession scope (see order.ts). */
 const SPACE_LATEST = 'latest';

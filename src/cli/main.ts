@@ -9,6 +9,7 @@ import { serveCommand } from './serve.js';
 import { keygenCommand } from './keys.js';
 import { participantAddCommand, participantListCommand, participantRevokeCommand } from './participant.js';
 import { attestCommand, verifyCommand } from './attest.js';
+import { auditCommand } from './audit.js';
 import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand, verifyFirmwareCommand } from './device.js';
 import { monitorCommand } from './monitor.js';
 import { registerWitnessCommands } from './witness.js';
@@ -49,6 +50,13 @@ export function buildProgram(): Command {
     .option('--rate-limit <n>', 'GraphQL requests per second one client address may make on average (0: no limit)', '50')
     .option('--rate-burst <n>', 'GraphQL requests one client address may make at once', '200')
     .action(serveCommand);
+
+  program
+    .command('audit')
+    .description("check a stopped ledger's data directory against itself: entries, tree, tiles, checkpoint, records, bundles and the verifiable index; names the first inconsistency (exit 0 consistent, 1 inconsistent, 3 error)")
+    .addOption(dataOption())
+    .option('--json', 'machine-readable output')
+    .action(auditCommand);
 
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
 
