@@ -14,5 +14,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time on this 2-core machine: most tests wait on child processes, LevelDB
+    // fsyncs, HTTP and the browser rather than on a core (vitest's default here would be one).
+    maxWorkers: 2,
   },
 });
