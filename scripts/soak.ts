@@ -101,10 +101,11 @@ export async function runSoak(seconds = 60, submitters = 8, port = 18990 + Math.
     const final = await (await fetch(`${url}/checkpoint`)).text();
     const fin = parseCheckpoint(parseNote(final).text);
     let lost = 0;
-    for (let i = 0; i < acknowledged.length; i += 50) {
-      const chunk = acknowledged.slice(i, i + 50);
+    for (let i = 0; i < acknowledged.length; i += 25) {
+      const chunk = acknowledged.slice(i, i + 25);
       const q = `{ ${chunk.map((a, k) => `a${k}: attestation(logIndex: ${a.logIndex}) { attestationId }`).join(' ')} }`;
       const r = await post(q, {});
+      if (r.errors) throw new Error(`reading acknowledged entries failed: ${r.errors[0]!.message}`);
       chunk.forEach((a, k) => {
         if (r.data?.[`a${k}`]?.attestationId !== a.id) lost++;
       });
