@@ -7,7 +7,8 @@
  * The mix per request: 40 % GraphQL device verdicts, 20 % checkpoints, 20 % tiles, 20 % signed
  * submissions (each a new component attestation by a registered supplier).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { BIN, numberArg, startServed } from './served.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -31,23 +32,14 @@ export interface LoadResult {
   auditConsistent: boolean;
 }
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'pedigree.js');
 
 export async function runLoad(seconds = 60, connections = 32, port = 18900 + Math.floor(Math.random() * 90)): Promise<LoadResult> {
   const dir = await tempDir('pedigree-load-');
   const data = join(dir.path, 'data');
   await initDataDir(data, 'load.pedigree.local/log');
-  const server = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', String(port), '--rate-limit', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}`;
+  const server = await startServed(data, port);
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Press Ctrl-C')) resolve();
-      });
-      server.on('exit', (code) => reject(new Error(`the server exited (${code}) before it served`)));
-    });
     const gql = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
     const post = async (body: string) => (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json() as Promise<{ errors?: unknown[] }>;
     // A registered supplier, and one signed submission per write the run can make.
@@ -112,11 +104,7 @@ export async function runLoad(seconds = 60, connections = 32, port = 18900 + Mat
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string, d: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : d;
-  };
-  const r = await runLoad(arg('seconds', 60), arg('connections', 32));
+  const r = await runLoad(numberArg('seconds', 60), numberArg('connections', 32));
   writeFileSync(join(import.meta.dirname, '..', 'bench', 'load.json'), `${JSON.stringify(r, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   process.exitCode = r.errors === 0 && r.auditConsistent ? 0 : 1;

@@ -5,7 +5,8 @@
  * with, every checkpoint seen is consistent with the final one, and `pedigree audit` finds the
  * data directory consistent. Prints one JSON object.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { BIN, numberArg, startServed } from './served.js';
 import { join } from 'node:path';
 import { signStatement } from '../src/attest/sign.js';
 import { adminKeyPath, initDataDir } from '../src/config/datadir.js';
@@ -25,7 +26,6 @@ export interface SoakResult {
   auditConsistent: boolean;
 }
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'pedigree.js');
 const SUBMIT = 'mutation ($b: JSON!) { submitAttestation(bundle: $b) { attestation { logIndex attestationId } } }';
 
 export async function runSoak(seconds = 60, submitters = 8, port = 18990 + Math.floor(Math.random() * 9)): Promise<SoakResult> {
@@ -35,16 +35,7 @@ export async function runSoak(seconds = 60, submitters = 8, port = 18990 + Math.
   const url = `http://127.0.0.1:${port}`;
   let server: ChildProcess | undefined;
   const start = async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', String(port), '--rate-limit', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Press Ctrl-C')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`the server exited (${code}) before it served`)));
-    });
-    server = child;
+    server = await startServed(data, port);
   };
   const kill = async () => {
     const s = server!;
@@ -135,11 +126,7 @@ export async function runSoak(seconds = 60, submitters = 8, port = 18990 + Math.
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string, d: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : d;
-  };
-  const r = await runSoak(arg('seconds', 60), arg('submitters', 8));
+  const r = await runSoak(numberArg('seconds', 60), numberArg('submitters', 8));
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   process.exitCode = r.lost === 0 && r.inconsistentCheckpoints === 0 && r.auditConsistent ? 0 : 1;
 }
