@@ -1,7 +1,8 @@
 /**
  * Group commit: appends that arrive while a batch is being made durable wait together and are
- * integrated as the next batch. A batch closes at `maxBatch` items or `maxDelayMs` after its
- * first item. Past `maxPending` waiting items, new work is refused (pushback) instead of
+ * integrated as the next batch. When no batch is being made durable, the next one starts at once
+ * (on the next turn of the event loop, so appends made together still go together), unless
+ * `maxDelayMs` asks it to wait for companions; a batch closes at `maxBatch` items. Past `maxPending` waiting items, new work is refused (pushback) instead of
  * queueing without bound. The batch function settles each item on its own, so one refused item
  * does not fail its companions; a thrown error fails the whole batch.
  */
@@ -10,13 +11,13 @@ import { LedgerError } from './errors.js';
 export interface SequencerOptions {
   /** Most items integrated in one batch. */
   readonly maxBatch: number;
-  /** Longest an item waits for companions before its batch closes. */
+  /** How long an item waits for companions when no batch is running (0: the next turn of the event loop). */
   readonly maxDelayMs: number;
   /** Most items waiting at once; more are refused with LOG_BUSY. */
   readonly maxPending: number;
 }
 
-export const DEFAULT_SEQUENCER: SequencerOptions = { maxBatch: 1024, maxDelayMs: 5, maxPending: 20_000 };
+export const DEFAULT_SEQUENCER: SequencerOptions = { maxBatch: 1024, maxDelayMs: 0, maxPending: 20_000 };
 
 /** One item's outcome in a batch. */
 export type Settled<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown };
@@ -58,18 +59,25 @@ export class Sequencer<I, O> {
     if (this.queue.length >= this.options.maxBatch) {
       this.clearTimer();
       this.run();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
+    } else if (!this.timer && !this.immediate) {
+      const go = () => {
         this.timer = undefined;
+        this.immediate = undefined;
         this.run();
-      }, this.options.maxDelayMs);
+      };
+      if (this.options.maxDelayMs > 0) this.timer = setTimeout(go, this.options.maxDelayMs);
+      else this.immediate = setImmediate(go);
     }
   }
 
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
   }
+
+  private immediate: ReturnType<typeof setImmediate> | undefined;
 
   private run(): void {
     if (this.running || this.queue.length === 0) return;
