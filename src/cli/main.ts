@@ -4,16 +4,16 @@
  */
 import { useNativeCrypto } from '../crypto/node.js';
 import { Command, CommanderError, Option } from 'commander';
-import { initCommand } from './init.js';
-import { serveCommand } from './serve.js';
-import { keygenCommand } from './keys.js';
-import { participantAddCommand, participantListCommand, participantRevokeCommand } from './participant.js';
-import { attestCommand, verifyCommand } from './attest.js';
-import { auditCommand } from './audit.js';
-import { affectedCommand, verifyDeviceCommand, verifyEvidenceCommand, verifyFirmwareCommand } from './device.js';
-import { monitorCommand } from './monitor.js';
 import { registerWitnessCommands } from './witness.js';
 import { CliError, EXIT_ERROR, terminalSafe } from './util.js';
+
+/**
+ * A command's action, loaded when the command runs: `pedigree --help` and light commands
+ * never load the server, GraphQL or the verifier they do not use.
+ */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): (...args: unknown[]) => Promise<void> {
+  return async (...args) => (((await load())[name]) as unknown as (...a: unknown[]) => Promise<void>)(...args);
+}
 
 export function buildProgram(): Command {
   const program = new Command('pedigree')
@@ -31,7 +31,7 @@ export function buildProgram(): Command {
     .addOption(dataOption())
     .option('--origin <name>', 'log origin (checkpoint name), a schema-less URL such as example.org/log', 'pedigree.local/log')
     .option('--json', 'machine-readable output')
-    .action(initCommand);
+    .action(lazy(() => import('./init.js'), 'initCommand'));
 
   program
     .command('serve')
@@ -49,14 +49,14 @@ export function buildProgram(): Command {
     .option('--request-timeout <seconds>', 'how long a client may take to send a whole request (headers within 30 s)', '120')
     .option('--rate-limit <n>', 'GraphQL requests per second one client address may make on average (0: no limit)', '50')
     .option('--rate-burst <n>', 'GraphQL requests one client address may make at once', '200')
-    .action(serveCommand);
+    .action(lazy(() => import('./serve.js'), 'serveCommand'));
 
   program
     .command('audit')
     .description("check a stopped ledger's data directory against itself: entries, tree, tiles, checkpoint, records, bundles and the verifiable index; names the first inconsistency (exit 0 consistent, 1 inconsistent, 3 error)")
     .addOption(dataOption())
     .option('--json', 'machine-readable output')
-    .action(auditCommand);
+    .action(lazy(() => import('./audit.js'), 'auditCommand'));
 
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
 
@@ -65,7 +65,7 @@ export function buildProgram(): Command {
     .description('create a P-256 signing key: PREFIX.key (private, mode 0600) and PREFIX.pub')
     .requiredOption('--out <prefix>', 'path prefix for the key files')
     .option('--json', 'machine-readable output')
-    .action(keygenCommand);
+    .action(lazy(() => import('./keys.js'), 'keygenCommand'));
 
   const participant = program.command('participant').description('register, revoke and list participants (administrator)');
   participant
@@ -81,7 +81,7 @@ export function buildProgram(): Command {
     .option('--valid-from <time>', 'ISO 8601 start of validity')
     .option('--valid-until <time>', 'ISO 8601 end of validity')
     .option('--json', 'machine-readable output')
-    .action(participantAddCommand);
+    .action(lazy(() => import('./participant.js'), 'participantAddCommand'));
   participant
     .command('revoke')
     .description('revoke a participant or one of its keys from an effective time; a compromise may name a past time')
@@ -93,13 +93,13 @@ export function buildProgram(): Command {
     .option('--effective <time>', 'ISO 8601 effective time (default: now)')
     .option('--note <text>', 'free text')
     .option('--json', 'machine-readable output')
-    .action(participantRevokeCommand);
+    .action(lazy(() => import('./participant.js'), 'participantRevokeCommand'));
   participant
     .command('list')
     .description('list participants, their roles and keys')
     .addOption(serverOption())
     .option('--json', 'machine-readable output')
-    .action(participantListCommand);
+    .action(lazy(() => import('./participant.js'), 'participantListCommand'));
 
   program
     .command('attest')
@@ -116,7 +116,7 @@ export function buildProgram(): Command {
     .option('--part-serial <supplier:part:serial>', 'a part serial subject (repeatable)', collect, [])
     .option('--lot <supplier:part:lot>', 'a lot subject (repeatable)', collect, [])
     .option('--json', 'machine-readable output')
-    .action(attestCommand);
+    .action(lazy(() => import('./attest.js'), 'attestCommand'));
 
   program
     .command('verify')
@@ -125,14 +125,14 @@ export function buildProgram(): Command {
     .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json (file or URL)")
     .requiredOption('--public-key <file>', "the signer's PEM public key (repeatable)", collect, [])
     .option('--json', 'machine-readable output')
-    .action(verifyCommand);
+    .action(lazy(() => import('./attest.js'), 'verifyCommand'));
 
   const verifyDevice = program
     .command('verify-device')
     .description(`release gate: fetch the device's evidence, verify it locally against your policy and apply it (exit ${EXIT_CODES_TEXT})`)
     .addOption(serverOption())
     .requiredOption('--udi <udi>', 'the device you are checking (any UDI form)');
-  gateOptions(verifyDevice).action(verifyDeviceCommand);
+  gateOptions(verifyDevice).action(lazy(() => import('./device.js'), 'verifyDeviceCommand'));
 
   program
     .command('verify-evidence')
@@ -148,7 +148,7 @@ export function buildProgram(): Command {
     .option('--witness <vkey>', 'a witness you trust (its cosignature key; repeatable)', collect, [])
     .option('--witnesses-required <k>', 'how many of the --witness keys must have cosigned the checkpoint (default: all of them)')
     .option('--json', 'machine-readable output')
-    .action(verifyEvidenceCommand);
+    .action(lazy(() => import('./device.js'), 'verifyEvidenceCommand'));
 
   const verifyFirmware = program
     .command('verify-firmware')
@@ -156,7 +156,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'the firmware image you are about to flash (hashed locally; never uploaded)')
     .addOption(serverOption())
     .requiredOption('--model <gtin>', 'the device model it is for, as a GTIN-14 (e.g. 09506000134352)');
-  gateOptions(verifyFirmware).action(verifyFirmwareCommand);
+  gateOptions(verifyFirmware).action(lazy(() => import('./device.js'), 'verifyFirmwareCommand'));
 
   program
     .command('affected')
@@ -168,7 +168,7 @@ export function buildProgram(): Command {
     .option('--purl <purl>', 'a software component by package URL, with a version (pkg:generic/openssl@3.0.7) or without one (with --range, or for every version)')
     .option('--range <vers>', 'with --purl: a version range in purl vers syntax, e.g. "vers:generic/>=3.0.0|<3.0.8"')
     .option('--json', 'machine-readable output')
-    .action(affectedCommand);
+    .action(lazy(() => import('./device.js'), 'affectedCommand'));
 
   program
     .command('monitor')
@@ -180,7 +180,7 @@ export function buildProgram(): Command {
     .option('--once', 'check once and exit')
     .option('--audit', 'read every entry (tiles and /vindex/payloads), rebuild the index with the same map function and alarm on a root that differs, naming the key (resumes where it stopped)')
     .option('--json', 'machine-readable output, one JSON object per line per check')
-    .action(monitorCommand);
+    .action(lazy(() => import('./monitor.js'), 'monitorCommand'));
 
   registerWitnessCommands(program);
 
