@@ -240,24 +240,20 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
   action = 'do not deploy',
 ): Promise<void> {
   const server = serverUrl(opts.server);
-  const policy = await callerPolicy(opts.policy);
-  const maxAgeSeconds = opts.maxAge === 'none' ? undefined : parseDuration('--max-age', opts.maxAge ?? '1h');
-  const seen = await newestSeen(opts.trustedCheckpoint);
-  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
+  const { seen, expect } = await callerExpectations(opts, '1h');
   if (!opts.trustedRoot) {
     process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
   }
   const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
-  const pkg = await askEvidence((f) => ask(policy, f), seen?.size);
+  const pkg = await askEvidence((f) => ask(expect.policy, f), seen?.size);
   if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json, action);
   let result: R;
   try {
-    result = verify(pkg, root, { policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) });
+    result = verify(pkg, root, expect);
   } catch (e) {
     if (e instanceof EvidenceError) return notVerified(e, opts.json, action);
     throw e;
   }
-  await rememberCheckpoint(opts.trustedCheckpoint, seen, result);
   // Only evidence that verified is ever written; if it cannot be, the verdict is still shown and the exit is an error.
   let unwritten: string | undefined;
   if (opts.evidence) {
@@ -266,10 +262,36 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
     });
   }
   const written = opts.evidence !== undefined && unwritten === undefined;
-  if (opts.json) printJson({ ...json(result), ...(written && { evidence: resolve(opts.evidence!) }) });
-  else print(result, written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
-  process.exitCode = OUTCOME_EXIT[result.outcome];
+  await settle(result, opts, seen, print, (r) => ({ ...json(r), ...(written && { evidence: resolve(opts.evidence!) }) }), written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
   if (unwritten) throw new CliError(unwritten);
+}
+
+/** What the caller expects besides what the evidence is about: its policy, clock, newest checkpoint seen, maximum age and witnesses. */
+async function callerExpectations(
+  opts: { policy?: string; maxAge?: string; trustedCheckpoint?: string; witness?: string[]; witnessesRequired?: string },
+  defaultMaxAge?: string,
+): Promise<{ seen: Awaited<ReturnType<typeof newestSeen>>; expect: CommonExpectations }> {
+  const policy = await callerPolicy(opts.policy);
+  const maxAge = opts.maxAge ?? defaultMaxAge;
+  const maxAgeSeconds = maxAge === 'none' ? undefined : parseDuration('--max-age', maxAge);
+  const seen = await newestSeen(opts.trustedCheckpoint);
+  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
+  return { seen, expect: { policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) } };
+}
+
+/** After a verification: the newest checkpoint moves forward, the result is printed, the outcome is the exit code. */
+async function settle<R extends VerifiedDevice | VerifiedFirmware>(
+  r: R,
+  opts: { trustedCheckpoint?: string; json?: boolean },
+  seen: { size: number } | undefined,
+  print: (r: R, extra: string[]) => void,
+  json: (r: R) => Record<string, unknown>,
+  extra: string[],
+): Promise<void> {
+  await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
+  if (opts.json) printJson(json(r));
+  else print(r, extra);
+  process.exitCode = OUTCOME_EXIT[r.outcome];
 }
 
 export interface VerifyEvidenceOptions {
@@ -292,28 +314,14 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   if (opts.model !== undefined) callerModel(opts.model);
   if (opts.udi === undefined && opts.model !== undefined && opts.firmware === undefined) throw new CliError('--model goes with --firmware');
   const udi = opts.udi === undefined ? undefined : callerUdi(opts.udi);
-  const policy = await callerPolicy(opts.policy);
-  const maxAgeSeconds = parseDuration('--max-age', opts.maxAge);
-  const seen = await newestSeen(opts.trustedCheckpoint);
-  const witnesses = callerWitnesses(opts.witness, opts.witnessesRequired);
+  const { seen, expect } = await callerExpectations(opts);
   const sha256 = opts.firmware === undefined ? undefined : await hashFile(opts.firmware);
   const pkg = await readJsonFile(file, 'evidence');
   const root = await loadTrustedRoot(opts.trustedRoot);
-  const expect = { policy, now: Math.floor(Date.now() / 1000), ...(seen && { newestSeen: seen }), ...(maxAgeSeconds !== undefined && { maxAgeSeconds }), ...(witnesses && { witnesses }) };
+  const offline = ['  evidence verified offline'];
   try {
-    if (udi !== undefined) {
-      const r = verifyEvidence(pkg, root, { udi, ...expect });
-      await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
-      if (opts.json) printJson(verifiedJson(r, { udi: r.udi }));
-      else printVerified(r, ['  evidence verified offline']);
-      process.exitCode = OUTCOME_EXIT[r.outcome];
-    } else {
-      const r = verifyFirmwareEvidence(pkg, root, { firmware: { sha256: sha256!, model: opts.model! }, ...expect });
-      await rememberCheckpoint(opts.trustedCheckpoint, seen, r);
-      if (opts.json) printJson(verifiedJson(r, { firmware: firmwareJson(opts.firmware!, r) }));
-      else printFirmware(opts.firmware!, r, ['  evidence verified offline']);
-      process.exitCode = OUTCOME_EXIT[r.outcome];
-    }
+    if (udi !== undefined) await settle(verifyEvidence(pkg, root, { udi, ...expect }), opts, seen, printVerified, (r) => verifiedJson(r, { udi: r.udi }), offline);
+    else await settle(verifyFirmwareEvidence(pkg, root, { firmware: { sha256: sha256!, model: opts.model! }, ...expect }), opts, seen, (r, extra) => printFirmware(opts.firmware!, r, extra), (r) => verifiedJson(r, { firmware: firmwareJson(opts.firmware!, r) }), offline);
   } catch (e) {
     if (e instanceof EvidenceError) return notVerified(e, opts.json, udi !== undefined ? 'do not deploy' : 'do not flash');
     throw e;

@@ -192,12 +192,9 @@ function firmwareContext(nodes: readonly AttNode[]): FirmwareContext {
   };
 }
 
-/** The components an SBOM node lists (computed once per node). */
-const componentCache = new WeakMap<AttNode, PackageRef[]>();
+/** The components an SBOM node lists (read once per statement, sbom.ts). */
 export function componentsOf(n: AttNode): PackageRef[] {
-  let c = componentCache.get(n);
-  if (!c) componentCache.set(n, (c = sbomComponents(n.statement)));
-  return c;
+  return sbomComponents(n.statement);
 }
 
 function firmwareNode(ctx: FirmwareContext, d: string, name: string, version: string | undefined, fitted?: 'assembly' | 'update'): FirmwareNode {

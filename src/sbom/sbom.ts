@@ -72,6 +72,15 @@ export function sbomComponents(statement: { readonly predicateType: string; read
  * in one can go unread). A purl without a version takes the component's own version field.
  */
 export function readSbom(statement: { readonly predicateType: string; readonly predicate: Record<string, unknown> }): { components: PackageRef[]; whole: boolean } {
+  // Read once per predicate: ingestion checks it, the index files it and the verdict matches it.
+  let read = sbomCache.get(statement.predicate);
+  if (!read) sbomCache.set(statement.predicate, (read = walkSbom(statement)));
+  return read;
+}
+
+const sbomCache = new WeakMap<object, { components: PackageRef[]; whole: boolean }>();
+
+function walkSbom(statement: { readonly predicateType: string; readonly predicate: Record<string, unknown> }): { components: PackageRef[]; whole: boolean } {
   const out = new Map<string, PackageRef>();
   let visited = 0;
   let whole = true;

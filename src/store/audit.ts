@@ -90,8 +90,11 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
   const lists = new Map<string, number[]>();
   // The registry as it stood at each entry, to name each entry's signer again.
   const registry = new TrustRegistry(adminPublicKeyPem);
+  let chunk: Array<{ index: number; data: Uint8Array; integratedTime: number }> = [];
   for (let i = 0; i < size; i++) {
     const where = `entry ${i}`;
+    if (i % CHUNK === 0) chunk = await store.readEntries(i, Math.min(size, i + CHUNK));
+    const entry = chunk[i % CHUNK]!;
     const bytes = await store.readRecord(SPACE_ATTESTATION, indexKey(i));
     let record: AttestationRecord;
     try {
@@ -104,31 +107,31 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
     if (!bundle || toHex(sha256(bundle)) !== record.bundleHash) return done({ kind: 'bundle', where, message: `its stored bundle is ${bundle ? 'not the one its record names (SHA-256 differs)' : 'missing'}` });
     let statement: Statement;
     let payload: Buffer;
+    let stored: { dsseEnvelope: { payload: string; payloadType: string }; verificationMaterial?: { publicKey?: { hint?: string } } };
     try {
-      payload = Buffer.from((JSON.parse(Buffer.from(bundle).toString('utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64');
+      stored = JSON.parse(Buffer.from(bundle).toString('utf8')) as typeof stored;
+      payload = Buffer.from(stored.dsseEnvelope.payload, 'base64');
       statement = JSON.parse(payload.toString('utf8')) as Statement;
     } catch {
       return done({ kind: 'bundle', where, message: 'its stored bundle holds no readable statement' });
     }
-    const entry = await store.readEntry(i);
-    const logged = (JSON.parse(Buffer.from(entry!.data).toString('utf8')) as { spec?: { payloadHash?: { value?: string } } }).spec?.payloadHash?.value;
+    const logged = (JSON.parse(Buffer.from(entry.data).toString('utf8')) as { spec?: { payloadHash?: { value?: string } } }).spec?.payloadHash?.value;
     if (logged !== toHex(sha256(payload))) return done({ kind: 'bundle', where, message: 'the statement in its stored bundle is not the one the entry logged (payloadHash differs)' });
     // The record says what the entry and its bundle say, and its signed entry timestamp is the log's.
-    const hint = (JSON.parse(Buffer.from(bundle).toString('utf8')) as { verificationMaterial?: { publicKey?: { hint?: string } } }).verificationMaterial?.publicKey?.hint;
-    const set = { body: Buffer.from(entry!.data).toString('base64'), integratedTime: entry!.integratedTime, logIndex: i, logID: toHex(logId) };
+    const hint = stored.verificationMaterial?.publicKey?.hint;
+    const set = { body: Buffer.from(entry.data).toString('base64'), integratedTime: entry.integratedTime, logIndex: i, logID: toHex(logId) };
     let setValid = false;
     try {
       setValid = verify(null, Buffer.from(canonicalize(set), 'utf8'), logKey, Buffer.from(record.set, 'base64'));
     } catch {
       setValid = false;
     }
-    const env = (JSON.parse(Buffer.from(bundle).toString('utf8')) as { dsseEnvelope: { payloadType: string } }).dsseEnvelope;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (
-      record.integratedTime !== entry!.integratedTime ||
+      record.integratedTime !== entry.integratedTime ||
       record.predicateType !== statement.predicateType ||
       (hint !== undefined && record.keyId !== hint) ||
-      record.id !== attestationId(env.payloadType, payload, record.keyId) ||
+      record.id !== attestationId(stored.dsseEnvelope.payloadType, payload, record.keyId) ||
       !same(record.subjects, subjectRefs(statement)) ||
       !same(record.refs, indexRefs(statement)) ||
       record.signer !== registry.signerInfo(record.keyId)?.participant ||
@@ -137,7 +140,7 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
       return done({ kind: 'record', where, message: 'its attestation record does not match the entry and its bundle (identity, signer, time, type, key, subjects or signed entry timestamp)' });
     }
     try {
-      registry.apply(statement, i, entry!.integratedTime, toHex(sha256(payload)));
+      registry.apply(statement, i, entry.integratedTime, toHex(sha256(payload)));
     } catch (e) {
       return done({ kind: 'record', where, message: `its registry statement cannot be applied in log order: ${(e as Error).message}` });
     }

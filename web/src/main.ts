@@ -226,45 +226,72 @@ async function check(raw: string, history: 'push' | 'replace' | 'none'): Promise
   current = udi;
   udiInput.value = udi;
   out.replaceChildren(el('p', { class: 'working' }, 'Fetching the evidence and verifying it in this browser…'));
+  const verified = await verifyFromLedger<VerifiedDevice>({
+    out,
+    thing: 'device',
+    ask: (f) => gql<{ device: { evidence: unknown } | null }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f }).then((d) => d.device?.evidence),
+    request: (evidence, root, expect) => ({ evidence, root, expect: { udi, ...expect } }),
+    working: (evidence) => {
+      const count = Array.isArray((evidence as { bundles?: unknown } | null)?.bundles) ? (evidence as { bundles: unknown[] }).bundles.length : 0;
+      return `Verifying ${count} signed entries in this browser…`;
+    },
+    refuse: (reasons) => out.replaceChildren(...notVerified(udi, reasons)),
+    stillWanted: () => current === udi, // another device may have been asked for meanwhile
+  });
+  if (!verified) return;
+  out.replaceChildren(...renderVerified(verified.result, verified.evidence));
+  $('#result h2')?.focus();
+}
+
+/**
+ * The one way this page takes an answer from the ledger: its trusted root, pinned (a changed or
+ * ambiguous key is refused), the evidence asked for with a consistency proof from the newest
+ * checkpoint this browser verified, the shared verifier run in the worker with the page's
+ * policy, clock, maximum age and pinned witnesses, and the newest checkpoint moved forward.
+ * Undefined when it refused (and said why in `out`), or when the answer is no longer wanted.
+ */
+async function verifyFromLedger<R extends VerifiedDevice | VerifiedFirmware>(o: {
+  out: HTMLElement;
+  thing: string;
+  ask: (fromSize: number | null) => Promise<unknown>;
+  request: (evidence: unknown, root: unknown, expect: { policy: typeof PAGE_POLICY; now: number; maxAgeSeconds: number; newestSeen?: { size: number; root: Uint8Array; origin: string }; witnesses?: { keys: string[]; required: number } }) => VerifyRequest;
+  working: (evidence: unknown) => string;
+  refuse: (reasons: string[]) => void;
+  stillWanted?: () => boolean;
+}): Promise<{ result: R; evidence: unknown } | undefined> {
+  const refuse = (reasons: string[]) => {
+    o.refuse(reasons);
+    o.out.querySelector<HTMLElement>('h2')?.focus();
+    return undefined;
+  };
   let root: unknown;
   try {
     root = await fetch('/trusted_root.json', { cache: 'no-cache' }).then((r) => r.json());
   } catch {
-    out.replaceChildren(el('p', { class: 'error', role: 'alert' }, 'The ledger cannot be reached.'));
-    return;
+    o.out.replaceChildren(el('p', { class: 'error', role: 'alert' }, 'The ledger cannot be reached.'));
+    return undefined;
   }
   const pin = pinnedLog(root);
   renderTrust(pin);
   const seen = newestSeen(pin.origin);
   let evidence: unknown;
   try {
-    evidence = (await askEvidence((f) => gql<{ device: { evidence: unknown } | null }>('query ($u: String!, $p: JSON, $f: Int) { device(udi: $u) { evidence(policy: $p, fromSize: $f) } }', { u: udi, p: PAGE_POLICY, f }), seen)).device?.evidence;
+    evidence = await askEvidence(o.ask, seen);
   } catch (e) {
-    out.replaceChildren(...notVerified(udi, [`The ledger gave no evidence for this device (${errorCode(e)}).`]));
-    $('#result h2')?.focus();
-    return;
+    return refuse([`The ledger gave no evidence for this ${o.thing} (${errorCode(e)}).`]);
   }
-  if (pin.pin === 'changed' || pin.pin === 'invalid') {
-    out.replaceChildren(...notVerified(udi, [pin.pin === 'changed' ? 'The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.' : 'The server does not name exactly one ledger key to trust.']));
-    $('#result h2')?.focus();
-    return;
-  }
-  const count = Array.isArray((evidence as { bundles?: unknown } | null)?.bundles) ? (evidence as { bundles: unknown[] }).bundles.length : 0;
-  out.replaceChildren(el('p', { class: 'working', role: 'status' }, `Verifying ${count} signed entries in this browser…`));
+  if (pin.pin === 'changed' || pin.pin === 'invalid') return refuse([pin.pin === 'changed' ? 'The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.' : 'The server does not name exactly one ledger key to trust.']);
+  o.out.replaceChildren(el('p', { class: 'working', role: 'status' }, o.working(evidence)));
   const witnesses = pinnedWitnesses();
-  const answer = await verifyOffThread({ evidence, root: pin.root, expect: { udi, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }), ...(witnesses && { witnesses }) } });
-  if (current !== udi) return; // another device was asked for meanwhile
+  const answer = await verifyOffThread<R>(o.request(evidence, pin.root, { policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }), ...(witnesses && { witnesses }) }));
+  if (o.stillWanted && !o.stillWanted()) return undefined;
   if (!answer.ok) {
     const code = answer.code as EvidenceErrorCode | undefined;
-    const reasons = code && code in PLAIN_WORDS ? [PLAIN_WORDS[code], `${answer.message} (${code})`] : [`The evidence could not be read: ${answer.message}`];
-    out.replaceChildren(...notVerified(udi, reasons));
-    $('#result h2')?.focus();
-    return;
+    return refuse(code && code in PLAIN_WORDS ? [PLAIN_WORDS[code], `${answer.message} (${code})`] : [`The evidence could not be read: ${answer.message}`]);
   }
   const result = answer.result;
   if (!seen || result.checkpoint.size >= seen.size) pins.set(seenKey(pin.origin), JSON.stringify({ size: result.checkpoint.size, root: result.checkpoint.root }));
-  out.replaceChildren(...renderVerified(result, evidence));
-  $('#result h2')?.focus();
+  return { result, evidence };
 }
 
 window.addEventListener('popstate', (e) => {
@@ -490,35 +517,16 @@ async function checkFirmware(file: File | undefined, model: string): Promise<voi
   }
   out.replaceChildren(el('p', { class: 'working' }, `Hashing ${file.name} in this browser…`));
   const digest = toHex(sha256(new Uint8Array(await file.arrayBuffer())));
-  let root: unknown;
-  try {
-    root = await fetch('/trusted_root.json', { cache: 'no-cache' }).then((r) => r.json());
-  } catch {
-    return alert('The ledger cannot be reached.');
-  }
-  const pin = pinnedLog(root);
-  renderTrust(pin);
-  const seen = newestSeen(pin.origin);
-  const refuse = (reasons: string[]) => {
-    out.replaceChildren(...notVerified(`${file.name} · sha256 ${digest}`, reasons, { action: 'do not flash', thing: 'image' }));
-    $('#firmware-result h2')?.focus();
-  };
-  let evidence: unknown;
-  try {
-    evidence = (await askEvidence((f) => gql<{ firmwareImage: { evidence: unknown } | null }>('query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: digest, m: model, p: PAGE_POLICY, f }), seen)).firmwareImage?.evidence;
-  } catch (e) {
-    return refuse([`The ledger gave no evidence for this image (${errorCode(e)}).`]);
-  }
-  if (pin.pin === 'changed' || pin.pin === 'invalid') return refuse([pin.pin === 'changed' ? 'The ledger’s signing key is not the one this browser trusted before. Someone may be impersonating the ledger.' : 'The server does not name exactly one ledger key to trust.']);
-  out.replaceChildren(el('p', { class: 'working', role: 'status' }, 'Verifying the image’s evidence in this browser…'));
-  const witnesses = pinnedWitnesses();
-  const answer = await verifyOffThread<VerifiedFirmware>({ kind: 'firmware', evidence, root: pin.root, expect: { firmware: { sha256: digest, model }, policy: PAGE_POLICY, now: Math.floor(Date.now() / 1000), maxAgeSeconds: PAGE_MAX_AGE_SECONDS, ...(seen && { newestSeen: seen }), ...(witnesses && { witnesses }) } });
-  if (!answer.ok) {
-    const code = answer.code as EvidenceErrorCode | undefined;
-    return refuse(code && code in PLAIN_WORDS ? [PLAIN_WORDS[code], `${answer.message} (${code})`] : [`The evidence could not be read: ${answer.message}`]);
-  }
-  const r = answer.result;
-  if (!seen || r.checkpoint.size >= seen.size) pins.set(seenKey(pin.origin), JSON.stringify({ size: r.checkpoint.size, root: r.checkpoint.root }));
+  const verified = await verifyFromLedger<VerifiedFirmware>({
+    out,
+    thing: 'image',
+    ask: (f) => gql<{ firmwareImage: { evidence: unknown } | null }>('query ($s: String!, $m: String!, $p: JSON, $f: Int) { firmwareImage(sha256: $s, model: $m) { evidence(policy: $p, fromSize: $f) } }', { s: digest, m: model, p: PAGE_POLICY, f }).then((d) => d.firmwareImage?.evidence),
+    request: (evidence, root, expect) => ({ kind: 'firmware', evidence, root, expect: { firmware: { sha256: digest, model }, ...expect } }),
+    working: () => 'Verifying the image’s evidence in this browser…',
+    refuse: (reasons) => out.replaceChildren(...notVerified(`${file.name} · sha256 ${digest}`, reasons, { action: 'do not flash', thing: 'image' })),
+  });
+  if (!verified) return;
+  const r = verified.result;
   const [cls, icon, label] = FIRMWARE_BANNER[r.outcome];
   const f = r.graph.firmware;
   const nodes: Node[] = [
