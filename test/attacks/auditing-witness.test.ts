@@ -7,7 +7,6 @@
  * is cosigned. Real ledgers, a real dishonest server, a real witness over HTTP.
  */
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Statement } from '../../src/attest/statement.js';
@@ -15,18 +14,18 @@ import { ed25519NoteSigner, verifierKeyString } from '../../src/crypto/node.js';
 import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { parseTilePath } from '../../src/log/index.js';
 import { MemoryLogStore } from '../../src/store/memory.js';
 import { lookupKey, lookupKeys } from '../../src/vindex/keys.js';
 import { addCheckpoint } from '../../src/witness/client.js';
 import { startWitnessServer } from '../../src/witness/http.js';
 import { Witness, type RefusedCheckpoint } from '../../src/witness/witness.js';
 import { ORIGIN, startNode, tempDir, type TestNode } from '../helpers.js';
+import { serveTiles, type TileServer } from '../tile-server.js';
 
 let node: TestNode;
 let demo: DemoSummary;
 let dishonest: Ledger;
-let liar: Server;
+let liar: TileServer;
 let liarUrl: string;
 let dir: { path: string; remove: () => Promise<void> };
 const refused: RefusedCheckpoint[] = [];
@@ -57,22 +56,17 @@ beforeAll(async () => {
     appends.push(dishonest.append({ data: e.data, lookupKeys: lookupKeys(statement).filter((k) => !(hide && k === lot)) }));
   }
   await Promise.all(appends);
-  liar = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path.startsWith('/tile/')) {
-      const id = parseTilePath(path.slice(1));
-      const body = id.level === 'entries' ? await dishonest.entryBundle(id.index, id.width) : await dishonest.hashTile(id.level, id.index, id.width);
-      return res.writeHead(body ? 200 : 404).end(body ?? '');
-    }
-    // The statements are genuine: passed through from the real ledger.
-    const r = await fetch(new URL(path, node.url));
-    res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer()));
+  // The statements are genuine: passed through from the real ledger.
+  liar = await serveTiles(dishonest, {
+    rest: async (path, _req, res) => {
+      const r = await fetch(new URL(path, node.url));
+      res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer()));
+    },
   });
-  await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
-  liarUrl = `http://127.0.0.1:${(liar.address() as { port: number }).port}`;
+  liarUrl = liar.url;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => liar.close(r));
+  await liar.close();
   await dishonest.close();
   await node.cleanup();
   await dir.remove();

@@ -6,7 +6,6 @@
  *   taken for the log by `pedigree monitor` (origins match exactly, as in the verifier).
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { DSSEBundleBuilder } from '@sigstore/sign';
 import { bundleToJSON } from '@sigstore/bundle';
@@ -17,7 +16,7 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../../src/attest/statement.js';
 import { ed25519NoteSigner } from '../../src/crypto/node.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { parseTilePath } from '../../src/log/index.js';
+import { serveTiles } from '../tile-server.js';
 import { MemoryLogStore } from '../../src/store/memory.js';
 import { runPedigree } from '../cli/run.js';
 import { ORIGIN, startNode, type TestNode } from '../helpers.js';
@@ -50,23 +49,13 @@ describe('the index’s inputs and its monitors', () => {
     const decoyName = ORIGIN.split('/')[0]!;
     const decoy = await Ledger.open({ store: new MemoryLogStore(), signer: ed25519NoteSigner(decoyName, await readPrivateKey(join(node.dir, 'log.key'))) });
     await decoy.append({ data: new TextEncoder().encode('{"spec":{}}') });
-    const srv = createServer(async (req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (path === '/checkpoint') return res.writeHead(200).end(decoy.checkpoint);
-      if (path.startsWith('/tile/')) {
-        const id = parseTilePath(path.slice(1));
-        const b = id.level === 'entries' ? await decoy.entryBundle(id.index, id.width) : await decoy.hashTile(id.level, id.index, id.width);
-        return res.writeHead(b ? 200 : 404).end(b ?? '');
-      }
-      res.writeHead(404).end();
-    });
-    await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+    const srv = await serveTiles(decoy, { checkpoint: true });
     try {
-      const m = await runPedigree(node.dir, ['monitor', '--once', '--server', `http://127.0.0.1:${(srv.address() as { port: number }).port}`, '--trusted-root', 'root.json', '--state', 'decoy.json']);
+      const m = await runPedigree(node.dir, ['monitor', '--once', '--server', srv.url, '--trusted-root', 'root.json', '--state', 'decoy.json']);
       expect(m.code).toBe(1);
       expect(m.stdout).toMatch(/ALERT the trusted root does not name the log "test\.pedigree\.local"/);
     } finally {
-      await new Promise((r) => srv.close(r));
+      await srv.close();
       await decoy.close();
     }
   }, 60_000);

@@ -6,7 +6,6 @@
  * alarms, exits 1 and names the key and the entry left out.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Statement } from '../../src/attest/statement.js';
@@ -14,7 +13,6 @@ import { ed25519NoteSigner } from '../../src/crypto/node.js';
 import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { parseTilePath } from '../../src/log/index.js';
 import { MemoryLogStore } from '../../src/store/memory.js';
 import { lookupKeys } from '../../src/vindex/keys.js';
 import { signStatement } from '../../src/attest/sign.js';
@@ -22,11 +20,12 @@ import { submitBundle } from '../../src/client/graphql.js';
 import { party, registration } from '../attest/fixtures.js';
 import { ORIGIN, startNode, type TestNode } from '../helpers.js';
 import { runPedigree } from './run.js';
+import { serveTiles, type TileServer } from '../tile-server.js';
 
 let node: TestNode;
 let demo: DemoSummary;
 let dishonest: Ledger;
-let server: Server;
+let server: TileServer;
 let liarUrl: string;
 const monitor = (url: string, state: string, json = false) =>
   runPedigree(node.dir, ['monitor', '--audit', '--once', '--server', url, '--trusted-root', 'root.json', '--state', state, ...(json ? ['--json'] : [])]);
@@ -49,30 +48,25 @@ beforeAll(async () => {
     appends.push(dishonest.append({ data: e.data, lookupKeys: lookupKeys(statement).filter((k) => !(hide && k === `lot:${demo.recalledLot}`)) }));
   }
   await Promise.all(appends);
-  server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/checkpoint') return res.writeHead(200).end(dishonest.checkpoint);
-    if (path.startsWith('/tile/')) {
-      const id = parseTilePath(path.slice(1));
-      const body = id.level === 'entries' ? await dishonest.entryBundle(id.index, id.width) : await dishonest.hashTile(id.level, id.index, id.width);
-      return res.writeHead(body ? 200 : 404).end(body ?? '');
-    }
-    if (path === '/graphql') {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const { variables } = JSON.parse(Buffer.concat(chunks).toString());
-      const [l] = await dishonest.readIndex((v) => v.lookup([variables.k]));
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { lookup: { indexes: l!.indexes } } }));
-    }
-    // The statements themselves are genuine: pass them through from the real ledger.
-    const r = await fetch(new URL(path, node.url));
-    res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer()));
+  server = await serveTiles(dishonest, {
+    checkpoint: true,
+    rest: async (path, req, res) => {
+      if (path === '/graphql') {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const { variables } = JSON.parse(Buffer.concat(chunks).toString());
+        const [l] = await dishonest.readIndex((v) => v.lookup([variables.k]));
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { lookup: { indexes: l!.indexes } } }));
+      }
+      // The statements themselves are genuine: pass them through from the real ledger.
+      const r = await fetch(new URL(path, node.url));
+      res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer()));
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  liarUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  liarUrl = server.url;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await server.close();
   await dishonest.close();
   await node.cleanup();
 });
