@@ -6,7 +6,8 @@
  * the search index are written in the same atomic batch.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { Verifier, VerificationError, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { dsse } from '@sigstore/core';
+import { signaturePool } from './signature-pool.js';
 import type { SerializedBundle } from '@sigstore/bundle';
 import { TILE_WIDTH, ed25519KeyHash, fromUtf8, p256Point, sha256, tileWidth, toHex, utf8 } from '../log/index.js';
 import { ed25519Raw } from '../crypto/node.js';
@@ -230,7 +231,7 @@ export class AttestationService {
    * The bundle is rebuilt from its signed parts (bundle.ts `normalise`), so what is stored and
    * logged depends on nothing unsigned.
    */
-  private authenticate(input: unknown): Authenticated {
+  private async authenticate(input: unknown): Promise<Authenticated> {
     const submitted = readBundle(input, this.maxBundleBytes);
     if (submitted.key.$case !== 'publicKey') {
       throw new AttestError('SIGNER_UNKNOWN', 'certificate-signed bundles are not accepted yet; sign with a registered key (publicKey hint)');
@@ -238,25 +239,13 @@ export class AttestationService {
     const found = this.registry.lookup(submitted.key.hint);
     if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${submitted.key.hint.slice(0, 16)}…`);
     const { participant, key } = found;
-    const trust: TrustMaterial = {
-      certificateAuthorities: [],
-      timestampAuthorities: [],
-      tlogs: [],
-      ctlogs: [],
-      publicKey: () => ({ publicKey: this.keyObject(key.keyId, key.der), validFor: () => true }),
-    };
-    const verifier = new Verifier(trust, { tlogThreshold: 0, timestampThreshold: 0, ctlogThreshold: 0 });
-    // Other signatures on the envelope are not the signer's; keep the first one that is.
-    for (const sig of submitted.signatures) {
-      const candidate = normalise(submitted, key.keyId, sig);
-      try {
-        verifier.verify(toSignedEntity(candidate.bundle));
-        return { parsed: candidate, participant: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
-      } catch (e) {
-        if (!(e instanceof VerificationError)) throw e;
-      }
-    }
-    throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
+    // The DSSE check @sigstore/verify makes, on the worker pool (signature-pool.ts). Other
+    // signatures on the envelope are not the signer's; keep the first one that is.
+    const pae = dsse.preAuthEncoding(submitted.payloadType, submitted.payload);
+    const valid = await Promise.all(submitted.signatures.map((signature) => signaturePool().check({ pae, signature, keyId: key.keyId, spki: key.der })));
+    const at = valid.indexOf(true);
+    if (at < 0) throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
+    return { parsed: normalise(submitted, key.keyId, submitted.signatures[at]!), participant: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
   }
 
   /** Checks an authenticated submission fully without writing anything. */
@@ -374,7 +363,7 @@ export class AttestationService {
 
   async submit(input: unknown): Promise<SubmitResult> {
     const now = Math.floor(this.clock() / 1000);
-    const a = this.authenticate(input);
+    const a = await this.authenticate(input);
     const id = attestationId(a.parsed.payloadType, a.parsed.payload, a.keyId);
     let c: Checked;
     try {
@@ -471,18 +460,6 @@ export class AttestationService {
 
   /** Where unexpected errors go (the server logs them); set by the composition root. */
   onUnexpected: (e: unknown) => void = () => undefined;
-
-  private readonly keyObjects = new Map<string, KeyObject>();
-
-  /** Node key objects for registered keys, made once each. */
-  private keyObject(keyId: string, der: Uint8Array): KeyObject {
-    let k = this.keyObjects.get(keyId);
-    if (!k) {
-      k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
-      this.keyObjects.set(keyId, k);
-    }
-    return k;
-  }
 
   async record(logIndex: number): Promise<AttestationRecord | undefined> {
     if (!Number.isSafeInteger(logIndex) || logIndex < 0 || logIndex >= this.ledger.size) return undefined;

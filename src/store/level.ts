@@ -128,21 +128,22 @@ export class LevelLogStore implements LogStore {
     if (batch.fromSize !== this.size) {
       throw new StoreError('STORE_CONFLICT', `batch starts at ${batch.fromSize} but the stored tree has ${this.size}`);
     }
-    const ops: Array<{ type: 'put'; sublevel: Sub; key: string; value: Uint8Array }> = [];
+    // Every record's place is worked out before anything is written, so a bad one (an unknown
+    // space) refuses the whole batch before it starts.
+    const puts: Array<[Sub, string, Uint8Array]> = [];
     for (const e of batch.entries) {
       const key = indexKey(e.index);
-      ops.push({ type: 'put', sublevel: this.entries, key, value: e.data });
-      ops.push({ type: 'put', sublevel: this.times, key, value: encodeTime(e.integratedTime, e.leafHash) });
+      puts.push([this.entries, key, e.data], [this.times, key, encodeTime(e.integratedTime, e.leafHash)]);
       const idx = Buffer.alloc(8);
       idx.writeBigUInt64BE(BigInt(e.index));
-      ops.push({ type: 'put', sublevel: this.leaves, key: Buffer.from(e.leafHash).toString('hex'), value: idx });
+      puts.push([this.leaves, Buffer.from(e.leafHash).toString('hex'), idx]);
     }
     for (const [key, value] of batch.tiles) {
       const [level, index] = key.split('/').map(Number) as [number, number];
-      ops.push({ type: 'put', sublevel: this.tiles, key: `${level}/${indexKey(index)}`, value });
+      puts.push([this.tiles, `${level}/${indexKey(index)}`, value]);
     }
-    for (const r of batch.records) ops.push({ type: 'put', sublevel: this.space(r.space), key: r.key, value: r.value });
-    ops.push({ type: 'put', sublevel: this.meta, key: TREE_KEY, value: encodeTree(batch.tree) });
+    for (const r of batch.records) puts.push([this.space(r.space), r.key, r.value]);
+    puts.push([this.meta, TREE_KEY, encodeTree(batch.tree)]);
     // After a failed write (a full disk), LevelDB may refuse every later one until it is
     // reopened: the next commit reopens it first, at most once a second, so the ledger recovers
     // by itself when the cause goes away. A failed batch wrote nothing (it is atomic).
@@ -154,7 +155,16 @@ export class LevelLogStore implements LogStore {
       await Promise.all([this.meta, this.entries, this.times, this.leaves, this.tiles, ...this.spaces.values()].map((sub) => sub.open()));
     }
     try {
-      await this.db.batch(ops, { sync: true });
+      // A chained batch costs about a fifth of an array batch per record on the main thread
+      // (abstract-level checks and copies each array operation); both are one atomic write.
+      const write = this.db.batch();
+      try {
+        for (const [sublevel, key, value] of puts) write.put(key, value, { sublevel });
+      } catch (e) {
+        await write.close();
+        throw e;
+      }
+      await write.write({ sync: true });
     } catch (e) {
       this.failedAt = Date.now();
       throw e;

@@ -183,12 +183,20 @@ describe('C2SP details', () => {
 
 describe('a full disk', () => {
   it('refuses writes with STORE_FAILED and says degraded, writes nothing, and recovers by itself (reopening the store) when space returns', async () => {
-    const store = (node.ledger as unknown as { store: { db: { batch: (...a: unknown[]) => Promise<void> }; failedAt?: number } }).store;
+    type Chained = { write: (o?: unknown) => Promise<void>; close: () => Promise<void> };
+    const store = (node.ledger as unknown as { store: { db: { batch: (...a: unknown[]) => Chained }; failedAt?: number } }).store;
     const batch = store.db.batch.bind(store.db);
     let full = true;
-    store.db.batch = async (...a: unknown[]) => {
-      if (full) throw Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' });
-      return batch(...a);
+    // The disk fills: LevelDB's write fails (the store writes with a chained batch).
+    store.db.batch = (...a: unknown[]) => {
+      const b = batch(...a);
+      if (full) {
+        b.write = async () => {
+          await b.close();
+          throw Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' });
+        };
+      }
+      return b;
     };
     const supplier = party('disk-supplier');
     const size = node.ledger.size;
