@@ -65,9 +65,14 @@ describe('ledger appends', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const ledger = await Ledger.open({ store, signer: logKeys().signer, sequencer: { maxBatch: 1, maxDelayMs: 0, maxPending: 5 } });
-    store.faults.beforeCommit = () => gate;
+    let committing!: () => void;
+    const inCommit = new Promise<void>((r) => (committing = r));
+    store.faults.beforeCommit = () => {
+      committing();
+      return gate;
+    };
     const first = ledger.append({ data: entry(0) });
-    await new Promise((r) => setTimeout(r, 10));
+    await inCommit; // the first batch is being written; the rest must wait
     const waiting = Array.from({ length: 5 }, (_, i) => ledger.append({ data: entry(i + 1) }));
     await expect(ledger.append({ data: entry(99) })).rejects.toMatchObject({ code: 'LOG_BUSY' });
     release();

@@ -103,10 +103,20 @@ describe('GraphQL log queries', () => {
 
   it('streams log growth to subscribers over server-sent events', async () => {
     const ctl = new AbortController();
+    // The subscription is live once it listens for integrations.
+    const listening = new Promise<void>((resolve) => {
+      const on = t.ledger.onIntegrated.bind(t.ledger);
+      t.ledger.onIntegrated = (fn) => {
+        t.ledger.onIntegrated = on;
+        const off = on(fn);
+        resolve();
+        return off;
+      };
+    });
     const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('subscription { logGrowth { toSize checkpoint { size } } }')}`, { headers: { accept: 'text/event-stream' }, signal: ctl.signal });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
-    await new Promise((r) => setTimeout(r, 50));
+    await listening;
     await appendMany(t.ledger, 1, 5000);
     let text = '';
     while (!text.includes('"toSize"')) text += new TextDecoder().decode((await reader.read()).value);
