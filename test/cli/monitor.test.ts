@@ -7,7 +7,8 @@ import { runPedigree } from './run.js';
 
 let node: TestNode;
 
-const monitor = () => runPedigree(node.dir, ['monitor', '--server', node.url, '--trusted-root', 'root.json', '--state', 'state.json', '--once']);
+/** Each test keeps its own state file, so none depends on what another left behind. */
+const monitor = (state: string) => runPedigree(node.dir, ['monitor', '--server', node.url, '--trusted-root', 'root.json', '--state', state, '--once']);
 
 beforeAll(async () => {
   node = await startNode();
@@ -18,27 +19,28 @@ afterAll(() => node.cleanup());
 describe('pedigree monitor', () => {
   it('records the first checkpoint, then proves each later one consistent with it', async () => {
     await appendMany(node.ledger, 5);
-    const first = await monitor();
+    const first = await monitor('growth.json');
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/first checkpoint recorded/);
     await appendMany(node.ledger, 300, 100);
-    const second = await monitor();
+    const second = await monitor('growth.json');
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/5 -> 305 entries, consistent/);
   });
 
   it('raises an alert and exits 1 when the log history does not match what it saw', async () => {
-    const statePath = join(node.dir, 'state.json');
+    const statePath = join(node.dir, 'mismatch.json');
+    expect((await monitor('mismatch.json')).code).toBe(0);
     const state = JSON.parse(readFileSync(statePath, 'utf8'));
     state.root = Buffer.alloc(32, 7).toString('base64'); // as if the log had shown a different tree before
     writeFileSync(statePath, JSON.stringify(state));
     await appendMany(node.ledger, 3, 1000);
-    const r = await monitor();
+    const r = await monitor('mismatch.json');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/ALERT .*not consistent/);
     state.size = 10_000;
     writeFileSync(statePath, JSON.stringify(state));
-    const shrank = await monitor();
+    const shrank = await monitor('mismatch.json');
     expect(shrank.code).toBe(1);
     expect(shrank.stdout).toMatch(/ALERT the log shrank/);
   });
