@@ -79,9 +79,25 @@ export interface FirmwareGraph {
 const URI = Object.fromEntries(PREDICATE_TYPES.map((p) => [p.name, p.uri])) as Record<string, string>;
 
 
+type Refs = Map<string, Set<string>>;
+
+function refsOf(list: ReadonlyArray<{ kind: string; value: string }>): Refs {
+  const m: Refs = new Map();
+  for (const r of list) (m.get(r.kind) ?? m.set(r.kind, new Set()).get(r.kind)!).add(r.value);
+  return m;
+}
+
+/** Each node's subjects, and its subjects with what it refers to, by kind, made once per node. */
+const aboutSets = new WeakMap<AttNode, { subjects: Refs; refs?: Refs }>();
+
 function about(node: AttNode, kind: string, value: string, withRefs = false): boolean {
-  const refs = withRefs ? indexRefs(node.statement) : node.statement.subject.flatMap((s) => Object.entries(s.digest).map(([k, v]) => ({ kind: k, value: v })));
-  return refs.some((r) => r.kind === kind && r.value === value);
+  let sets = aboutSets.get(node);
+  if (!sets) {
+    sets = { subjects: refsOf(node.statement.subject.flatMap((s) => Object.entries(s.digest).map(([k, v]) => ({ kind: k, value: v })))) };
+    aboutSets.set(node, sets);
+  }
+  if (withRefs) sets.refs ??= refsOf(indexRefs(node.statement));
+  return (withRefs ? sets.refs! : sets.subjects).get(kind)?.has(value) ?? false;
 }
 
 /** Nodes of one type, oldest first by signed time (order.ts), never by log position alone. */
