@@ -125,6 +125,9 @@ export async function benchHttp(opts: HttpBenchOptions, supplier: Party, pool: (
     }),
   );
   const probes = await pool(101, 'http-probe');
+  const warmSingles = (await pool(200, 'http-warm')).map((b) => gql(SINGLE, { b }));
+  const warmBundles = await pool(200, 'http-warm-batch');
+  const warmBatches = [gql(BATCH, { b: warmBundles.slice(0, 100) }), gql(BATCH, { b: warmBundles.slice(100) })];
   const server = await startServed(data, opts.port);
   let bare: ChildProcess | undefined;
   try {
@@ -148,6 +151,10 @@ export async function benchHttp(opts: HttpBenchOptions, supplier: Party, pool: (
     const routesFile = join(dir.path, 'routes.json');
     writeFileSync(routesFile, JSON.stringify(routes));
     bare = await startBare(opts.port + 1, routesFile);
+    // Warm-up (not measured): both servers see each kind of request before the clock starts.
+    await cannon(url, warmSingles, 16, { amount: warmSingles.length });
+    await cannon(url, warmBatches, 2, { amount: warmBatches.length });
+    await cannon(bareUrl, warmSingles, 16, { seconds: 1 });
 
     /** Counts bundles acknowledged as new entries in a response body. */
     const acknowledged = (body: string) => (body.match(/"logIndex":\d+\},"duplicate":false/g) ?? []).length;
@@ -179,6 +186,7 @@ export async function benchHttp(opts: HttpBenchOptions, supplier: Party, pool: (
     const size = Number((JSON.parse((await post(gql(PROOF, { i: 0 }))).body) as { data: { inclusionProof: { treeSize: number } } }).data.inclusionProof.treeSize);
     const proofBodies = Array.from({ length: 1000 }, () => gql(PROOF, { i: Math.floor(Math.random() * size) }));
     const c = opts.proofConcurrency;
+    await cannon(url, proofBodies, c, { seconds: 1 }); // warm-up
     const ledgerProofs = await cannon(url, proofBodies, c, { seconds: opts.seconds });
     const bareProofs = await cannon(bareUrl, proofBodies, c, { seconds: opts.seconds });
     const inclusionProof = {
