@@ -12,7 +12,7 @@ import { benchDevice } from '../../bench/device.js';
 import { benchFootprint } from '../../bench/footprint.js';
 import { benchHttp } from '../../bench/http.js';
 import { ingestBatch, ingestSingle, p256VerifyRate, registerSupplier } from '../../bench/ingest.js';
-import { readmeTables } from '../../bench/readme-table.js';
+import { readmeTables, replaceInReadme } from '../../bench/readme-table.js';
 import { targets } from '../../bench/targets.js';
 
 describe('bench pieces, tiny', () => {
@@ -85,6 +85,8 @@ describe('bench pieces, tiny', () => {
     expect(list.find((t) => t.id === 'cli.helpRatio')).toMatchObject({ measured: 9, met: false });
     expect(list.find((t) => t.id === 'http.inclusionProofRatioToBare')).toMatchObject({ measured: null, met: false });
     expect(list.find((t) => t.id === 'footprint.rssMegabytes')!.note).toContain('300 attestations');
-    expect(readmeTables({ mode: 'quick', targets: list })).toContain('| target | threshold | measured | |');
+    const tables = readmeTables({ mode: 'quick', targets: list });
+    expect(tables).toContain('| target | threshold | measured | |');
+    expect(replaceInReadme('a\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nb', tables)).toBe(`a\n<!-- bench:begin -->\n${tables.trimEnd()}\n<!-- bench:end -->\nb`);
   }, 120_000);
 });
