@@ -19,7 +19,7 @@ interface Row {
 export function readmeTables(r: Record<string, any>): string {
   const out: string[] = [];
   const n = (x: number | undefined) => (x === undefined ? '–' : x.toLocaleString('en-US'));
-  out.push(`From \`${r.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench'}\` on ${r.date?.slice(0, 10) ?? '?'} (Node ${r.machine?.node}, ${r.machine?.cores} cores${r.mode === 'quick' ? '; quick mode, smaller sizes' : ''}):`, '');
+  out.push(`From \`${r.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench'}\` on ${r.date?.slice(0, 10) ?? '?'} (Node ${r.machine?.node}, ${r.machine?.cores} cores${r.machine?.loadAverageAtStart !== undefined ? `, load average ${r.machine.loadAverageAtStart} at the start, ${r.machine.loadAverageAtEnd} at the end` : ''}${r.mode === 'quick' ? '; quick mode, smaller sizes' : ''}):`, '');
   out.push(targetsTable(r.targets ?? targets(r as BenchResults)), '');
   const v = r.p256Verify;
   if (v) out.push(`Baseline: raw P-256 verify ${n(v.singleCorePerSec)}/s on one core × ${v.cores} cores = ${n(v.perSecTimesCores)}/s.`, '');

@@ -13,7 +13,7 @@
  * (default 10^5; 10^6 takes about half an hour); BENCH_SBOM_COMPONENTS, BENCH_FOOTPRINT and
  * BENCH_PORT (two ports from it, default 18610) as named.
  */
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ const started = performance.now();
 const cores = availableParallelism();
 const results: Record<string, any> = {
   mode: QUICK ? 'quick' : 'full',
-  machine: { node: process.version, cpus: cpus().length, cores },
+  machine: { node: process.version, cpus: cpus().length, cores, loadAverageAtStart: round(loadavg()[0]!, 1) },
   date: new Date().toISOString(),
   notes: QUICK
     ? [
@@ -247,6 +247,7 @@ try {
   for (const r of rows) log(`SBOM ${r.format}, ${r.components} components, ${r.megabytes} MB: read ${r.readComponentsMs} ms, ingest ${r.ingestMs} ms (${r.ingestWithoutIndexMs} ms without the index), evidence ${r.evidenceMs} ms / ${r.evidenceMegabytes} MB, verify ${r.verifyMs} ms`);
 }
 
+results.machine.loadAverageAtEnd = round(loadavg()[0]!, 1);
 results.targets = targets(results);
 results.seconds = round((performance.now() - started) / 1000, 1);
 for (const t of results.targets) log(`target ${t.id}: ${t.measured} ${t.unit} (${t.op} ${t.threshold}) ${t.met ? 'met' : 'NOT met'}${t.note ? ` — ${t.note}` : ''}`);

@@ -22,9 +22,9 @@ export interface BenchResults {
   ingest?: { batchRatioToVerifyTimesCores?: number };
   http?: { inclusionProof?: { ratioToBare?: number; treeSize?: number } };
   device?: { offlineVerifyMs?: number; components?: number; componentAttestations?: number; verdict?: string };
-  footprint?: { diskRatio?: number; rssMegabytes?: number; attestations?: number };
+  footprint?: { diskRatio?: number; rssMegabytes?: number; attestations: number };
   cli?: { helpRatio?: number; verifyEvidenceRatio?: number; verifyEvidenceExit?: number };
-  startup?: { treeSize?: number; milliseconds?: number };
+  startup?: { treeSize: number; milliseconds?: number };
 }
 
 const SPECS: Spec[] = [
@@ -64,7 +64,7 @@ const SPECS: Spec[] = [
     unit: '×',
     source: 'footprint.diskRatio',
     read: (r) => r.footprint?.diskRatio,
-    note: (r) => (r.footprint ? `after ${r.footprint.attestations} attestations` : undefined),
+    note: (r) => (r.footprint ? `after ${r.footprint.attestations.toLocaleString('en-US')} attestations` : undefined),
   },
   {
     id: 'footprint.rssMegabytes',
@@ -74,7 +74,7 @@ const SPECS: Spec[] = [
     unit: 'MB',
     source: 'footprint.rssMegabytes',
     read: (r) => r.footprint?.rssMegabytes,
-    note: (r) => (r.footprint && r.footprint.attestations !== 100_000 ? `quick mode: after ${r.footprint.attestations} attestations, not 100,000` : undefined),
+    note: (r) => (r.footprint && r.footprint.attestations !== 100_000 ? `quick mode: after ${r.footprint.attestations.toLocaleString('en-US')} attestations, not 100,000` : undefined),
   },
   {
     id: 'cli.helpRatio',
@@ -103,7 +103,7 @@ const SPECS: Spec[] = [
     unit: 'ms',
     source: 'startup.milliseconds',
     read: (r) => r.startup?.milliseconds,
-    note: (r) => (r.startup ? `at ${r.startup.treeSize} entries` : undefined),
+    note: (r) => (r.startup ? `at ${r.startup.treeSize.toLocaleString('en-US')} entries` : undefined),
   },
 ];
 
