@@ -1,15 +1,22 @@
 /**
- * Device verification of a 200-component device: collect the graph from the log, evaluate the
- * release policy. Reports milliseconds per verification and per evidence package.
+ * Device verification of a 200-component device: 200 component attestations (one per part, each
+ * its own signed bundle), the firmware's release, provenance, SBOM and tests, the assembly and
+ * the release decision. Reports, per run: the server's verdict (collect the graph from the
+ * index, evaluate the release policy), building the evidence package, and the shared offline
+ * verifier on that package (`verifyEvidence`: every bundle's signature, inclusion proof, the
+ * checkpoint and the package signature checked, then the policy evaluated again from the
+ * verified evidence alone): the last is the < 100 ms target.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolvePredicateType } from '../src/attest/predicates.js';
 import { signStatement, statement } from '../src/attest/sign.js';
 import { defaultPolicy } from '../src/provenance/policy-io.js';
 import { GTIN, party, registration, udi } from '../test/attest/fixtures.js';
 import { verifyEvidence } from '../src/verify/evidence.js';
-import { startNode } from '../test/helpers.js';
+import { openNode } from './common.js';
 
 export interface DeviceBenchResult {
   components: number;
@@ -17,12 +24,15 @@ export interface DeviceBenchResult {
   evidenceMs: number;
   /** The shared verifier on the package: every signature and proof checked, verdict re-derived. */
   offlineVerifyMs: number;
+  /** Attestations in the evidence package, and of them the component attestations. */
   bundles: number;
+  componentAttestations: number;
   verdict: string;
 }
 
-export async function benchDevice(components = 200, runs = 20): Promise<DeviceBenchResult> {
-  const node = await startNode();
+/** With `saveTo`, writes the evidence package (evidence.json), the trusted root (trusted_root.json) and the UDI (udi.txt) there. */
+export async function benchDevice(components = 200, runs = 20, saveTo?: string): Promise<DeviceBenchResult> {
+  const node = await openNode();
   try {
     const t = (n: string) => resolvePredicateType(n).uri;
     const sup = party('bench-sup');
@@ -34,12 +44,16 @@ export async function benchDevice(components = 200, runs = 20): Promise<DeviceBe
     }
     const submit = async (st: Record<string, unknown>, p: typeof sup) => node.attestations.submit(await signStatement(st, p.privateKey));
     const parts = Array.from({ length: components }, (_, i) => `bench-sup:P${i % 8}:SN${i}`);
-    for (let i = 0; i < parts.length; i += 10) {
-      await submit(statement(parts.slice(i, i + 10).map((p) => ({ digest: { partSerial: p } })), t('component'), { partNumber: 'P', componentType: 'part' }), sup);
+    // One component attestation per part (submitted in batches of 100, as a supplier would).
+    const componentBundles = [];
+    for (const p of parts) componentBundles.push(await signStatement(statement([{ digest: { partSerial: p } }], t('component'), { partNumber: 'P', componentType: 'part' }), sup.privateKey));
+    for (let i = 0; i < componentBundles.length; i += 100) {
+      const refused = (await node.attestations.submitMany(componentBundles.slice(i, i + 100))).filter((r) => 'error' in r);
+      if (refused.length) throw new Error(`component attestations refused: ${JSON.stringify(refused[0])}`);
     }
     const fw = createHash('sha256').update('bench firmware').digest('hex');
     const fs = [{ digest: { sha256: fw } }];
-    await submit(statement(fs, t('firmware'), { name: 'fw', version: '1' }), maker);
+    await submit(statement(fs, t('firmware'), { name: 'fw', version: '1', gtins: [GTIN] }), maker);
     await submit(statement(fs, t('slsa-provenance'), { buildDefinition: { buildType: 'x', externalParameters: {} }, runDetails: { builder: { id: 'ci' } } }), ci);
     await submit(statement(fs, 'https://cyclonedx.org/bom', { bomFormat: 'CycloneDX', specVersion: '1.5' }), maker);
     await submit(statement(fs, t('test-result'), { result: 'PASSED', configuration: [] }), qa);
@@ -62,12 +76,29 @@ export async function benchDevice(components = 200, runs = 20): Promise<DeviceBe
     verifyEvidence(pkg, root, { udi: u, policy, now }); // warm-up
     const v0 = performance.now();
     let outcome = '';
-    for (let i = 0; i < 5; i++) outcome = verifyEvidence(pkg, root, { udi: u, policy, now }).outcome;
-    const offlineVerifyMs = (performance.now() - v0) / 5;
+    for (let i = 0; i < runs; i++) outcome = verifyEvidence(pkg, root, { udi: u, policy, now }).outcome;
+    const offlineVerifyMs = (performance.now() - v0) / runs;
     if (outcome !== verdict) throw new Error(`offline verification says ${outcome}, the server ${verdict}`);
-    return { components, verifyMs: +verifyMs.toFixed(1), evidenceMs: +evidenceMs.toFixed(1), offlineVerifyMs: +offlineVerifyMs.toFixed(1), bundles: pkg.bundles.length, verdict };
+    const componentType = t('component');
+    const componentAttestations = pkg.bundles.filter((b) => predicateTypeOf(b) === componentType).length;
+    if (saveTo) {
+      writeFileSync(join(saveTo, 'evidence.json'), JSON.stringify(pkg));
+      writeFileSync(join(saveTo, 'trusted_root.json'), JSON.stringify(root));
+      writeFileSync(join(saveTo, 'udi.txt'), u);
+    }
+    return { components, verifyMs: +verifyMs.toFixed(1), evidenceMs: +evidenceMs.toFixed(1), offlineVerifyMs: +offlineVerifyMs.toFixed(1), bundles: pkg.bundles.length, componentAttestations, verdict };
   } finally {
     await node.cleanup();
+  }
+}
+
+/** The predicate type inside a bundle's DSSE envelope. */
+function predicateTypeOf(bundle: unknown): string | undefined {
+  try {
+    const payload = (bundle as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
+    return (JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as { predicateType?: string }).predicateType;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,12 +1,22 @@
 /**
- * `npm run bench`: measures the log on this machine and writes bench/results.json. Every number
- * that matters is reported as a ratio against a baseline measured in the same run, since bare
- * times on shared machines say little.
+ * `npm run bench [-- --quick]`: measures the ledger on this machine and writes bench/results.json
+ * (with --quick, bench/results-quick.json, `"mode": "quick"`). Every number that matters is
+ * reported beside a baseline measured in the same run (raw P-256 verify × cores, a bare
+ * node:http server, `node -e 0`), since bare times on a shared machine say little; the
+ * `targets` section lists each target with its threshold, the measured value and whether it is met.
  *
- * Environment: BENCH_MAX_SIZE (default 1000000) bounds the largest tree built.
+ * --quick (under 2 minutes on a 2-core machine) uses smaller sizes, listed in `notes`: trees of
+ * 10^4 and 10^5 (not 10^6), fewer requests per concurrency, 5,000 attestations for the footprint
+ * (not 100,000), a 10^4 index and 1,000-component SBOMs.
+ *
+ * Environment: BENCH_MAX_SIZE bounds the largest tree built; BENCH_INDEX_MAX the largest index
+ * (default 10^5; 10^6 takes about half an hour); BENCH_SBOM_COMPONENTS, BENCH_FOOTPRINT and
+ * BENCH_PORT (two ports from it, default 18610) as named.
  */
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { generateKeyPairSync } from 'node:crypto';
-import { p256VerifyRate } from './ingest.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,24 +25,44 @@ import { ed25519NoteSigner, useNativeCrypto } from '../src/crypto/node.js';
 import { LevelLogStore } from '../src/store/level.js';
 import type { LogStore } from '../src/store/store.js';
 import { tempDir } from '../test/helpers.js';
+import { benchSupplier, log, openNode, round, signComponents } from './common.js';
+import { ingestBatch, ingestSingle, p256VerifyRate, registerSupplier, type RateLatency } from './ingest.js';
+import { targets } from './targets.js';
 
-const MAX = Number(process.env.BENCH_MAX_SIZE ?? 1_000_000);
-const results: Record<string, unknown> = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, date: new Date().toISOString() };
+const QUICK = process.argv.includes('--quick');
+const CONCURRENCIES = [1, 16, 64, 200];
+const BATCH_CONCURRENCIES = [1, 4];
+const settings = QUICK
+  ? { verifyN: 3000, sizes: [10_000, 100_000], proofsPerSize: 500, singleRequests: (c: number) => Math.max(200, 4 * c), batches: 8, seconds: 2, indexIngest: 1000, indexMax: 10_000, sbom: 1000, deviceRuns: 5, footprint: 5000, cliRuns: 3 }
+  : { verifyN: 10_000, sizes: [10_000, 100_000, 1_000_000], proofsPerSize: 2000, singleRequests: (c: number) => Math.max(2000, 20 * c), batches: 30, seconds: 5, indexIngest: 4000, indexMax: 100_000, sbom: 10_000, deviceRuns: 20, footprint: 100_000, cliRuns: 7 };
+const MAX = Number(process.env.BENCH_MAX_SIZE ?? Infinity);
+const PORT = Number(process.env.BENCH_PORT ?? 18610);
+const started = performance.now();
+const cores = availableParallelism();
+const results: Record<string, any> = {
+  mode: QUICK ? 'quick' : 'full',
+  machine: { node: process.version, cpus: cpus().length, cores, loadAverageAtStart: round(loadavg()[0]!, 1) },
+  date: new Date().toISOString(),
+  notes: QUICK
+    ? [
+        `quick mode: trees of ${settings.sizes.join(' and ')} entries (not 10^6), ${settings.proofsPerSize} proofs per size`,
+        `quick mode: footprint (RSS, disk) after ${(Number(process.env.BENCH_FOOTPRINT) || settings.footprint).toLocaleString('en-US')} attestations, not 100,000`,
+        `quick mode: ${settings.singleRequests(1)}–${settings.singleRequests(200)} requests per concurrency, ${settings.batches} batches per concurrency, ${settings.seconds} s bare and proof runs, a 10^4 index, ${settings.sbom}-component SBOMs`,
+      ]
+    : [],
+};
 
-function rate(n: number, ms: number): number {
-  return Math.round((n / ms) * 1000);
-}
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
 
-function log(msg: string): void {
-  process.stderr.write(`${msg}\n`);
-}
-
-// Baseline: raw ECDSA P-256 signature verification, single core.
-results.p256VerifyPerSec = p256VerifyRate();
-log(`raw P-256 verify: ${results.p256VerifyPerSec}/s`);
+// Baseline: raw ECDSA P-256 signature verification, one core; the machine's is that × cores.
+const verify1 = p256VerifyRate(settings.verifyN);
+results.p256Verify = { singleCorePerSec: verify1, cores, perSecTimesCores: verify1 * cores };
+results.p256VerifyPerSec = verify1;
+const verifyTimesCores = verify1 * cores;
+log(`raw P-256 verify: ${verify1}/s on one core, × ${cores} cores = ${verifyTimesCores}/s`);
 
 useNativeCrypto();
-const dir = await tempDir('pedigree-bench-');
+const dir = await tempDir('pedigree-bench-tree-');
 const { privateKey } = generateKeyPairSync('ed25519');
 const signer = ed25519NoteSigner('bench.pedigree.local/log', privateKey);
 
@@ -54,7 +84,7 @@ try {
   const appendRates: Record<string, number> = {};
   const proofs: Record<string, { proofsPerSec: number; tileReadsPerProof: number }> = {};
   const coldProofs: Record<string, { proofsPerSec: number; tileReadsPerProof: number }> = {};
-  const sizes = [10_000, 100_000, 1_000_000].filter((s) => s <= MAX);
+  const sizes = settings.sizes.filter((s) => s <= MAX);
   let appendedMs = 0;
   for (const size of sizes) {
     const t0 = performance.now();
@@ -66,7 +96,7 @@ try {
     appendedMs += performance.now() - t0;
     appendRates[String(size)] = rate(size, appendedMs);
     // Proofs for random indexes against the full tree, cold per call except for cached full tiles.
-    const n = 2000;
+    const n = settings.proofsPerSize;
     c.reset();
     const p0 = performance.now();
     for (let i = 0; i < n; i++) await ledger.inclusionProof(Math.floor(Math.random() * size));
@@ -92,7 +122,7 @@ try {
   const smallest = String(sizes[0]);
   results.append = {
     entriesPerSecAtSize: appendRates,
-    ratioToP256Verify: +(appendRates[largest]! / (results.p256VerifyPerSec as number)).toFixed(2),
+    ratioToP256Verify: round(appendRates[largest]! / verify1),
   };
   results.inclusionProofs = {
     cachedAtSize: proofs,
@@ -106,18 +136,100 @@ try {
   await dir.remove();
 }
 
-// Ingest of verified attestations through the whole pipeline (parse, verify, validate, append).
+// Ingest: in process and over HTTP, single submissions at each concurrency and batches of 100.
 {
-  const { benchIngest } = await import('./ingest.js');
-  const r = await benchIngest(Number(process.env.BENCH_INGEST ?? 4000));
-  results.ingest = r;
-  log(`ingest: ${r.ingestPerSec}/s = ${r.ratioToP256Verify} x raw P-256 verify (${r.p256VerifyPerSec}/s); without the index ${r.ingestWithoutIndexPerSec}/s (with ÷ without = ${r.indexRatio})`);
+  const supplier = benchSupplier();
+  const pool = (count: number, tag: string) => signComponents(supplier, count, tag);
+  const withRatio = <T extends { bundlesPerSec: number }>(row: T) => ({ ...row, ratioToVerifyTimesCores: round(row.bundlesPerSec / verifyTimesCores, 3) });
+  const single: RateLatency[] = [];
+  const batch: RateLatency[] = [];
+  {
+    // Signed before the clock starts; one node for every concurrency, each with its own bundles.
+    const singles = await Promise.all(CONCURRENCIES.map((c) => pool(settings.singleRequests(c), `in-c${c}`)));
+    const batches = await Promise.all(BATCH_CONCURRENCIES.map((c) => pool(settings.batches * 100, `in-batch-c${c}`)));
+    const node = await openNode();
+    try {
+      await registerSupplier(node, supplier);
+      await ingestSingle(node, await pool(200, 'in-warm'), 16); // warm-up
+      for (const [i, c] of CONCURRENCIES.entries()) {
+        single.push(withRatio(await ingestSingle(node, singles[i]!, c)));
+        log(`in-process ingest, single, concurrency ${c}: ${JSON.stringify(single[single.length - 1])}`);
+      }
+      for (const [i, c] of BATCH_CONCURRENCIES.entries()) {
+        batch.push(withRatio(await ingestBatch(node, batches[i]!, c)));
+        log(`in-process ingest, batches of 100, concurrency ${c}: ${JSON.stringify(batch[batch.length - 1])}`);
+      }
+    } finally {
+      await node.cleanup();
+    }
+  }
+  const { benchHttp } = await import('./http.js');
+  const http = await benchHttp(
+    {
+      single: CONCURRENCIES.map((c) => ({ concurrency: c, requests: settings.singleRequests(c) })),
+      batch: BATCH_CONCURRENCIES.map((c) => ({ concurrency: c, batches: settings.batches })),
+      proofConcurrency: 64,
+      seconds: settings.seconds,
+      port: PORT,
+    },
+    supplier,
+    pool,
+    log,
+  );
+  const best = (rows: Array<{ bundlesPerSec: number }>) => Math.max(...rows.map((r) => r.bundlesPerSec));
+  const httpBatch = best(http.batch);
+  const inBatch = best(batch);
+  results.ingest = {
+    p256VerifyTimesCores: verifyTimesCores,
+    inProcess: { single, batch },
+    http: { single: http.single.map(withRatio), batch: http.batch.map(withRatio) },
+    /** The best batch rate over HTTP (the service as clients use it) ÷ (one core's verify rate × cores). */
+    batchPerSec: httpBatch,
+    batchRatioToVerifyTimesCores: round(httpBatch / verifyTimesCores, 3),
+    inProcessBatchPerSec: inBatch,
+    inProcessBatchRatioToVerifyTimesCores: round(inBatch / verifyTimesCores, 3),
+    errors: [...single, ...batch, ...http.single, ...http.batch].reduce((a, r) => a + r.errors, 0),
+  };
+  results.http = { inclusionProof: http.inclusionProof };
+  log(`batch ingest: HTTP ${httpBatch}/s = ${results.ingest.batchRatioToVerifyTimesCores} × verify × cores; in process ${inBatch}/s = ${results.ingest.inProcessBatchRatioToVerifyTimesCores} ×`);
 }
 
-// The verifiable index: build rate, lookup time and proof size at 10^4, 10^5 and 10^6 entries.
+// What the verifiable index costs ingest (the same bundles with and without it).
+{
+  const { benchIngest } = await import('./ingest.js');
+  const r = await benchIngest(Number(process.env.BENCH_INGEST ?? settings.indexIngest));
+  results.ingest.index = r;
+  log(`ingest with the index ${r.ingestPerSec}/s, without ${r.ingestWithoutIndexPerSec}/s (with ÷ without = ${r.indexRatio})`);
+}
+
+// A 200-component device: the server's verdict, its evidence package, and that package verified
+// offline (all cryptography, policy evaluated); then the CLI's start-up against node -e 0.
+{
+  const { benchDevice } = await import('./device.js');
+  const { benchCli } = await import('./cli.js');
+  const saved = await mkdtemp(join(tmpdir(), 'pedigree-bench-evidence-'));
+  try {
+    const r = await benchDevice(200, settings.deviceRuns, saved);
+    results.device = r;
+    log(`device, ${r.components} components (${r.componentAttestations} component attestations, ${r.bundles} in the package): verdict ${r.verdict}, server ${r.verifyMs} ms, evidence ${r.evidenceMs} ms, offline verification ${r.offlineVerifyMs} ms`);
+    results.cli = benchCli(saved, settings.cliRuns);
+    log(`CLI: ${JSON.stringify(results.cli)}`);
+  } finally {
+    await rm(saved, { recursive: true, force: true });
+  }
+}
+
+// Footprint: RSS and disk after N attestations, in a child process.
+{
+  const { benchFootprint } = await import('./footprint.js');
+  results.footprint = await benchFootprint(Number(process.env.BENCH_FOOTPRINT) || settings.footprint);
+  log(`footprint: ${JSON.stringify(results.footprint)}`);
+}
+
+// The verifiable index: build rate, lookup time and proof size at 10^4, 10^5 (and 10^6 on request).
 {
   const { benchIndex } = await import('./vindex.js');
-  const sizes = [10_000, 100_000, 1_000_000].filter((n) => n <= Math.min(MAX, Number(process.env.BENCH_INDEX_MAX ?? 1_000_000)));
+  const sizes = [10_000, 100_000, 1_000_000].filter((n) => n <= Math.min(MAX, Number(process.env.BENCH_INDEX_MAX ?? settings.indexMax)));
   const rows = [];
   for (const n of sizes) {
     const r = await benchIndex(n);
@@ -130,19 +242,15 @@ try {
 // Large SBOMs: ingest and index cost, and the firmware's evidence package.
 {
   const { benchSbom } = await import('./sbom.js');
-  const rows = await benchSbom(Number(process.env.BENCH_SBOM_COMPONENTS ?? 10_000));
+  const rows = await benchSbom(Number(process.env.BENCH_SBOM_COMPONENTS ?? settings.sbom));
   results.sbom = rows;
   for (const r of rows) log(`SBOM ${r.format}, ${r.components} components, ${r.megabytes} MB: read ${r.readComponentsMs} ms, ingest ${r.ingestMs} ms (${r.ingestWithoutIndexMs} ms without the index), evidence ${r.evidenceMs} ms / ${r.evidenceMegabytes} MB, verify ${r.verifyMs} ms`);
 }
 
-// Device verification of a 200-component device.
-{
-  const { benchDevice } = await import('./device.js');
-  const r = await benchDevice(200);
-  results.device = r;
-  log(`device verification, ${r.components} components: ${r.verifyMs} ms (evidence package ${r.evidenceMs} ms)`);
-}
-
-const out = join(import.meta.dirname, 'results.json');
+results.machine.loadAverageAtEnd = round(loadavg()[0]!, 1);
+results.targets = targets(results);
+results.seconds = round((performance.now() - started) / 1000, 1);
+for (const t of results.targets) log(`target ${t.id}: ${t.measured} ${t.unit} (${t.op} ${t.threshold}) ${t.met ? 'met' : 'NOT met'}${t.note ? ` — ${t.note}` : ''}`);
+const out = join(import.meta.dirname, QUICK ? 'results-quick.json' : 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-log(`wrote ${out}`);
+log(`wrote ${out} in ${results.seconds} s`);
