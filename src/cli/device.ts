@@ -13,8 +13,7 @@ import { verifyEvidence, verifyFirmwareEvidence, type CallerExpectations, type V
 import { componentQuery } from '../sbom/sbom.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { loadTrustedRoot } from './attest.js';
-import { CliError, printJson, terminalSafe, whyUnreadable } from './util.js';
+import { CliError, loadTrustedRoot, printJson, terminalSafe, whyUnreadable } from './util.js';
 
 /** Exit codes of verify-device and verify-evidence; anything but 0 must stop a release. */
 export const OUTCOME_EXIT: Record<Outcome | 'NOT_VERIFIED', number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2, RECALLED: 4, UNKNOWN: 5, NOT_VERIFIED: 6 };
