@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { signedTimeField } from '../attest/order.js';
 import { resolvePredicateType } from '../attest/predicates.js';
@@ -11,7 +11,7 @@ import { verifyBundle, BundleVerificationError } from '../attest/verify.js';
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { CliError, printJson, whyUnreadable, terminalSafe } from './util.js';
+import { CliError, loadTrustedRoot, printJson, readJson, terminalSafe } from './util.js';
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -19,16 +19,6 @@ async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-async function readJson(pathOrJson: string, what: string): Promise<unknown> {
-  const text = pathOrJson.trimStart().startsWith('{') ? pathOrJson : await readFile(pathOrJson, 'utf8').catch((e: unknown) => {
-    throw new CliError(`cannot read ${what} file ${pathOrJson}: ${whyUnreadable(e)}`);
-  });
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError(`${what} is not valid JSON`);
-  }
-}
 
 export interface AttestOptions {
   server: string;
@@ -113,20 +103,6 @@ export interface VerifyOptions {
   trustedRoot: string;
   publicKey: string[];
   json?: boolean;
-}
-
-export async function loadTrustedRoot(source: string): Promise<unknown> {
-  if (/^https?:\/\//.test(source)) {
-    let res: Response;
-    try {
-      res = await fetch(source);
-    } catch (e) {
-      throw new CliError(`cannot fetch ${source}: ${(e as Error).message}`);
-    }
-    if (!res.ok) throw new CliError(`${source} answered HTTP ${res.status}`);
-    return res.json();
-  }
-  return readJson(source, '--trusted-root');
 }
 
 /** Exit 0 when the bundle verifies, 1 when it does not, 3 on errors reading the inputs. */

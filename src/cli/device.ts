@@ -6,15 +6,14 @@ import { parseCheckpoint, parseNote, toHex } from '../log/index.js';
 import type { EvidencePackage } from '../provenance/evidence.js';
 import { countedReleasers, type Outcome } from '../provenance/outcome.js';
 import type { Policy } from '../provenance/policy.js';
-import { defaultPolicy, parsePolicy } from '../provenance/policy-io.js';
+import { shippedReleasePolicy } from '../provenance/release-policy.js';
 import { checkModelGtin, normaliseDeviceUdi } from '../udi/udi.js';
 import { EvidenceError, PLAIN_WORDS } from '../verify/errors.js';
 import { verifyEvidence, verifyFirmwareEvidence, type CallerExpectations, type VerifiedDevice, type VerifiedFirmware } from '../verify/evidence.js';
 import { componentQuery } from '../sbom/sbom.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { loadTrustedRoot } from './attest.js';
-import { CliError, printJson, terminalSafe, whyUnreadable } from './util.js';
+import { CliError, loadTrustedRoot, printJson, terminalSafe, whyUnreadable } from './util.js';
 
 /** Exit codes of verify-device and verify-evidence; anything but 0 must stop a release. */
 export const OUTCOME_EXIT: Record<Outcome | 'NOT_VERIFIED', number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2, RECALLED: 4, UNKNOWN: 5, NOT_VERIFIED: 6 };
@@ -30,10 +29,15 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   }
 }
 
-/** The caller's policy: the file given, or the release policy shipped with the program. */
+/**
+ * The caller's policy: the file given, validated against the policy schema, or the release
+ * policy shipped with the program. The shipped one is not validated again here (the tests and the
+ * server validate it), so a gate without --policy never loads the schema validator (Ajv).
+ */
 async function callerPolicy(path: string | undefined): Promise<Policy> {
-  if (!path) return defaultPolicy();
+  if (!path) return shippedReleasePolicy();
   const value = await readJsonFile(path, '--policy');
+  const { parsePolicy } = await import('../provenance/policy-io.js');
   try {
     return parsePolicy(value);
   } catch (e) {

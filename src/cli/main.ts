@@ -4,7 +4,6 @@
  */
 import { useNativeCrypto } from '../crypto/node.js';
 import { Command, CommanderError, Option } from 'commander';
-import { registerWitnessCommands } from './witness.js';
 import { CliError, EXIT_ERROR, terminalSafe } from './util.js';
 
 /**
@@ -185,6 +184,36 @@ export function buildProgram(): Command {
   registerWitnessCommands(program);
 
   return program;
+}
+
+/** `pedigree witness …`: the witness's commands, loaded like the others when one runs. */
+function registerWitnessCommands(program: Command): void {
+  const witness = program
+    .command('witness')
+    .description('run a C2SP tlog-witness that cosigns the checkpoints of the logs it follows (c2sp.org/tlog-witness)');
+  witness
+    .command('init')
+    .description('create a witness directory: witness.json and an Ed25519 key witness.key (mode 0600); prints the verifier key')
+    .requiredOption('--dir <dir>', 'witness directory (created if needed)')
+    .requiredOption('--name <name>', 'witness name, a schema-less URL such as witness.example.org/w1')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./witness.js'), 'initCommand'));
+  witness
+    .command('add-log')
+    .description('follow a log: trust its checkpoint key (repeat with another --vkey to trust several keys); takes effect when serve starts')
+    .requiredOption('--dir <dir>', 'witness directory')
+    .requiredOption('--vkey <vkey>', "the log's signed-note verifier key, <name>+<hex key ID>+<base64> (pedigree init prints it)")
+    .option('--origin <origin>', "the log's checkpoint origin line (default: the key's name)")
+    .option('--audit <url>', "the ledger's URL: before cosigning, rebuild its verifiable index from its entries and refuse a checkpoint whose index root differs")
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./witness.js'), 'addLogCommand'));
+  witness
+    .command('serve')
+    .description('serve POST /add-checkpoint and GET /<sha256(origin) hex>/checkpoint')
+    .requiredOption('--dir <dir>', 'witness directory')
+    .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action(lazy(() => import('./witness.js'), 'serveCommand'));
 }
 
 /** A repeatable option's values, in order. */

@@ -14,8 +14,7 @@ import { graphql } from '../client/graphql.js';
 import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
 import { AuditError, auditIndex, type AuditState } from '../vindex/audit.js';
 import { trustedLog } from '../verify/trust.js';
-import { loadTrustedRoot } from './attest.js';
-import { CliError, parsePositive, terminalSafe } from './util.js';
+import { CliError, loadTrustedRoot, parsePositive, terminalSafe } from './util.js';
 
 interface State {
   origin: string;

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 3;
 
@@ -38,4 +40,34 @@ export function printJson(value: unknown): void {
 /** Text from elsewhere (a server, a statement), made safe to print: no terminal control sequences. */
 export function terminalSafe(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\u241a');
+}
+
+/** A JSON argument: inline JSON (starting with "{") or a file holding it. */
+export async function readJson(pathOrJson: string, what: string): Promise<unknown> {
+  const text = pathOrJson.trimStart().startsWith('{') ? pathOrJson : await readFile(pathOrJson, 'utf8').catch((e: unknown) => {
+    throw new CliError(`cannot read ${what} file ${pathOrJson}: ${whyUnreadable(e)}`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${what} is not valid JSON`);
+  }
+}
+
+/**
+ * A trusted root from a file or a URL. Here, not in attest.ts, so the gates and the monitor do not
+ * load the signing and bundle-verifying code (`@sigstore/sign`, `@sigstore/verify`) they never use.
+ */
+export async function loadTrustedRoot(source: string): Promise<unknown> {
+  if (/^https?:\/\//.test(source)) {
+    let res: Response;
+    try {
+      res = await fetch(source);
+    } catch (e) {
+      throw new CliError(`cannot fetch ${source}: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new CliError(`${source} answered HTTP ${res.status}`);
+    return res.json();
+  }
+  return readJson(source, '--trusted-root');
 }

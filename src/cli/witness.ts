@@ -9,7 +9,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
 import { ed25519Raw } from '../crypto/node.js';
 import { generateKey, KeyFileError, readPrivateKey, writePrivateKey } from '../keys.js';
 import { cosignatureKeyId, cosignatureVerifierKey } from '../log/cosignature.js';
@@ -43,7 +42,7 @@ async function readConfig(dir: string): Promise<WitnessConfig> {
   }
 }
 
-async function initCommand(opts: { dir: string; name: string; json?: boolean }): Promise<void> {
+export async function initCommand(opts: { dir: string; name: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.dir);
   const { privateKey } = generateKey('ed25519');
   try {
@@ -75,7 +74,7 @@ async function initCommand(opts: { dir: string; name: string; json?: boolean }):
   );
 }
 
-async function addLogCommand(opts: { dir: string; vkey: string; origin?: string; audit?: string; json?: boolean }): Promise<void> {
+export async function addLogCommand(opts: { dir: string; vkey: string; origin?: string; audit?: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.dir);
   const config = await readConfig(dir);
   let key;
@@ -105,7 +104,7 @@ async function addLogCommand(opts: { dir: string; vkey: string; origin?: string;
   );
 }
 
-async function serveCommand(opts: { dir: string; port: string; host: string }): Promise<void> {
+export async function serveCommand(opts: { dir: string; port: string; host: string }): Promise<void> {
   const dir = resolve(opts.dir);
   const port = parsePort(opts.port);
   const config = await readConfig(dir);
@@ -152,34 +151,4 @@ async function serveCommand(opts: { dir: string; port: string; host: string }): 
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-}
-
-/** Adds `pedigree witness init | add-log | serve` to the program. */
-export function registerWitnessCommands(program: Command): void {
-  const witness = program
-    .command('witness')
-    .description('run a C2SP tlog-witness that cosigns the checkpoints of the logs it follows (c2sp.org/tlog-witness)');
-  witness
-    .command('init')
-    .description('create a witness directory: witness.json and an Ed25519 key witness.key (mode 0600); prints the verifier key')
-    .requiredOption('--dir <dir>', 'witness directory (created if needed)')
-    .requiredOption('--name <name>', 'witness name, a schema-less URL such as witness.example.org/w1')
-    .option('--json', 'machine-readable output')
-    .action(initCommand);
-  witness
-    .command('add-log')
-    .description('follow a log: trust its checkpoint key (repeat with another --vkey to trust several keys); takes effect when serve starts')
-    .requiredOption('--dir <dir>', 'witness directory')
-    .requiredOption('--vkey <vkey>', "the log's signed-note verifier key, <name>+<hex key ID>+<base64> (pedigree init prints it)")
-    .option('--origin <origin>', "the log's checkpoint origin line (default: the key's name)")
-    .option('--audit <url>', "the ledger's URL: before cosigning, rebuild its verifiable index from its entries and refuse a checkpoint whose index root differs")
-    .option('--json', 'machine-readable output')
-    .action(addLogCommand);
-  witness
-    .command('serve')
-    .description('serve POST /add-checkpoint and GET /<sha256(origin) hex>/checkpoint')
-    .requiredOption('--dir <dir>', 'witness directory')
-    .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .action(serveCommand);
 }
