@@ -19,7 +19,11 @@ type Spec = Omit<Target, 'measured' | 'met' | 'note'> & { read: (r: BenchResults
 /** The parts of results.json the targets read (all optional: a partial run still gets a table). */
 export interface BenchResults {
   mode?: 'full' | 'quick';
-  ingest?: { batchRatioToVerifyTimesCores?: number };
+  ingest?: {
+    batchRatioToVerifyTimesCores?: number;
+    batchPerSec?: number;
+    http?: { single?: Array<{ concurrency: number; bundlesPerSec: number; errors: number; latencyMs: { p50: number } }> };
+  };
   http?: { inclusionProof?: { ratioToBare?: number; treeSize?: number } };
   device?: { offlineVerifyMs?: number; components?: number; componentAttestations?: number; verdict?: string };
   footprint?: { diskRatio?: number; rssMegabytes?: number; attestations: number };
@@ -36,6 +40,30 @@ const SPECS: Spec[] = [
     unit: '×',
     source: 'ingest.batchRatioToVerifyTimesCores',
     read: (r) => r.ingest?.batchRatioToVerifyTimesCores,
+  },
+  {
+    id: 'ingest.httpSingleAt64RatioToBatch',
+    description: 'single-bundle HTTP ingest at 64 in flight ÷ batch ingest over HTTP',
+    op: '>=',
+    threshold: 0.5,
+    unit: '×',
+    source: 'ingest.http.single[concurrency 64].bundlesPerSec ÷ ingest.batchPerSec',
+    read: (r) => {
+      const at64 = r.ingest?.http?.single?.find((s) => s.concurrency === 64);
+      return at64 && at64.errors === 0 && r.ingest?.batchPerSec ? +(at64.bundlesPerSec / r.ingest.batchPerSec).toFixed(3) : undefined;
+    },
+  },
+  {
+    id: 'ingest.httpSingleP50AtConcurrency1',
+    description: 'single submission over HTTP at concurrency 1, latency p50',
+    op: '<',
+    threshold: 10,
+    unit: 'ms',
+    source: 'ingest.http.single[concurrency 1].latencyMs.p50',
+    read: (r) => {
+      const at1 = r.ingest?.http?.single?.find((s) => s.concurrency === 1);
+      return at1 && at1.errors === 0 ? at1.latencyMs.p50 : undefined;
+    },
   },
   {
     id: 'http.inclusionProofRatioToBare',
@@ -97,7 +125,7 @@ const SPECS: Spec[] = [
   },
   {
     id: 'startup.milliseconds',
-    description: 'ledger start-up (open store and tree) at the largest tree built',
+    description: 'ledger start-up (open store and tree) at the largest tree built (our own target, not the issue\'s)',
     op: '<',
     threshold: 1000,
     unit: 'ms',
