@@ -303,6 +303,7 @@ export class Ledger {
         this.tree = tree;
         this.generation++;
         this.partialTiles.clear();
+        this.keepTiles(tiles);
         index.apply();
       });
     } catch (e) {
@@ -398,6 +399,22 @@ export class Ledger {
       pending.catch(() => this.partialTiles.delete(key));
       return pending;
     };
+  }
+
+  /**
+   * The tiles a commit built are the new tree's: the receipts' proofs that follow read them from
+   * memory instead of reading back what was just written.
+   */
+  private keepTiles(tiles: ReadonlyMap<string, Uint8Array>): void {
+    if (this.tileCacheSize <= 0) return;
+    for (const [key, tile] of tiles) {
+      if (tile.length === TILE_WIDTH * HASH_SIZE) {
+        if (this.fullTiles.size >= this.tileCacheSize) this.fullTiles.delete(this.fullTiles.keys().next().value!);
+        this.fullTiles.set(key, tile);
+      } else {
+        this.partialTiles.set(key, Promise.resolve(tile));
+      }
+    }
   }
 
   async rootAt(size: number, read: TileReader = this.tileReader()): Promise<Uint8Array> {

@@ -245,3 +245,28 @@ describe('ledger reads', () => {
     }
   });
 });
+
+describe('receipts after a commit', () => {
+  it("prove new entries from the tiles the commit built, without reading them back from the store, and the proofs verify", async () => {
+    const store = new MemoryLogStore();
+    const keys = logKeys();
+    const ledger = await Ledger.open({ store, signer: keys.signer });
+    await appendMany(ledger, 300); // one full tile and partial tiles, all built by the commits
+    let reads = 0;
+    const readTile = store.readTile.bind(store);
+    store.readTile = (level, index) => {
+      reads++;
+      return readTile(level, index);
+    };
+    for (const i of [0, 255, 256, 299]) {
+      const p = await ledger.inclusionProof(i);
+      expect(p.leafHash).toEqual(leafHash(entry(i)));
+      expect(() => verifyInclusion(i, p.treeSize, p.leafHash, p.hashes, openCheckpoint(ledger.checkpoint, keys.verifier).root)).not.toThrow();
+    }
+    expect(reads).toBe(0);
+    // With tile caching off, every proof reads its tiles.
+    const cold = await Ledger.open({ store, signer: keys.signer, tileCacheSize: 0 });
+    await cold.inclusionProof(299);
+    expect(reads).toBeGreaterThan(0);
+  });
+});
