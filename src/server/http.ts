@@ -120,6 +120,9 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
     graphiql: { title: 'Pedigree GraphQL' },
     landingPage: false,
     logging: false,
+    // Bodies are read and bounded before Yoga sees them (readBody, maxBodyBytes); Yoga's own
+    // bound would stream each one again through a transform with an AbortSignal of its own.
+    maxRequestBodySize: false,
     // No origin but those configured may read answers from a browser, and never with credentials.
     cors: corsOrigins.length === 0 ? false : { origin: corsOrigins, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'accept'] },
     plugins: [
