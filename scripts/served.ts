@@ -4,9 +4,12 @@ import { join } from 'node:path';
 
 export const BIN = join(import.meta.dirname, '..', 'bin', 'pedigree.js');
 
-/** Starts `pedigree serve` on a data directory (no rate limit: all load comes from one address); resolves once it serves. */
-export async function startServed(data: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', String(port), '--rate-limit', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * Starts `pedigree serve` on a data directory (no rate limit: all load comes from one address);
+ * resolves once it serves. `nodeArgs` go to node itself (--cpu-prof, say).
+ */
+export async function startServed(data: string, port: number, nodeArgs: readonly string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--data', data, '--port', String(port), '--rate-limit', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

@@ -118,6 +118,16 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./attest.js'), 'attestCommand'));
 
   program
+    .command('submit')
+    .description('submit signed bundles (from pedigree attest or any Sigstore signer), up to 100 per request through the batch mutation: the way to upload many; each bundle is answered on its own (exit 0 all in the log, 1 some refused, 3 error)')
+    .argument('<bundle...>', 'signed bundle files (JSON)')
+    .addOption(serverOption())
+    .option('--out-dir <dir>', 'write each completed bundle (with its inclusion proof) here, under its file name')
+    .option('--batch-size <n>', 'bundles per request, 1..100', '100')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./submit.js'), 'submitCommand'));
+
+  program
     .command('verify')
     .description('verify a completed bundle offline: signature, inclusion proof, checkpoint and signed entry timestamp (exit 0 valid, 1 invalid)')
     .argument('<bundle>', 'completed bundle file')

@@ -88,3 +88,32 @@ export async function submitBundle(server: string, bundle: unknown): Promise<Sub
   const r = data.submitAttestation;
   return { logIndex: r.attestation.logIndex, duplicate: r.duplicate, bundle: r.bundle };
 }
+
+/** One bundle's answer in a batch: recorded (or already there), or refused with the server's code. */
+export type BatchResult =
+  | { readonly ok: true; readonly logIndex: number; readonly duplicate: boolean; readonly bundle?: Record<string, unknown> }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly field?: string };
+
+/** The most bundles one submitAttestations request takes (the server's MAX_BATCH). */
+export const MAX_BATCH = 100;
+
+/**
+ * Submits up to MAX_BATCH signed bundles in one request (submitAttestations); each is answered
+ * on its own, in order. With `completed`, recorded ones come back with their completed bundle.
+ */
+export async function submitBundles(server: string, bundles: readonly unknown[], completed = false): Promise<BatchResult[]> {
+  if (bundles.length > MAX_BATCH) throw new ClientError(`at most ${MAX_BATCH} bundles per batch`, 'BATCH_TOO_LARGE');
+  type Answer = { __typename: 'SubmitAttestationPayload'; attestation: { logIndex: number }; duplicate: boolean; bundle?: Record<string, unknown> } | { __typename: 'SubmissionError'; code: string; message: string; field: string | null };
+  const data = await graphql<{ submitAttestations: Answer[] }>(
+    server,
+    `mutation ($b: [JSON!]!) { submitAttestations(bundles: $b) { __typename ... on SubmitAttestationPayload { attestation { logIndex } duplicate${completed ? ' bundle' : ''} } ... on SubmissionError { code message field } } }`,
+    { b: bundles },
+  );
+  const answers = data.submitAttestations;
+  if (!Array.isArray(answers) || answers.length !== bundles.length) throw new ClientError(`${server} answered ${Array.isArray(answers) ? answers.length : 'no'} results for ${bundles.length} bundles`, 'BAD_RESPONSE');
+  return answers.map((a): BatchResult =>
+    a.__typename === 'SubmitAttestationPayload'
+      ? { ok: true, logIndex: a.attestation.logIndex, duplicate: a.duplicate, ...(a.bundle !== undefined && { bundle: a.bundle }) }
+      : { ok: false, code: String(a.code).slice(0, 60), message: String(a.message).slice(0, 2000), ...(a.field != null && { field: String(a.field).slice(0, 200) }) },
+  );
+}

@@ -85,6 +85,22 @@ function sendTile(req: IncomingMessage, res: ServerResponse, body: Uint8Array, c
   send(res, 200, 'application/octet-stream', gzipSync(body), { 'Cache-Control': cache, Vary: 'Accept-Encoding', 'Content-Encoding': 'gzip' });
 }
 
+/**
+ * A signal aborted when the client goes away before its answer was finished (an open
+ * subscription, say); made only when a resolver asks for it.
+ */
+function closedSignal(res: ServerResponse): AbortSignal {
+  const abort = new AbortController();
+  if (res.closed) {
+    if (!res.writableFinished) abort.abort();
+  } else {
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+  }
+  return abort.signal;
+}
+
 export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { ledger, attestations, devices } = options;
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -97,13 +113,16 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
   }];
   const yoga = createYoga({
     schema,
-    context: ({ request }) => ({ ledger, attestations, devices, signal: request.signal }),
+    context: ({ res }: { res: ServerResponse }) => ({ ledger, attestations, devices, closed: () => closedSignal(res) }),
     graphqlEndpoint: '/graphql',
     maskedErrors: { maskError },
     renderGraphiQL,
     graphiql: { title: 'Pedigree GraphQL' },
     landingPage: false,
     logging: false,
+    // Bodies are read and bounded before Yoga sees them (readBody, maxBodyBytes); Yoga's own
+    // bound would stream each one again through a transform with an AbortSignal of its own.
+    maxRequestBodySize: false,
     // No origin but those configured may read answers from a browser, and never with credentials.
     cors: corsOrigins.length === 0 ? false : { origin: corsOrigins, credentials: false, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'accept'] },
     plugins: [
@@ -166,19 +185,27 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       }
     }
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBody);
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (typeof v === 'string') headers.set(k, v);
-      else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+    // Yoga gets a lean Request built once from what is already read: the Node headers as they
+    // are, the body as one buffer, and no AbortSignal (the context makes one only when a
+    // subscription asks for it).
+    const request = new yoga.fetchAPI.Request(url, { method, headers: req.headers as Record<string, string>, ...(body !== undefined && { body: body as unknown as BodyInit }) });
+    const response = await yoga.handleRequest(request, { res });
+    const type = response.headers.get('content-type') ?? '';
+    if (!type.startsWith('text/event-stream') && !type.startsWith('multipart/')) {
+      // An answer of one piece (almost all): written at once, with its length.
+      const text = await response.text();
+      const out: Record<string, string> = {};
+      response.headers.forEach((v, k) => (out[k] = v));
+      out['content-length'] = String(Buffer.byteLength(text));
+      res.writeHead(response.status, out);
+      return void res.end(text);
     }
-    const response = await yoga.fetch(url, { method, headers, body, signal: abort.signal });
     const out: Record<string, string> = {};
     response.headers.forEach((v, k) => (out[k] = v));
     res.writeHead(response.status, out);
     if (!response.body) return void res.end();
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      if (res.destroyed) break;
       if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
     }
     res.end();

@@ -7,8 +7,11 @@ export interface Context {
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
   readonly devices: DeviceService;
-  /** Aborted when the client goes away (ends subscriptions). */
-  readonly signal?: AbortSignal;
+  /**
+   * A signal aborted when the client goes away before its answer is finished (ends
+   * subscriptions); made on the first call, so requests that never ask pay nothing.
+   */
+  readonly closed?: () => AbortSignal;
 }
 
 export const builder = new SchemaBuilder<{

@@ -72,13 +72,19 @@ export function documentLimits(document: DocumentNode): GraphQLError | undefined
   return refused === undefined ? undefined : new GraphQLError(refused, { extensions: { code: 'QUERY_TOO_COMPLEX' } });
 }
 
+/** Each parsed document's verdict, once: Yoga's parser cache hands back the same document for the same text. */
+const checked = new WeakMap<DocumentNode, string | null>();
+
 /** An envelop/Yoga plugin: documents over the limits are refused right after parsing. */
 export const queryLimitsPlugin = {
   onParse() {
     return ({ result, replaceParseResult }: { result: unknown; replaceParseResult: (r: unknown) => void }) => {
       if (result && typeof result === 'object' && (result as DocumentNode).kind === Kind.DOCUMENT) {
-        const refused = documentLimits(result as DocumentNode);
-        if (refused) replaceParseResult(refused);
+        const document = result as DocumentNode;
+        let refused = checked.get(document);
+        if (refused === undefined) checked.set(document, (refused = documentLimits(document)?.message ?? null));
+        // A new error each time: errors are per answer (Yoga may add to them).
+        if (refused !== null) replaceParseResult(new GraphQLError(refused, { extensions: { code: 'QUERY_TOO_COMPLEX' } }));
       }
     };
   },

@@ -64,7 +64,7 @@ builder.subscriptionFields((t) => ({
   logGrowth: t.field({
     type: LogGrowth,
     description: 'Fires after every integration.',
-    subscribe: (_r, _a, { ledger, signal }) => growth(ledger, signal),
+    subscribe: (_r, _a, { ledger, closed }) => growth(ledger, closed?.()),
     resolve: (g: Growth, _a, { attestations }) => ({ ...g, attestations }),
   }),
 }));
