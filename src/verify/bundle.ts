@@ -95,6 +95,17 @@ export function bundleClaim(bundle: unknown): BundleClaim {
 }
 
 /** Throws Error with a plain reason when anything does not verify. */
+/** How a Rekor dsse body names a signer key (base64 of its PEM), made once per key object. */
+const verifierText = new WeakMap<Uint8Array, string>();
+function loggedVerifier(spki: Uint8Array): string {
+  let text = verifierText.get(spki);
+  if (text === undefined) {
+    text = toBase64(utf8(derToPem(spki)));
+    verifierText.set(spki, text);
+  }
+  return text;
+}
+
 export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint: { note: string; size: number; root: Uint8Array }, signerSpki: Uint8Array): VerifiedEntry {
   try {
     const b = bundle as BundleJson | null;
@@ -132,7 +143,7 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
     if (rekor.spec?.payloadHash?.algorithm !== 'sha256' || rekor.spec.payloadHash.value !== payloadDigest) throw new Bad('the logged body is for another statement');
     const logged = rekor.spec.signatures;
     if (!Array.isArray(logged) || logged.length !== 1 || logged[0]?.signature !== sigText) throw new Bad('the logged body is for another signature');
-    if (logged[0].verifier !== toBase64(utf8(derToPem(signerSpki)))) throw new Bad('the logged body names another signer');
+    if (logged[0].verifier !== loggedVerifier(signerSpki)) throw new Bad('the logged body names another signer');
 
     // The log promised it (signed entry timestamp over body, time, index and log ID).
     const set = b64(t.inclusionPromise?.signedEntryTimestamp, 'the signed entry timestamp');
