@@ -9,7 +9,7 @@ export interface Context {
   readonly devices: DeviceService;
   /**
    * A signal aborted when the client goes away before its answer is finished (ends
-   * subscriptions); made on the first call, so requests that never ask pay nothing.
+   * subscriptions); made only when called, so requests that never ask pay nothing.
    */
   readonly closed?: () => AbortSignal;
 }
