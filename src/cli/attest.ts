@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { signedTimeField } from '../attest/order.js';
 import { resolvePredicateType } from '../attest/predicates.js';
@@ -11,7 +11,7 @@ import { verifyBundle, BundleVerificationError } from '../attest/verify.js';
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { CliError, loadTrustedRoot, printJson, readJson, terminalSafe } from './util.js';
+import { CliError, loadTrustedRoot, printJson, readJson, terminalSafe, whyUnreadable } from './util.js';
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -100,22 +100,73 @@ export async function attestCommand(opts: AttestOptions): Promise<void> {
 }
 
 export interface VerifyOptions {
-  trustedRoot: string;
+  trustedRoot: string[];
+  sigstorePublicGood?: boolean;
   publicKey: string[];
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  artifact?: string;
+  digest?: string;
   json?: boolean;
 }
 
+/** The public-good Sigstore instance's trusted root, shipped with the program (attestations/trust/README.md). */
+export const PUBLIC_GOOD_ROOT = new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url);
+
 /** Exit 0 when the bundle verifies, 1 when it does not, 3 on errors reading the inputs. */
 export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Promise<void> {
-  const bundle = await readJson(bundlePath, 'bundle');
-  const root = await loadTrustedRoot(opts.trustedRoot);
-  if (opts.publicKey.length === 0) throw new CliError("give the signer's --public-key");
+  if (opts.trustedRoot.length === 0 && !opts.sigstorePublicGood) throw new CliError('name what you trust: --trusted-root FILE|URL (repeatable) and/or --sigstore-public-good');
+  const byIdentity = opts.certificateIdentity !== undefined || opts.certificateIdentityRegexp !== undefined || opts.certificateOidcIssuer !== undefined;
+  if (byIdentity && opts.publicKey.length > 0) throw new CliError('give either --public-key or --certificate-identity with --certificate-oidc-issuer, not both');
+  if (!byIdentity && opts.publicKey.length === 0) throw new CliError("name the signer you expect: --public-key FILE, or --certificate-identity ID (or --certificate-identity-regexp) with --certificate-oidc-issuer URL");
+  if (opts.certificateIdentity !== undefined && opts.certificateIdentityRegexp !== undefined) throw new CliError('give --certificate-identity or --certificate-identity-regexp, not both');
+  if (byIdentity && (opts.certificateOidcIssuer === undefined || (opts.certificateIdentity ?? opts.certificateIdentityRegexp) === undefined)) {
+    throw new CliError('--certificate-identity (or --certificate-identity-regexp) and --certificate-oidc-issuer go together');
+  }
+  let subject: string | RegExp | undefined = opts.certificateIdentity;
+  if (opts.certificateIdentityRegexp !== undefined) {
+    try {
+      subject = new RegExp(opts.certificateIdentityRegexp);
+    } catch (e) {
+      throw new CliError(`--certificate-identity-regexp is not a regular expression: ${(e as Error).message}`);
+    }
+  }
+  if (opts.artifact !== undefined && opts.digest !== undefined) throw new CliError('give --artifact or --digest, not both');
+  let digest: string | undefined;
+  if (opts.digest !== undefined) {
+    const m = /^sha256:([0-9a-fA-F]{64})$/.exec(opts.digest);
+    if (!m) throw new CliError('--digest must be sha256: followed by 64 hex digits');
+    digest = m[1]!.toLowerCase();
+  }
+  let artifact: Uint8Array | undefined;
+  if (opts.artifact !== undefined) {
+    try {
+      artifact = await readFile(opts.artifact);
+    } catch (e) {
+      throw new CliError(`--artifact: cannot read ${opts.artifact}: ${whyUnreadable(e)}`);
+    }
+  }
+  // Local files first (a private key given as --public-key is refused before anything is fetched).
   const keys = await Promise.all(opts.publicKey.map((p) => readPublicKey(p)));
+  const bundle = await readJson(bundlePath, 'bundle');
+  const roots = await Promise.all(opts.trustedRoot.map((r) => loadTrustedRoot(r)));
+  if (opts.sigstorePublicGood) roots.push(JSON.parse(await readFile(PUBLIC_GOOD_ROOT, 'utf8')));
   try {
-    const v = verifyBundle(bundle, root, keys);
+    const v = verifyBundle(bundle, roots, {
+      ...(keys.length > 0 && { publicKeys: keys }),
+      ...(subject !== undefined && { identity: { subject, issuer: opts.certificateOidcIssuer! } }),
+      ...(artifact && { artifact }),
+      ...(digest !== undefined && { digest }),
+    });
     const st = v.statement as { predicateType?: string; subject?: unknown[] } | null;
     if (opts.json) printJson({ valid: true, ...v });
-    else process.stdout.write(`VALID: signed by key ${v.keyId}, in the log at index ${v.logIndex} since ${new Date(v.integratedTime * 1000).toISOString()}\n  ${st?.predicateType ?? ''} (${st?.subject?.length ?? 0} subject(s))\n`);
+    else {
+      const who = v.identity ? `${v.identity.subjectAlternativeName} (issuer ${v.identity.issuer})` : `key ${v.keyId}`;
+      const where = v.logIndex >= 0 ? `, in the log at index ${v.logIndex} since ${new Date(v.integratedTime * 1000).toISOString()}` : '';
+      const what = st?.predicateType ? `\n  ${st.predicateType} (${st.subject?.length ?? 0} subject(s))` : '';
+      process.stdout.write(`VALID: signed by ${terminalSafe(who)}${where}${artifact || digest ? ', over the artifact given' : ''}${terminalSafe(what)}\n`);
+    }
   } catch (e) {
     if (!(e instanceof BundleVerificationError)) throw e;
     if (opts.json) printJson({ valid: false, code: e.code, message: e.message });

@@ -129,10 +129,18 @@ export function buildProgram(): Command {
 
   program
     .command('verify')
-    .description('verify a completed bundle offline: signature, inclusion proof, checkpoint and signed entry timestamp (exit 0 valid, 1 invalid)')
-    .argument('<bundle>', 'completed bundle file')
-    .requiredOption('--trusted-root <file|url>', "the ledger's trusted_root.json (file or URL)")
-    .requiredOption('--public-key <file>', "the signer's PEM public key (repeatable)", collect, [])
+    .description(
+      'verify a Sigstore bundle offline with @sigstore/verify: this ledger\'s or any Sigstore client\'s (v0.1–v0.3, message signature or DSSE, key or certificate), against the trusted roots you name, the signer you expect and, when given, the artifact (exit 0 valid, 1 invalid, 3 error)',
+    )
+    .argument('<bundle>', 'bundle file')
+    .option('--trusted-root <file|url>', 'a Sigstore trusted_root.json: this ledger\'s, a private Sigstore instance\'s (repeatable)', collect, [])
+    .option('--sigstore-public-good', 'also trust the public-good Sigstore instance (its trusted root ships with Pedigree)')
+    .option('--public-key <file>', "for a key-signed bundle: the signer's PEM public key (repeatable)", collect, [])
+    .option('--certificate-identity <id>', "for a certificate-signed bundle: the signer's identity (the certificate's subject alternative name), exactly")
+    .option('--certificate-identity-regexp <pattern>', 'the same as a regular expression over the whole identity (anchor it with ^ and $), e.g. a workflow path at any ref')
+    .option('--certificate-oidc-issuer <url>', "for a certificate-signed bundle: the identity's OIDC issuer, exactly")
+    .option('--artifact <file>', 'the artifact in hand: the signed message, or a subject of the statement')
+    .option('--digest <sha256:hex>', 'the artifact by its SHA-256, when the file is not at hand (DSSE bundles)')
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./attest.js'), 'verifyCommand'));
 
