@@ -131,7 +131,7 @@ export class SignaturePool {
   }
 
   private leastBusy(): Slot | undefined {
-    if (this.slots.length < this.threads) {
+    if (this.slots.length < this.threads && !this.failed) {
       try {
         return this.start();
       } catch (e) {

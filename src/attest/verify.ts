@@ -12,7 +12,6 @@ import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { PolicyError, Verifier, VerificationError, toSignedEntity, toTrustMaterial, type VerificationPolicy } from '@sigstore/verify';
 import { keyIdOf } from '../trust/keys.js';
-import { AttestError } from './errors.js';
 
 export interface VerifiedBundle {
   /** The first transparency-log entry (-1 when the bundle has none, e.g. only a timestamp). */
@@ -36,7 +35,7 @@ export interface BundleExpectations {
   readonly publicKeys?: readonly KeyObject[];
   /**
    * The certificate identity (for certificate-signed bundles): the subject alternative name,
-   * exactly or as an anchored pattern, and the OIDC issuer, exactly.
+   * exactly or as a pattern (matched against the whole name), and the OIDC issuer, exactly.
    */
   readonly identity?: { readonly subject: string | RegExp; readonly issuer: string };
   /** The artifact's bytes: a message signature must be over them, a statement must name their digest. */
@@ -51,7 +50,7 @@ function keyDetails(key: KeyObject): PublicKeyDetails {
   if (t === 'ec' && curve === 'prime256v1') return PublicKeyDetails.PKIX_ECDSA_P256_SHA_256;
   if (t === 'ec' && curve === 'secp384r1') return PublicKeyDetails.PKIX_ECDSA_P384_SHA_384;
   if (t === 'ed25519') return PublicKeyDetails.PKIX_ED25519;
-  throw new AttestError('BUNDLE_INVALID', `unsupported key type ${t}`);
+  throw new BundleVerificationError('KEY_UNSUPPORTED', `a public key given is ${t}${curve ? ` (${curve})` : ''}; keys must be ECDSA P-256 or P-384, or Ed25519`);
 }
 
 const ROOT_LISTS = ['tlogs', 'certificateAuthorities', 'ctlogs', 'timestampAuthorities'] as const;
@@ -60,6 +59,10 @@ const ROOT_LISTS = ['tlogs', 'certificateAuthorities', 'ctlogs', 'timestampAutho
 export function mergeTrustedRoots(roots: readonly unknown[]): TrustedRoot {
   if (roots.length === 0) throw new BundleVerificationError('TRUSTED_ROOT_INVALID', 'no trusted root was given');
   const parsed = roots.map((r, i) => {
+    const mediaType = (r as { mediaType?: unknown } | null)?.mediaType;
+    if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot+json')) {
+      throw new BundleVerificationError('TRUSTED_ROOT_INVALID', `trusted root ${i + 1} is not a Sigstore trusted root (no trustedroot mediaType)`);
+    }
     try {
       return TrustedRoot.fromJSON(r);
     } catch (e) {
@@ -93,6 +96,8 @@ function explain(e: VerificationError | PolicyError): BundleVerificationError {
       return new BundleVerificationError('TLOG_PROMISE_INVALID', `the log's signed entry timestamp does not verify (${msg})`);
     case 'TLOG_INCLUSION_PROOF_ERROR':
       return new BundleVerificationError('TLOG_PROOF_INVALID', `the inclusion proof does not verify (${msg})`);
+    case 'TIMESTAMP_ERROR':
+      return new BundleVerificationError('NOT_LOGGED', `the bundle carries no transparency-log entry or timestamp the trusted roots vouch for (${msg})`);
     case 'TLOG_BODY_ERROR':
       return new BundleVerificationError('TLOG_BODY_MISMATCH', `the logged entry is not this bundle's (${msg})`);
     default:
@@ -155,19 +160,24 @@ export function verifyBundle(bundleJson: unknown, trustedRoots: unknown | readon
     if (!signed || Buffer.from(signed.digest).toString('hex') !== digest) {
       throw new BundleVerificationError('ARTIFACT_MISMATCH', `the message signature is over another artifact (signed sha256:${signed ? Buffer.from(signed.digest).toString('hex') : 'none'}, given sha256:${digest})`);
     }
-    if (!e.artifact) throw new BundleVerificationError('ARTIFACT_REQUIRED', 'a message signature is verified over the artifact itself: give --artifact');
+    if (!e.artifact) throw new BundleVerificationError('ARTIFACT_REQUIRED', 'a message signature is verified over the artifact itself: give --artifact (a digest is not enough)');
   } else if (!e.artifact) {
-    throw new BundleVerificationError('ARTIFACT_REQUIRED', 'the bundle signs an artifact (a message signature): give --artifact or --digest');
+    throw new BundleVerificationError('ARTIFACT_REQUIRED', 'the bundle is a message signature over an artifact: give --artifact');
   }
 
   const policy: VerificationPolicy | undefined = e.identity
-    ? { subjectAlternativeName: typeof e.identity.subject === 'string' ? `^${e.identity.subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : e.identity.subject.source, extensions: { issuer: e.identity.issuer } }
+    ? {
+        // @sigstore/verify searches the identity for the pattern; both forms are matched whole here.
+        subjectAlternativeName: typeof e.identity.subject === 'string' ? `^${e.identity.subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : `^(?:${e.identity.subject.source})$`,
+        extensions: { issuer: e.identity.issuer },
+      }
     : undefined;
   // A key-signed bundle names its key by a hint: this ledger's hints are key IDs; other clients'
   // may be any name, so then each key the caller gave is tried as the one it names.
   const hint = vm.content.$case === 'publicKey' ? vm.content.publicKey.hint : '';
   const named = given.filter((k) => k.id === hint);
-  const candidates: Array<Record<string, (typeof given)[number]['material']>> = !byKey ? [{}] : (named.length > 0 ? named : given).map((k) => ({ [hint]: k.material }));
+  const ordered = [...named, ...given.filter((k) => k.id !== hint)];
+  const candidates: Array<Record<string, (typeof given)[number]['material']>> = !byKey ? [{}] : ordered.map((k) => ({ [hint]: k.material }));
   let signer;
   let failure: unknown;
   for (const keys of candidates) {

@@ -115,6 +115,8 @@ export interface VerifyOptions {
 export const PUBLIC_GOOD_ROOT = new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url);
 
 /** Exit 0 when the bundle verifies, 1 when it does not, 3 on errors reading the inputs. */
+const USAGE_CODES = new Set(['TRUSTED_ROOT_INVALID', 'KEY_UNSUPPORTED', 'SIGNER_NOT_NAMED', 'ARTIFACT_REQUIRED']);
+
 export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Promise<void> {
   if (opts.trustedRoot.length === 0 && !opts.sigstorePublicGood) throw new CliError('name what you trust: --trusted-root FILE|URL (repeatable) and/or --sigstore-public-good');
   const byIdentity = opts.certificateIdentity !== undefined || opts.certificateIdentityRegexp !== undefined || opts.certificateOidcIssuer !== undefined;
@@ -169,6 +171,8 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
     }
   } catch (e) {
     if (!(e instanceof BundleVerificationError)) throw e;
+    // What the caller gave cannot be used: a usage or input error, not a verdict on the bundle.
+    if (USAGE_CODES.has(e.code)) throw new CliError(e.message);
     if (opts.json) printJson({ valid: false, code: e.code, message: e.message });
     else process.stdout.write(`INVALID: ${terminalSafe(e.message)} (${terminalSafe(String(e.code))})\n`);
     process.exitCode = 1;

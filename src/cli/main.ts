@@ -137,7 +137,7 @@ export function buildProgram(): Command {
     .option('--sigstore-public-good', 'also trust the public-good Sigstore instance (its trusted root ships with Pedigree)')
     .option('--public-key <file>', "for a key-signed bundle: the signer's PEM public key (repeatable)", collect, [])
     .option('--certificate-identity <id>', "for a certificate-signed bundle: the signer's identity (the certificate's subject alternative name), exactly")
-    .option('--certificate-identity-regexp <pattern>', 'the same as a regular expression over the whole identity (anchor it with ^ and $), e.g. a workflow path at any ref')
+    .option('--certificate-identity-regexp <pattern>', 'the same as a regular expression, matched against the whole identity, e.g. a workflow path at any ref')
     .option('--certificate-oidc-issuer <url>', "for a certificate-signed bundle: the identity's OIDC issuer, exactly")
     .option('--artifact <file>', 'the artifact in hand: the signed message, or a subject of the statement')
     .option('--digest <sha256:hex>', 'the artifact by its SHA-256, when the file is not at hand (DSSE bundles)')

@@ -58,16 +58,27 @@ export async function readJson(pathOrJson: string, what: string): Promise<unknow
  * A trusted root from a file or a URL. Here, not in attest.ts, so the gates and the monitor do not
  * load the signing and bundle-verifying code (`@sigstore/sign`, `@sigstore/verify`) they never use.
  */
-export async function loadTrustedRoot(source: string): Promise<unknown> {
+/** How long a trusted root fetched from a URL may take. */
+export const TRUSTED_ROOT_TIMEOUT_MS = 30_000;
+
+export async function loadTrustedRoot(source: string, timeoutMs = TRUSTED_ROOT_TIMEOUT_MS): Promise<unknown> {
   if (/^https?:\/\//.test(source)) {
     let res: Response;
+    let text: string;
     try {
-      res = await fetch(source);
+      // A server that never answers must not hold the command forever.
+      res = await fetch(source, { signal: AbortSignal.timeout(timeoutMs) });
+      text = await res.text();
     } catch (e) {
-      throw new CliError(`cannot fetch ${source}: ${(e as Error).message}`);
+      const why = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e as Error).message;
+      throw new CliError(`--trusted-root: cannot fetch ${source}: ${why}`);
     }
-    if (!res.ok) throw new CliError(`${source} answered HTTP ${res.status}`);
-    return res.json();
+    if (!res.ok) throw new CliError(`--trusted-root: ${source} answered HTTP ${res.status}`);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new CliError(`--trusted-root: ${source} did not answer JSON (a trusted_root.json was expected)`);
+    }
   }
   return readJson(source, '--trusted-root');
 }

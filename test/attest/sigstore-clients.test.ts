@@ -3,7 +3,7 @@
  * fixtures: public-good Fulcio certificates, Rekor entries) and on this ledger's own: each
  * verifies or fails as its source says, and a failure names the check that failed.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStatement } from '../../src/attest/sign.js';
@@ -45,8 +45,11 @@ describe("other Sigstore clients' bundles, against the shipped public-good root"
       expect(code(() => verifyBundle(bundle, [publicGood], { identity: { ...brian!, issuer: 'https://accounts.google.com' }, artifact }))).toBe('IDENTITY_MISMATCH');
       expect(code(() => verifyBundle(bundle, [publicGood], { identity: { ...brian!, subject: 'brian@dehamer.co' }, artifact }))).toBe('IDENTITY_MISMATCH');
       expect(code(() => verifyBundle(bundle, [publicGood], { identity: brian, artifact: Buffer.from('goodbye, world!') }))).toBe('ARTIFACT_MISMATCH');
-      // A documented pattern matches the whole identity.
+      // A pattern is matched against the whole identity, anchored or not: no part of a name, no empty pattern.
       expect(code(() => verifyBundle(bundle, [publicGood], { identity: { ...brian!, subject: /^brian@dehamer\.com$/ }, artifact }))).toBe('VALID');
+      expect(code(() => verifyBundle(bundle, [publicGood], { identity: { ...brian!, subject: /[a-z]+@dehamer\.com/ }, artifact }))).toBe('VALID');
+      expect(code(() => verifyBundle(bundle, [publicGood], { identity: { ...brian!, subject: /rian@dehamer\.co/ }, artifact }))).toBe('IDENTITY_MISMATCH');
+      expect(code(() => verifyBundle(bundle, [publicGood], { identity: { ...brian!, subject: new RegExp('') }, artifact }))).toBe('IDENTITY_MISMATCH');
     });
   }
 
@@ -68,6 +71,11 @@ describe("other Sigstore clients' bundles, against the shipped public-good root"
     expect(code(() => verifyBundle(bundle, [publicGood], { publicKeys: [key] }))).toBe('VALID');
     const other = party('someone-else').publicKey;
     expect(code(() => verifyBundle(bundle, [publicGood], { publicKeys: [other] }))).toBe('SIGNATURE_INVALID');
+    // With several keys given, each is tried: the right one among others verifies.
+    expect(code(() => verifyBundle(bundle, [publicGood], { publicKeys: [other, key] }))).toBe('VALID');
+    // A key of a type Pedigree does not verify is the caller's error, named as such.
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+    expect(code(() => verifyBundle(bundle, [publicGood], { publicKeys: [rsa] }))).toBe('KEY_UNSUPPORTED');
   });
 
   it('fails the invalid fixtures as their source says: an expired certificate, a payload that is not the logged one', () => {
@@ -83,6 +91,13 @@ describe("other Sigstore clients' bundles, against the shipped public-good root"
     expect(code(() => verifyBundle(bundle, [noCAs], { identity: brian, artifact }))).toBe('UNTRUSTED_ROOT');
     // Two roots together trust what each does.
     expect(code(() => verifyBundle(bundle, [noLogs, noCAs], { identity: brian, artifact }))).toBe('VALID');
+  });
+
+  it('refuses what is not a trusted root, whatever its shape', () => {
+    const bundle = fixtures.valid.v3.dsse.withSigningCert;
+    for (const bad of [null, [1, 2], 'root', { tlogs: 5 }, { ...publicGood, mediaType: 'application/json' }]) {
+      expect(code(() => verifyBundle(bundle, [bad], { identity: brian })), JSON.stringify(bad)?.slice(0, 40)).toBe('TRUSTED_ROOT_INVALID');
+    }
   });
 
   it('refuses to verify without being told whom to expect', () => {

@@ -37,6 +37,25 @@ describe('pedigree verify, for any Sigstore bundle', () => {
     expect(pattern.stdout).toMatch(/ARTIFACT_MISMATCH/);
   });
 
+  it('gives up on a trusted-root URL that never answers, and says a non-JSON answer is not a trusted root (exit 3)', async () => {
+    const { createServer } = await import('node:http');
+    const silent = createServer(() => undefined); // accepts, never answers
+    const html = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not a root</html>'));
+    await Promise.all([silent, html].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    const url = (s: typeof silent) => `http://127.0.0.1:${(s.address() as { port: number }).port}/trusted_root.json`;
+    try {
+      const notJson = await pedigree(['dsse.json', '--trusted-root', url(html), ...identity]);
+      expect(notJson.code).toBe(3);
+      expect(notJson.stderr).toMatch(/--trusted-root: .* did not answer JSON/);
+      // The same fetch, with a short limit instead of the 30 s the command allows.
+      const { loadTrustedRoot } = await import('../../src/cli/util.js');
+      await expect(loadTrustedRoot(url(silent), 200)).rejects.toThrow(/--trusted-root: cannot fetch .*: no answer within 0.2 s/);
+    } finally {
+      silent.closeAllConnections();
+      await Promise.all([silent, html].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
   it('refuses usage it cannot answer with exit 3: no trust named, no signer named, a bad digest', async () => {
     const noTrust = await pedigree(['dsse.json', ...identity]);
     expect(noTrust.code).toBe(3);
