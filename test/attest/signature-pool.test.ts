@@ -54,7 +54,10 @@ describe('the signature pool', () => {
   it('after close, checks go on on the main thread with the same answers', async () => {
     const p = pool(2);
     expect(await p.check(job(1))).toBe(true);
+    // A check asked for in the same turn as close, and checks after it: no worker is started again.
+    const racing = p.check(job(4));
     await p.close();
-    expect(await Promise.all([p.check(job(2)), p.check(job(3, true))])).toEqual([true, false]);
+    expect(await Promise.all([racing, p.check(job(2)), p.check(job(3, true))])).toEqual([true, true, false]);
+    expect((p as unknown as { slots: unknown[] }).slots).toHaveLength(0);
   });
 });
