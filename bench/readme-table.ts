@@ -48,7 +48,7 @@ export function readmeTables(r: Record<string, any>): string {
   const ix = r.ingest?.index;
   if (ix) rows.push(`| ingest with / without the verifiable index (${n(ix.bundles)} bundles, 500 at a time, in process) | ${n(ix.ingestPerSec)} / ${n(ix.ingestWithoutIndexPerSec)} /s (with ÷ without = ${ix.indexRatio}) |`);
   const d = r.device;
-  if (d) rows.push(`| device of ${d.components} components (${d.componentAttestations} component attestations, ${d.bundles} in its evidence): server verdict / evidence package / offline verification | ${d.verifyMs} / ${d.evidenceMs} / ${d.offlineVerifyMs} ms, ${d.verdict} |`);
+  if (d) rows.push(`| device of ${d.components} components (${d.componentAttestations} component attestations, ${d.bundles} in its evidence): server verdict / evidence package / offline verification (median; mean) | ${d.verifyMs} / ${d.evidenceMs} / ${d.offlineVerifyMs} ms (${d.offlineVerifyMeanMs ?? '–'} ms), ${d.verdict} |`);
   const c = r.cli;
   if (c) rows.push(`| \`node -e 0\` / \`pedigree --help\` / \`pedigree verify-evidence\` (median of ${c.runs}) | ${c.nodeMs} / ${c.helpMs} / ${c.verifyEvidenceMs} ms (exit ${c.verifyEvidenceExit}) |`);
   const f = r.footprint;
