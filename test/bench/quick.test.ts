@@ -52,13 +52,14 @@ describe('bench pieces, tiny', () => {
       expect(row.errors).toBe(0);
       expect(row.bundlesPerSec).toBeGreaterThan(0);
       expect(row.bare.requestsPerSec).toBeGreaterThan(0);
-      expect(row.ratioToBare).toBeGreaterThan(0);
+      // Rounded to 3 places: a batch of 100 against the bare server on a busy machine can round to 0.
+      expect(Number.isFinite(row.ratioToBare) && row.ratioToBare >= 0).toBe(true);
     }
     expect(r.single.map((s) => s.requests)).toEqual([10, 24]);
     expect(r.inclusionProof.errors).toBe(0);
     expect(r.inclusionProof.treeSize).toBeGreaterThan(200);
     expect(r.inclusionProof.requestsPerSec).toBeGreaterThan(0);
-    expect(r.inclusionProof.ratioToBare).toBeGreaterThan(0);
+    expect(r.inclusionProof.ratioToBare).toBeCloseTo(r.inclusionProof.requestsPerSec / r.inclusionProof.bare.requestsPerSec, 2);
   }, 120_000);
 
   it('verifies a device of 200 component attestations offline (PASS), then times the CLI on the saved package', async () => {
