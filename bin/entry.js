@@ -30,7 +30,7 @@ export function compiledMain(root = ROOT, env = process.env) {
   return newestSource(root) > built ? null : main;
 }
 
-/** The newest modification time of src/**\/*.ts and the tsconfigs (0 without sources). */
+/** The newest modification time under src/ (files and directories) and of the tsconfigs (0 without sources). */
 function newestSource(root) {
   let newest = 0;
   const consider = (path) => {
@@ -44,6 +44,8 @@ function newestSource(root) {
   consider(join(root, 'tsconfig.build.json'));
   const src = join(root, 'src');
   if (!existsSync(src)) return newest;
-  for (const f of readdirSync(src, { recursive: true })) if (f.endsWith('.ts')) consider(join(src, f));
+  // Directories too: deleting or renaming a file changes only its directory's time.
+  consider(src);
+  for (const f of readdirSync(src, { recursive: true })) consider(join(src, f));
   return newest;
 }

@@ -55,14 +55,21 @@ function keyDetails(key: KeyObject): PublicKeyDetails {
 
 const ROOT_LISTS = ['tlogs', 'certificateAuthorities', 'ctlogs', 'timestampAuthorities'] as const;
 
+/** Why a value is not a Sigstore trusted root (undefined when it looks like one). */
+export function trustedRootProblem(r: unknown): string | undefined {
+  const mediaType = (r as { mediaType?: unknown } | null)?.mediaType;
+  if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot+json')) {
+    return 'not a Sigstore trusted root (it has no trustedroot mediaType)';
+  }
+  return undefined;
+}
+
 /** Several trusted roots as one: their logs, authorities, CT logs and timestamp authorities together. */
 export function mergeTrustedRoots(roots: readonly unknown[]): TrustedRoot {
   if (roots.length === 0) throw new BundleVerificationError('TRUSTED_ROOT_INVALID', 'no trusted root was given');
   const parsed = roots.map((r, i) => {
-    const mediaType = (r as { mediaType?: unknown } | null)?.mediaType;
-    if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot+json')) {
-      throw new BundleVerificationError('TRUSTED_ROOT_INVALID', `trusted root ${i + 1} is not a Sigstore trusted root (no trustedroot mediaType)`);
-    }
+    const wrong = trustedRootProblem(r);
+    if (wrong) throw new BundleVerificationError('TRUSTED_ROOT_INVALID', `trusted root ${i + 1}: ${wrong}`);
     try {
       return TrustedRoot.fromJSON(r);
     } catch (e) {

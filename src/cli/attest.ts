@@ -7,7 +7,7 @@ import { signedTimeField } from '../attest/order.js';
 import { resolvePredicateType } from '../attest/predicates.js';
 import { signStatement, statement } from '../attest/sign.js';
 import type { Subject } from '../attest/statement.js';
-import { verifyBundle, BundleVerificationError } from '../attest/verify.js';
+import { verifyBundle, BundleVerificationError, trustedRootProblem } from '../attest/verify.js';
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
@@ -115,7 +115,7 @@ export interface VerifyOptions {
 export const PUBLIC_GOOD_ROOT = new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url);
 
 /** Exit 0 when the bundle verifies, 1 when it does not, 3 on errors reading the inputs. */
-const USAGE_CODES = new Set(['TRUSTED_ROOT_INVALID', 'KEY_UNSUPPORTED', 'SIGNER_NOT_NAMED', 'ARTIFACT_REQUIRED']);
+const USAGE_CODES = new Set(['TRUSTED_ROOT_INVALID', 'KEY_UNSUPPORTED', 'SIGNER_NOT_NAMED', 'ARTIFACT_REQUIRED', 'BUNDLE_INVALID']);
 
 export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Promise<void> {
   if (opts.trustedRoot.length === 0 && !opts.sigstorePublicGood) throw new CliError('name what you trust: --trusted-root FILE|URL (repeatable) and/or --sigstore-public-good');
@@ -152,7 +152,14 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
   // Local files first (a private key given as --public-key is refused before anything is fetched).
   const keys = await Promise.all(opts.publicKey.map((p) => readPublicKey(p)));
   const bundle = await readJson(bundlePath, 'bundle');
-  const roots = await Promise.all(opts.trustedRoot.map((r) => loadTrustedRoot(r)));
+  const roots = await Promise.all(
+    opts.trustedRoot.map(async (r) => {
+      const root = await loadTrustedRoot(r);
+      const wrong = trustedRootProblem(root);
+      if (wrong) throw new CliError(`--trusted-root ${r}: ${wrong}`);
+      return root;
+    }),
+  );
   if (opts.sigstorePublicGood) roots.push(JSON.parse(await readFile(PUBLIC_GOOD_ROOT, 'utf8')));
   try {
     const v = verifyBundle(bundle, roots, {
@@ -166,8 +173,8 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
     else {
       const who = v.identity ? `${v.identity.subjectAlternativeName} (issuer ${v.identity.issuer})` : `key ${v.keyId}`;
       const where = v.logIndex >= 0 ? `, in the log at index ${v.logIndex} since ${new Date(v.integratedTime * 1000).toISOString()}` : '';
-      const what = st?.predicateType ? `\n  ${st.predicateType} (${st.subject?.length ?? 0} subject(s))` : '';
-      process.stdout.write(`VALID: signed by ${terminalSafe(who)}${where}${artifact || digest ? ', over the artifact given' : ''}${terminalSafe(what)}\n`);
+      const what = st?.predicateType ? `\n  ${terminalSafe(String(st.predicateType))} (${st.subject?.length ?? 0} subject(s))` : '';
+      process.stdout.write(`VALID: signed by ${terminalSafe(who)}${where}${artifact || digest ? ', over the artifact given' : ''}${what}\n`);
     }
   } catch (e) {
     if (!(e instanceof BundleVerificationError)) throw e;

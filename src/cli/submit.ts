@@ -85,21 +85,28 @@ export async function submitCommand(files: string[], opts: SubmitOptions): Promi
   while (next < files.length) {
     // A batch: up to `size` readable bundles and MAX_REQUEST_BYTES (a bigger bundle alone).
     const batch: Array<{ file: string; bundle: unknown }> = [];
+    // Results are reported in the order the files were given: a file refused here waits for the
+    // answers of the batch around it.
+    const order: Array<FileResult | number> = [];
     let bytes = 0;
     while (next < files.length && batch.length < size) {
       const file = files[next]!;
       const read = await readBundle(file);
       if ('file' in read) {
-        report(read);
+        order.push(read);
         next++;
         continue;
       }
       if (batch.length > 0 && bytes + read.bytes > MAX_REQUEST_BYTES) break;
+      order.push(batch.length);
       batch.push({ file, bundle: read.bundle });
       bytes += read.bytes;
       next++;
     }
-    if (batch.length === 0) continue;
+    if (batch.length === 0) {
+      for (const r of order) report(r as FileResult);
+      continue;
+    }
     let answers: BatchResult[];
     try {
       answers = await sendBatch(opts.server, batch.map((b) => b.bundle), outDir !== undefined);
@@ -107,8 +114,13 @@ export async function submitCommand(files: string[], opts: SubmitOptions): Promi
       const done = sent > 0 ? ` ${sent} of ${files.length} bundles were answered before it (submitting them again is safe: those in the log come back as already there).` : '';
       throw new CliError(`${(e as Error).message}${e instanceof ClientError ? ` (${e.code})` : ''}.${done}`);
     }
-    for (const [i, a] of answers.entries()) {
-      const file = batch[i]!.file;
+    for (const slot of order) {
+      if (typeof slot !== 'number') {
+        report(slot);
+        continue;
+      }
+      const a = answers[slot]!;
+      const file = batch[slot]!.file;
       if (a.ok && outDir !== undefined && a.bundle !== undefined) {
         await writeFile(join(outDir, basename(file)), `${JSON.stringify(a.bundle, null, 2)}\n`);
       }

@@ -50,7 +50,7 @@ export async function readJson(pathOrJson: string, what: string): Promise<unknow
   try {
     return JSON.parse(text);
   } catch {
-    throw new CliError(`${what} is not valid JSON`);
+    throw new CliError(pathOrJson === text ? `${what} is not valid JSON` : `${what} ${pathOrJson} is not valid JSON`);
   }
 }
 

@@ -142,6 +142,7 @@ describe('bin/entry.js: which code runs', () => {
     at(join(root, 'src', 'cli', 'main.ts'), 1_000);
     at(join(root, 'src', 'log', 'hash.ts'), 1_000);
     at(join(root, 'dist', 'cli', 'main.js'), 2_000);
+    for (const d of ['src', 'src/cli', 'src/log']) utimesSync(join(root, d), 1_000, 1_000);
   });
 
   it('runs the sources without a finished build (no stamp)', () => {
@@ -162,6 +163,18 @@ describe('bin/entry.js: which code runs', () => {
     at(join(root, 'tsconfig.build.json'), 3_000);
     expect(compiledMain(root, {})).toBeNull();
     at(join(root, STAMP), 4_000);
+    expect(compiledMain(root, {})).not.toBeNull();
+  });
+
+  it('runs the sources once a source file is deleted after the build (its directory changed)', () => {
+    at(join(root, STAMP), 5_000);
+    expect(compiledMain(root, {})).not.toBeNull();
+    at(join(root, 'src', 'log', 'old.ts'), 1_000);
+    utimesSync(join(root, 'src', 'log'), 1_000, 1_000);
+    expect(compiledMain(root, {})).not.toBeNull();
+    rmSync(join(root, 'src', 'log', 'old.ts')); // the directory's time is now
+    expect(compiledMain(root, {})).toBeNull();
+    utimesSync(join(root, 'src', 'log'), 1_000, 1_000);
     expect(compiledMain(root, {})).not.toBeNull();
   });
 

@@ -27,10 +27,13 @@ describe('pedigree submit (bulk upload through the batch mutation)', () => {
     writeFileSync(join(node.dir, 'junk.json'), 'not json');
     const before = node.ledger.size;
 
-    const r = await runPedigree(node.dir, ['submit', '--server', node.url, '--batch-size', '2', '--out-dir', 'done', '--json', ...files, 'stranger.json', 'junk.json']);
+    // The unreadable file in the middle of a batch: answers still come in the order given.
+    const given = [files[0]!, 'junk.json', ...files.slice(1), 'stranger.json'];
+    const r = await runPedigree(node.dir, ['submit', '--server', node.url, '--batch-size', '2', '--out-dir', 'done', '--json', ...given]);
     expect(r.code, r.stderr).toBe(1);
     const out = JSON.parse(r.stdout) as { bundles: number; recorded: number; refused: number; results: Array<{ file: string; ok: boolean; code?: string; logIndex?: number }> };
     expect(out).toMatchObject({ bundles: 7, recorded: 5, duplicates: 0, refused: 2 });
+    expect(out.results.map((x) => x.file)).toEqual(given);
     const byFile = new Map(out.results.map((x) => [x.file, x]));
     expect(byFile.get('stranger.json')).toMatchObject({ ok: false, code: 'SIGNER_UNKNOWN' });
     expect(byFile.get('junk.json')).toMatchObject({ ok: false, code: 'MALFORMED_JSON' });

@@ -53,6 +53,19 @@ describe('supplier CLI', () => {
     expect(bad.stdout).toMatch(/^INVALID/);
     const fromUrl = await pedigree(['verify', 'b.json', '--trusted-root', `${node.url}/trusted_root.json`, '--public-key', 'sup.pub']);
     expect(fromUrl.code).toBe(0);
+    // Two lines: who signed it and where it is logged, then what it says.
+    expect(fromUrl.stdout).toMatch(/^VALID: signed by key [0-9a-f]{64}, in the log at index \d+ since [^\n]+\n {2}https:\/\/\S+ \(\d+ subject\(s\)\)\n$/);
+    // Valid JSON that is not a bundle is an input error (exit 3), like a file that is not JSON.
+    writeFileSync(join(node.dir, 'hello.json'), '{"hello":1}');
+    const notBundle = await pedigree(['verify', 'hello.json', '--trusted-root', 'root.json', '--public-key', 'sup.pub']);
+    expect(notBundle.code).toBe(3);
+    expect(notBundle.stderr).toMatch(/not a Sigstore bundle/);
+    const notRoot = await pedigree(['verify', 'b.json', '--trusted-root', 'sup.pub', '--public-key', 'sup.pub']);
+    expect(notRoot.code).toBe(3);
+    expect(notRoot.stderr).toMatch(/--trusted-root sup\.pub is not valid JSON/);
+    const wrongRoot = await pedigree(['verify', 'b.json', '--trusted-root', 'hello.json', '--public-key', 'sup.pub']);
+    expect(wrongRoot.code).toBe(3);
+    expect(wrongRoot.stderr).toMatch(/--trusted-root hello\.json: not a Sigstore trusted root/);
 
     const revoke = await pedigree(['participant', 'revoke', '--server', node.url, '--admin-key', adminKeyPath(node.dir), '--id', 'sup', '--reason', 'compromise']);
     expect(revoke.code, revoke.stderr).toBe(0);
