@@ -172,7 +172,9 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
     if (opts.json) printJson({ valid: true, ...v });
     else {
       const who = v.identity ? `${v.identity.subjectAlternativeName} (issuer ${v.identity.issuer})` : `key ${v.keyId}`;
-      const where = v.logIndex >= 0 ? `, in the log at index ${v.logIndex} since ${new Date(v.integratedTime * 1000).toISOString()}` : '';
+      // Rekor v2 entries carry no integration time (their time comes from a timestamp authority).
+      const since = v.integratedTime > 0 ? ` since ${new Date(v.integratedTime * 1000).toISOString()}` : '';
+      const where = v.logIndex >= 0 ? `, in the log at index ${v.logIndex}${since}` : ', timestamped (no transparency-log entry)';
       const what = st?.predicateType ? `\n  ${terminalSafe(String(st.predicateType))} (${st.subject?.length ?? 0} subject(s))` : '';
       process.stdout.write(`VALID: signed by ${terminalSafe(who)}${where}${artifact || digest ? ', over the artifact given' : ''}${what}\n`);
     }

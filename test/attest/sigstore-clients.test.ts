@@ -106,6 +106,32 @@ describe("other Sigstore clients' bundles, against the shipped public-good root"
   });
 });
 
+describe('Rekor v2 entries and RFC 3161 timestamps (sigstore-js verifier fixtures)', () => {
+  const t = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/timestamped.json', import.meta.url), 'utf8'));
+  const hello = Buffer.from(t.artifact, 'base64');
+  const b = (name: string) => t.bundles[name];
+
+  it('verifies bundles logged in Rekor v2, with their timestamps, against the shipped public-good root', () => {
+    for (const name of ['v0.3 DSSE, Rekor v2 dsse 0.0.2, RFC 3161 timestamp', 'v0.3 message signature, Rekor v2 hashedrekord 0.0.2, RFC 3161 timestamp']) {
+      const v = verifyBundle(b(name), [publicGood], { identity: brian, artifact: hello });
+      expect(v.identity?.subjectAlternativeName, name).toBe('brian@dehamer.com');
+      expect(v.logIndex, name).toBeGreaterThan(0);
+      expect(code(() => verifyBundle(b(name), [publicGood], { identity: brian, artifact: Buffer.from('other') })), name).toBe('ARTIFACT_MISMATCH');
+    }
+  });
+
+  it('verifies a Rekor intoto 0.0.2 entry', () => {
+    expect(code(() => verifyBundle(b('v0.1 DSSE, Rekor intoto 0.0.2'), [t.trustedRoot], { identity: brian }))).toBe('VALID');
+  });
+
+  it('accepts a timestamp alone only from a timestamp authority a trusted root names', () => {
+    const tsaOnly = b('v0.3 message signature, RFC 3161 timestamp only');
+    const v = verifyBundle(tsaOnly, [t.trustedRoot], { identity: brian, artifact: hello });
+    expect(v.logIndex).toBe(-1);
+    expect(code(() => verifyBundle(tsaOnly, [publicGood], { identity: brian, artifact: hello }))).toBe('NOT_LOGGED');
+  });
+});
+
 describe("this ledger's bundles, by the same verifier", () => {
   let node: TestNode;
   let completed: unknown;

@@ -14,6 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'dsse.json'), JSON.stringify(fixtures.valid.v3.dsse.withSigningCert));
 writeFileSync(join(dir, 'expired.json'), JSON.stringify(fixtures.invalid.v1.messageSignature.invalidExpiredCert));
 writeFileSync(join(dir, 'hello.txt'), Buffer.from(fixtures.artifact, 'base64'));
+const timestamped = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/timestamped.json', import.meta.url), 'utf8'));
+writeFileSync(join(dir, 'rekor-v2.json'), JSON.stringify(timestamped.bundles['v0.3 message signature, Rekor v2 hashedrekord 0.0.2, RFC 3161 timestamp']));
 writeFileSync(join(dir, 'other.txt'), 'goodbye, world!');
 const identity = ['--certificate-identity', 'brian@dehamer.com', '--certificate-oidc-issuer', 'https://github.com/login/oauth'];
 const pedigree = (args: string[]) => runPedigree(dir, ['verify', ...args]);
@@ -54,6 +56,12 @@ describe('pedigree verify, for any Sigstore bundle', () => {
       silent.closeAllConnections();
       await Promise.all([silent, html].map((s) => new Promise((r) => s.close(r))));
     }
+  });
+
+  it('says where a Rekor v2 entry is without inventing a log time (its time comes from the timestamp authority)', async () => {
+    const r = await pedigree(['rekor-v2.json', '--sigstore-public-good', ...identity, '--artifact', 'hello.txt']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^VALID: signed by brian@dehamer\.com \(issuer https:\/\/github\.com\/login\/oauth\), in the log at index \d+, over the artifact given\n$/);
   });
 
   it('refuses usage it cannot answer with exit 3: no trust named, no signer named, a bad digest', async () => {
