@@ -1,0 +1,92 @@
+/**
+ * The shared core's certificate chain check against real public-good Sigstore certificates
+ * (sigstore-js's fixtures) and the shipped public-good trusted root: it agrees with
+ * @sigstore/verify on what chains, and says why what does not.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CertificateError, authoritiesOf, parseCertificate, verifyChain } from '../../src/verify/x509.js';
+
+const fixtures = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/bundles.json', import.meta.url), 'utf8'));
+const publicGood = JSON.parse(readFileSync(new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url), 'utf8'));
+const authorities = authoritiesOf(publicGood);
+
+type Bundle = { verificationMaterial: { x509CertificateChain?: { certificates: Array<{ rawBytes: string }> }; certificate?: { rawBytes: string }; tlogEntries: Array<{ integratedTime: string }> } };
+function chainOf(b: Bundle): Uint8Array[] {
+  const vm = b.verificationMaterial;
+  const raw = vm.x509CertificateChain ? vm.x509CertificateChain.certificates.map((c) => c.rawBytes) : [vm.certificate!.rawBytes];
+  return raw.map((r) => Buffer.from(r, 'base64'));
+}
+const signedAt = (b: Bundle) => Number(b.verificationMaterial.tlogEntries[0]!.integratedTime) * 1000;
+
+function why(f: () => unknown): string {
+  try {
+    f();
+    return 'VALID';
+  } catch (e) {
+    if (e instanceof CertificateError) return e.code;
+    throw e;
+  }
+}
+
+const valid: Array<[string, Bundle]> = [
+  ['v0.1 message signature (leaf, intermediate, root)', fixtures.valid.v1.messageSignature.withSigningCert],
+  ['v0.2 message signature', fixtures.valid.v2.messageSignature.withSigningCert],
+  ['v0.3 message signature (leaf only)', fixtures.valid.v3.messageSignature.withSigningCert],
+  ['v0.1 DSSE', fixtures.valid.v1.dsse.withSigningCert],
+  ['v0.3 DSSE (leaf only)', fixtures.valid.v3.dsse.withSigningCert],
+];
+
+describe('certificate chains in the shared verification core', () => {
+  for (const [name, bundle] of valid) {
+    it(`${name}: the Fulcio certificate chains to the public-good root at its signing time, and names its identity`, () => {
+      const { leaf, path } = verifyChain(chainOf(bundle), authorities, signedAt(bundle));
+      expect(leaf.subjectAlternativeNames).toEqual(['brian@dehamer.com']);
+      expect(leaf.oidcIssuer).toBe('https://github.com/login/oauth');
+      expect(leaf.isCA).toBe(false);
+      expect(path.length).toBeGreaterThanOrEqual(2);
+      expect(path.at(-1)!.isCA).toBe(true);
+    });
+  }
+
+  it('refuses a certificate outside its validity at the signing time (the expired-certificate fixture, and a later time)', () => {
+    const expired = fixtures.invalid.v1.messageSignature.invalidExpiredCert as Bundle;
+    expect(why(() => verifyChain(chainOf(expired), authorities, signedAt(expired)))).toBe('CERTIFICATE_NOT_VALID_AT');
+    const ok = fixtures.valid.v3.dsse.withSigningCert as Bundle;
+    const leaf = parseCertificate(chainOf(ok)[0]!);
+    expect(why(() => verifyChain(chainOf(ok), authorities, leaf.notAfter + 1000))).toBe('CERTIFICATE_NOT_VALID_AT');
+  });
+
+  it('refuses a chain to no trusted authority, or to one not trusted at that time', () => {
+    const b = fixtures.valid.v3.dsse.withSigningCert as Bundle;
+    expect(why(() => verifyChain(chainOf(b), [], signedAt(b)))).toBe('CERTIFICATE_UNTRUSTED');
+    const closed = authorities.map((a) => ({ ...a, end: a.start + 1 }));
+    expect(why(() => verifyChain(chainOf(b), closed, signedAt(b)))).toBe('CERTIFICATE_UNTRUSTED');
+  });
+
+  it('refuses a certificate whose signed part was altered, and chains that lead to no trusted authority', () => {
+    const b = fixtures.valid.v3.dsse.withSigningCert as Bundle;
+    const der = Buffer.from(chainOf(b)[0]!);
+    const leaf = parseCertificate(der);
+    // Flip a byte inside the subject alternative name (in the signed part, still well formed).
+    const at = der.indexOf(Buffer.from('brian@dehamer.com'));
+    expect(at).toBeGreaterThan(0);
+    const forged = Buffer.from(der);
+    forged[at] = 'm'.charCodeAt(0);
+    expect(parseCertificate(forged).subjectAlternativeNames).toEqual(['mrian@dehamer.com']);
+    expect(why(() => verifyChain([forged], authorities, signedAt(b)))).toBe('CERTIFICATE_SIGNATURE_INVALID');
+    // The leaf offered as its own intermediate is no way to a trusted authority.
+    expect(why(() => verifyChain([der, der], [], signedAt(b)))).toBe('CERTIFICATE_UNTRUSTED');
+    // A leaf (not a certificate authority) trusted as an anchor vouches for nothing it did not sign.
+    const other = chainOf(fixtures.valid.v1.dsse.withSigningCert)[0]!;
+    expect(why(() => verifyChain([other], [{ certificates: [der], start: 0 }], signedAt(fixtures.valid.v1.dsse.withSigningCert)))).toBe('CERTIFICATE_UNTRUSTED');
+    expect(leaf.subjectAlternativeNames).toEqual(['brian@dehamer.com']);
+  });
+
+  it('reads no certificate from malformed bytes', () => {
+    const der = chainOf(fixtures.valid.v3.dsse.withSigningCert)[0]!;
+    for (const bytes of [new Uint8Array(), der.subarray(0, 100), Buffer.concat([der, Buffer.from([0])]), Buffer.from('not a certificate')]) {
+      expect(why(() => parseCertificate(bytes))).toBe('CERTIFICATE_MALFORMED');
+    }
+  });
+});
