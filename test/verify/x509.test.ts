@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { X509Certificate } from '@sigstore/core';
 import { CertificateError, authoritiesOf, parseCertificate, verifyChain } from '../../src/verify/x509.js';
+import { makeCert, testCA, workflowLeaf } from '../x509-ca.js';
 
 const fixtures = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/bundles.json', import.meta.url), 'utf8'));
 const publicGood = JSON.parse(readFileSync(new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url), 'utf8'));
@@ -88,5 +90,48 @@ describe('certificate chains in the shared verification core', () => {
     for (const bytes of [new Uint8Array(), der.subarray(0, 100), Buffer.concat([der, Buffer.from([0])]), Buffer.from('not a certificate')]) {
       expect(why(() => parseCertificate(bytes))).toBe('CERTIFICATE_MALFORMED');
     }
+  });
+});
+
+describe('certificate chains a test CA makes (root → intermediate → workflow leaf)', () => {
+  const now = Date.now();
+  const identity = 'https://github.com/acme-medical/infusafe-fw/.github/workflows/release.yml@refs/tags/v2.4.2';
+  const { root, intermediate, trustedRoot } = testCA(now);
+  const cas = authoritiesOf(trustedRoot);
+
+  it('chains a short-lived P-256 leaf through a P-384 intermediate, and reads the workflow identity and its issuer as @sigstore/core does', () => {
+    const leaf = workflowLeaf(intermediate, identity, undefined, now);
+    const { leaf: read, path } = verifyChain([leaf.der], cas, now);
+    expect(read.subjectAlternativeNames).toEqual([identity]);
+    expect(read.oidcIssuer).toBe('https://token.actions.githubusercontent.com');
+    expect(path.map((c) => c.isCA)).toEqual([false, true]);
+    const asBuffer = (b: Buffer) => Buffer.from(b.toString('base64'), 'base64');
+    const theirs = X509Certificate.parse(asBuffer(leaf.der));
+    expect(theirs.subjectAltName).toBe(identity);
+    expect(theirs.verify(X509Certificate.parse(asBuffer(intermediate.der)))).toBe(true);
+    expect(Buffer.from(read.spki)).toEqual(leaf.publicKey.export({ format: 'der', type: 'spki' }));
+  });
+
+  it('refuses what a CA must never issue: a leaf signed by a leaf, a path longer than allowed, a CA without keyCertSign', () => {
+    const leaf = workflowLeaf(intermediate, identity, undefined, now);
+    const byLeaf = workflowLeaf(leaf, identity, undefined, now);
+    expect(why(() => verifyChain([byLeaf.der, leaf.der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+    const sub = makeCert({ cn: 'sub-ca', issuer: intermediate, curve: 'P-256', ca: true, notBefore: now - 60_000, notAfter: now + 3600_000 });
+    const deep = workflowLeaf(sub, identity, undefined, now);
+    expect(why(() => verifyChain([deep.der, sub.der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+    const noSign = makeCert({ cn: 'no-sign', issuer: root, curve: 'P-384', ca: true, keyCertSign: false, notBefore: now - 60_000, notAfter: now + 3600_000 });
+    const fromNoSign = workflowLeaf(noSign, identity, undefined, now);
+    expect(why(() => verifyChain([fromNoSign.der, noSign.der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+    // The same kind of sub-CA under the root (no path length) is fine.
+    const okSub = makeCert({ cn: 'ok-sub', issuer: root, curve: 'P-384', ca: true, notBefore: now - 60_000, notAfter: now + 3600_000 });
+    expect(why(() => verifyChain([workflowLeaf(okSub, identity, undefined, now).der, okSub.der], cas, now))).toBe('VALID');
+  });
+
+  it('refuses a leaf outside its ten minutes, and one from another CA with the same names', () => {
+    const leaf = workflowLeaf(intermediate, identity, undefined, now);
+    expect(why(() => verifyChain([leaf.der], cas, now + 3600_000))).toBe('CERTIFICATE_NOT_VALID_AT');
+    const impostor = testCA(now); // same names, other keys
+    const forged = workflowLeaf(impostor.intermediate, identity, undefined, now);
+    expect(why(() => verifyChain([forged.der, impostor.intermediate.der], cas, now))).toBe('CERTIFICATE_SIGNATURE_INVALID');
   });
 });
