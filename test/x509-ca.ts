@@ -12,20 +12,20 @@ function len(n: number): Buffer {
   for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
-const tlv = (tag: number, ...content: Buffer[]) => {
+export const tlv = (tag: number, ...content: Buffer[]) => {
   const body = Buffer.concat(content);
   return Buffer.concat([Buffer.from([tag]), len(body.length), body]);
 };
-const seq = (...c: Buffer[]) => tlv(0x30, ...c);
+export const seq = (...c: Buffer[]) => tlv(0x30, ...c);
 const set = (...c: Buffer[]) => tlv(0x31, ...c);
 const int = (b: Buffer) => tlv(0x02, b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
-const utf8 = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'));
+export const utf8 = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'));
 const octets = (b: Buffer) => tlv(0x04, b);
 const bits = (b: Buffer, unused = 0) => tlv(0x03, Buffer.from([unused]), b);
 const bool = (v: boolean) => tlv(0x01, Buffer.from([v ? 0xff : 0]));
 const explicit = (n: number, b: Buffer) => tlv(0xa0 | n, b);
 
-function oid(dotted: string): Buffer {
+export function oid(dotted: string): Buffer {
   const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
   const out = [40 * a + b];
   for (const n of rest) {
@@ -72,6 +72,12 @@ export interface CertOptions {
   readonly emails?: readonly string[];
   /** Fulcio's OIDC issuer extension (v2, UTF8String). */
   readonly oidcIssuer?: string;
+  /** A leaf's extended key usages (default: code signing). */
+  readonly eku?: readonly string[];
+  /** A leaf's key usage byte (default 0x80, digitalSignature). */
+  readonly keyUsage?: number;
+  /** More extensions, as they are. */
+  readonly extensions?: ReadonlyArray<{ readonly id: string; readonly critical: boolean; readonly value: Buffer }>;
 }
 
 export function makeCert(o: CertOptions): TestCert {
@@ -86,12 +92,13 @@ export function makeCert(o: CertOptions): TestCert {
     // keyCertSign (bit 5) and cRLSign (bit 6): 0x06 with one unused bit.
     exts.push(ext('2.5.29.15', true, o.keyCertSign === false ? bits(Buffer.from([0x80]), 7) : bits(Buffer.from([0x06]), 1)));
   } else {
-    exts.push(ext('2.5.29.15', true, bits(Buffer.from([0x80]), 7))); // digitalSignature
-    exts.push(ext('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.3')))); // codeSigning
+    exts.push(ext('2.5.29.15', true, bits(Buffer.from([o.keyUsage ?? 0x80]), 0))); // digitalSignature
+    exts.push(ext('2.5.29.37', false, seq(...(o.eku ?? ['1.3.6.1.5.5.7.3.3']).map(oid)))); // codeSigning
   }
   const sans = [...(o.emails ?? []).map((e) => tlv(0x81, Buffer.from(e))), ...(o.uris ?? []).map((u) => tlv(0x86, Buffer.from(u)))];
   if (sans.length > 0) exts.push(ext('2.5.29.17', true, seq(...sans)));
   if (o.oidcIssuer) exts.push(ext('1.3.6.1.4.1.57264.1.8', false, utf8(o.oidcIssuer)));
+  for (const e of o.extensions ?? []) exts.push(ext(e.id, e.critical, e.value));
   const tbs = seq(
     explicit(0, int(Buffer.from([2]))),
     int(randomBytes(16)),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { X509Certificate } from '@sigstore/core';
 import { CertificateError, authoritiesOf, parseCertificate, verifyChain } from '../../src/verify/x509.js';
-import { makeCert, testCA, workflowLeaf } from '../x509-ca.js';
+import { makeCert, seq, testCA, workflowLeaf } from '../x509-ca.js';
 
 const fixtures = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/bundles.json', import.meta.url), 'utf8'));
 const publicGood = JSON.parse(readFileSync(new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url), 'utf8'));
@@ -133,5 +133,67 @@ describe('certificate chains a test CA makes (root → intermediate → workflow
     const impostor = testCA(now); // same names, other keys
     const forged = workflowLeaf(impostor.intermediate, identity, undefined, now);
     expect(why(() => verifyChain([forged.der, impostor.intermediate.der], cas, now))).toBe('CERTIFICATE_SIGNATURE_INVALID');
+  });
+});
+
+describe('what an attacker controls in a chain (from an attack pass)', () => {
+  const now = Date.now();
+  const identity = 'https://github.com/acme-medical/infusafe-fw/.github/workflows/release.yml@refs/tags/v2.4.2';
+  const { root, intermediate, trustedRoot } = testCA(now);
+  const cas = authoritiesOf(trustedRoot);
+  const leafWith = (o: Partial<Parameters<typeof makeCert>[0]>) => makeCert({ cn: 'sigstore', issuer: intermediate, notBefore: now - 60_000, notAfter: now + 600_000, uris: [identity], ...o });
+
+  it('checks at no time without one: a missing signing time is refused, not ignored', () => {
+    const leaf = workflowLeaf(intermediate, identity, undefined, now);
+    expect(why(() => verifyChain([leaf.der], cas, Number.NaN))).toBe('CERTIFICATE_NOT_VALID_AT');
+  });
+
+  it('refuses a certificate with a critical extension it does not understand (name constraints included)', () => {
+    expect(why(() => verifyChain([leafWith({ extensions: [{ id: '1.2.3.4.5', critical: true, value: seq() }] }).der], cas, now))).toBe('CERTIFICATE_UNSUPPORTED');
+    const constrained = makeCert({ cn: 'constrained', issuer: root, curve: 'P-384', ca: true, notBefore: now - 60_000, notAfter: now + 3600_000, extensions: [{ id: '2.5.29.30', critical: true, value: seq() }] });
+    const leaf = workflowLeaf(constrained, 'https://evil.example/x', undefined, now);
+    expect(why(() => verifyChain([leaf.der, constrained.der], cas, now))).toBe('CERTIFICATE_UNSUPPORTED');
+    // The same extension, not critical, is only information.
+    expect(why(() => verifyChain([leafWith({ extensions: [{ id: '1.2.3.4.5', critical: false, value: seq() }] }).der], cas, now))).toBe('VALID');
+  });
+
+  it('takes only a signing certificate as the signer: not a TLS certificate, not one without digitalSignature, not a CA', () => {
+    expect(why(() => verifyChain([leafWith({ eku: ['1.3.6.1.5.5.7.3.1'] }).der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+    expect(why(() => verifyChain([leafWith({ keyUsage: 0x04 }).der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+    expect(why(() => verifyChain([leafWith({ ca: true }).der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+    expect(why(() => verifyChain([intermediate.der], cas, now))).toBe('CERTIFICATE_UNTRUSTED');
+  });
+
+  it('is not misled by a decoy intermediate with the right name and another key: every candidate is tried', () => {
+    const leaf = workflowLeaf(intermediate, identity, undefined, now);
+    const decoy = testCA(now).intermediate; // same names, other key
+    expect(why(() => verifyChain([leaf.der, decoy.der], cas, now))).toBe('VALID');
+  });
+
+  it('reads text that is not UTF-8, and a signature algorithm changed outside the signed part, as malformed', () => {
+    const bad = leafWith({ extensions: [{ id: '1.2.3.4.6', critical: false, value: Buffer.from([0x0c, 0x02, 0xc3, 0x28]) }], oidcIssuer: undefined });
+    // A subject alternative name of invalid UTF-8.
+    const san = makeCert({ cn: 'sigstore', issuer: intermediate, notBefore: now - 60_000, notAfter: now + 600_000, uris: ['\u0000'] });
+    const sanBytes = Buffer.from(san.der);
+    sanBytes[sanBytes.indexOf(Buffer.from([0x86, 0x01, 0x00])) + 2] = 0xc3;
+    expect(why(() => parseCertificate(sanBytes))).toBe('CERTIFICATE_MALFORMED');
+    expect(why(() => parseCertificate(bad.der))).toBe('VALID');
+    const swapped = Buffer.from(workflowLeaf(intermediate, identity, undefined, now).der);
+    // The outer algorithm identifier is the last ecdsa-with-SHA384 OID in the certificate.
+    const sha384 = Buffer.from([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03]);
+    swapped[swapped.lastIndexOf(sha384) + sha384.length - 1] = 0x02;
+    expect(why(() => parseCertificate(swapped))).toBe('CERTIFICATE_MALFORMED');
+  });
+
+  it('refuses trusted roots whose authorities cannot be read, instead of trusting them for ever', () => {
+    const ca = (trustedRoot.certificateAuthorities as Array<Record<string, unknown>>)[0]!;
+    for (const broken of [
+      { ...ca, validFor: { start: '2020-01-01T00:00:00Z', end: '2021-13-01T00:00:00Z' } },
+      { ...ca, validFor: { start: '2020-01-01 00:00' } },
+      { ...ca, certChain: { certificates: [{ rawBytes: '***' }] } },
+      { ...ca, certChain: { certificates: 'x' } },
+    ]) {
+      expect(why(() => authoritiesOf({ ...trustedRoot, certificateAuthorities: [broken] }))).toBe('CERTIFICATE_MALFORMED');
+    }
   });
 });
