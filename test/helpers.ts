@@ -108,3 +108,17 @@ export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes
     },
   };
 }
+
+/**
+ * 'VALID' when `f` returns, else the `code` of what it threw. With `only`, anything else thrown
+ * is rethrown, so a crash fails the test instead of passing as a refusal.
+ */
+export function outcomeCode(f: () => unknown, only?: abstract new (...args: never[]) => Error): string {
+  try {
+    f();
+    return 'VALID';
+  } catch (e) {
+    if (only && !(e instanceof only)) throw e;
+    return (e as { code: string }).code;
+  }
+}

@@ -8,6 +8,7 @@
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { json } from '@sigstore/core';
+import { entryTimestampPayload } from '../verify/canonical.js';
 import { sha256, toHex } from '../log/index.js';
 import type { ParsedBundle } from './bundle.js';
 
@@ -38,18 +39,9 @@ export function dsseBody(b: ParsedBundle, verifierPem: string): Buffer {
 }
 
 export function signEntryTimestamp(logKey: KeyObject, logId: Uint8Array, body: Uint8Array, logIndex: number, integratedTime: number): Buffer {
-  return cryptoSign(null, setPayload(body, integratedTime, logIndex, logId), logKey);
+  return cryptoSign(null, entryTimestampPayload(body, integratedTime, logIndex, logId), logKey);
 }
 
-/**
- * The RFC 8785 canonical JSON of {body, integratedTime, logIndex, logID}, written out directly:
- * the members in canonical (UTF-16) order, two integers and two strings that are base64 and hex,
- * so nothing needs escaping. A test checks it against a general canonicaliser.
- */
-export function setPayload(body: Uint8Array, integratedTime: number, logIndex: number, logId: Uint8Array): Buffer {
-  if (!Number.isSafeInteger(integratedTime) || !Number.isSafeInteger(logIndex)) throw new RangeError('integratedTime and logIndex must be safe integers');
-  return Buffer.from(`{"body":"${Buffer.from(body).toString('base64')}","integratedTime":${integratedTime},"logID":"${toHex(logId)}","logIndex":${logIndex}}`, 'utf8');
-}
 
 export interface TlogEntryParts {
   readonly logIndex: number;

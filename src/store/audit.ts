@@ -13,7 +13,7 @@
  *      and every list the stored index records give is the rebuilt one.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { canonicalJson as canonicalize } from '../verify/canonical.js';
+import { entryTimestampPayload } from '../verify/canonical.js';
 import { ed25519NoteVerifier, ed25519Raw } from '../crypto/node.js';
 import { EMPTY_TREE, ed25519KeyHash, integrate, leafHash, openCheckpoint, sha256, tileKey, toHex, type TreeState } from '../log/index.js';
 import { SPACE_ATTESTATION, SPACE_BUNDLE, type AttestationRecord } from '../attest/service.js';
@@ -119,10 +119,9 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
     if (logged !== toHex(sha256(payload))) return done({ kind: 'bundle', where, message: 'the statement in its stored bundle is not the one the entry logged (payloadHash differs)' });
     // The record says what the entry and its bundle say, and its signed entry timestamp is the log's.
     const hint = stored.verificationMaterial?.publicKey?.hint;
-    const set = { body: Buffer.from(entry.data).toString('base64'), integratedTime: entry.integratedTime, logIndex: i, logID: toHex(logId) };
     let setValid = false;
     try {
-      setValid = verify(null, Buffer.from(canonicalize(set), 'utf8'), logKey, Buffer.from(record.set, 'base64'));
+      setValid = verify(null, entryTimestampPayload(entry.data, entry.integratedTime, i, logId), logKey, Buffer.from(record.set, 'base64'));
     } catch {
       setValid = false;
     }

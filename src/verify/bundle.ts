@@ -21,7 +21,7 @@ import {
   verifyP256,
 } from '../log/index.js';
 import { derToPem } from '../trust/registry.js';
-import { canonicalJson } from './canonical.js';
+import { canonicalJson, entryTimestampPayload } from './canonical.js';
 import type { TrustedLog } from './trust.js';
 
 export interface VerifiedEntry {
@@ -147,8 +147,7 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
 
     // The log promised it (signed entry timestamp over body, time, index and log ID).
     const set = b64(t.inclusionPromise?.signedEntryTimestamp, 'the signed entry timestamp');
-    const promise = canonicalJson({ body: toBase64(body), integratedTime, logIndex, logID: toHex(log.logId) });
-    if (!verifyEd25519(log.publicKey, set, utf8(promise))) throw new Bad('the signed entry timestamp does not verify with the log key');
+    if (!verifyEd25519(log.publicKey, set, entryTimestampPayload(body, integratedTime, logIndex, log.logId))) throw new Bad('the signed entry timestamp does not verify with the log key');
 
     // The signer signed it (DSSE PAE).
     const type = utf8(IN_TOTO);

@@ -7,9 +7,9 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStatement } from '../../src/attest/sign.js';
-import { verifyBundle, type BundleExpectations } from '../../src/attest/verify.js';
+import { BundleVerificationError, verifyBundle, type BundleExpectations } from '../../src/attest/verify.js';
 import { submitBundle } from '../../src/client/graphql.js';
-import { startNode, type TestNode } from '../helpers.js';
+import { outcomeCode, startNode, type TestNode } from '../helpers.js';
 import { componentStatement, party, register } from './fixtures.js';
 
 const fixtures = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/bundles.json', import.meta.url), 'utf8'));
@@ -17,14 +17,7 @@ const publicGood = JSON.parse(readFileSync(new URL('../../attestations/trust/sig
 const artifact = Buffer.from(fixtures.artifact, 'base64');
 const brian: BundleExpectations['identity'] = { subject: 'brian@dehamer.com', issuer: 'https://github.com/login/oauth' };
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code: string }).code;
-  }
-  return 'VALID';
-}
+const code = (f: () => unknown) => outcomeCode(f, BundleVerificationError);
 
 const certSigned: Array<[string, unknown]> = [
   ['v0.1 message signature', fixtures.valid.v1.messageSignature.withSigningCert],

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { X509Certificate } from '@sigstore/core';
 import { CertificateError, authoritiesOf, parseCertificate, verifyChain } from '../../src/verify/x509.js';
+import { outcomeCode } from '../helpers.js';
 import { makeCert, seq, testCA, workflowLeaf } from '../x509-ca.js';
 
 const fixtures = JSON.parse(readFileSync(new URL('../vectors/sigstore-js/bundles.json', import.meta.url), 'utf8'));
@@ -21,15 +22,7 @@ function chainOf(b: Bundle): Uint8Array[] {
 }
 const signedAt = (b: Bundle) => Number(b.verificationMaterial.tlogEntries[0]!.integratedTime) * 1000;
 
-function why(f: () => unknown): string {
-  try {
-    f();
-    return 'VALID';
-  } catch (e) {
-    if (e instanceof CertificateError) return e.code;
-    throw e;
-  }
-}
+const why = (f: () => unknown) => outcomeCode(f, CertificateError);
 
 const valid: Array<[string, Bundle]> = [
   ['v0.1 message signature (leaf, intermediate, root)', fixtures.valid.v1.messageSignature.withSigningCert],
