@@ -6,6 +6,8 @@
  * parts alone and that is what the ledger stores and logs.
  */
 import {
+  BUNDLE_V01_MEDIA_TYPE,
+  BUNDLE_V02_MEDIA_TYPE,
   BUNDLE_V03_LEGACY_MEDIA_TYPE,
   BUNDLE_V03_MEDIA_TYPE,
   bundleFromJSON,
@@ -32,7 +34,12 @@ export interface ParsedBundle {
 }
 
 /** A submitted bundle as read, before it is rebuilt from its signed parts. */
-export type SubmittedBundle = Omit<ParsedBundle, 'json'>;
+export interface SubmittedBundle extends Omit<ParsedBundle, 'json'> {
+  /** The bundle as submitted (parsed JSON): a certificate-signed one is also checked with @sigstore/verify. */
+  readonly submitted: unknown;
+}
+
+const CERTIFICATE_MEDIA_TYPES = new Set<unknown>([BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE]);
 
 /** Parses text or an already-parsed value; `size` is the submission's size in bytes. */
 export function readBundle(input: unknown, maxBytes: number): SubmittedBundle {
@@ -49,9 +56,12 @@ export function readBundle(input: unknown, maxBytes: number): SubmittedBundle {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AttestError('BUNDLE_INVALID', 'a bundle must be a JSON object');
   const mediaType = (value as { mediaType?: unknown }).mediaType;
-  if (mediaType !== BUNDLE_V03_MEDIA_TYPE && mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
-    throw new AttestError('UNSUPPORTED_MEDIA_TYPE', `bundle mediaType must be ${BUNDLE_V03_MEDIA_TYPE}`, '/mediaType');
+  // Other Sigstore clients' certificate-signed bundles may be v0.1 or v0.2; keys sign v0.3.
+  const older = CERTIFICATE_MEDIA_TYPES.has(mediaType);
+  if (mediaType !== BUNDLE_V03_MEDIA_TYPE && mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE && !older) {
+    throw new AttestError('UNSUPPORTED_MEDIA_TYPE', `bundle mediaType must be ${BUNDLE_V03_MEDIA_TYPE} (or, signed with a certificate, v0.1 or v0.2)`, '/mediaType');
   }
+  const original = value;
   // Sigstore bundles carry one DSSE signature; an envelope with more (DSSE allows it) is read
   // as one bundle per signature, and the signer's own is found when verifying.
   const sigs = (value as { dsseEnvelope?: { signatures?: unknown } }).dsseEnvelope?.signatures;
@@ -87,9 +97,11 @@ export function readBundle(input: unknown, maxBytes: number): SubmittedBundle {
   if (vm.$case === 'publicKey') key = { $case: 'publicKey', hint: vm.publicKey.hint };
   else if (vm.$case === 'x509CertificateChain') key = { $case: 'x509', chain: vm.x509CertificateChain.certificates.map((c) => c.rawBytes) };
   else key = { $case: 'x509', chain: [vm.certificate.rawBytes] };
+  if (key.$case === 'publicKey' && older) throw new AttestError('UNSUPPORTED_MEDIA_TYPE', `a key-signed bundle's mediaType must be ${BUNDLE_V03_MEDIA_TYPE}`, '/mediaType');
+  if (key.$case === 'x509' && extra.length > 0) throw new AttestError('BUNDLE_INVALID', 'a certificate-signed bundle carries one DSSE signature', '/dsseEnvelope/signatures');
   const signatures = [env.signatures[0]!.sig, ...extra];
   // Only the rebuilt bundle (normalise) is ever stored; the submitted one is not re-serialised.
-  return { bundle, payload: env.payload, payloadType: env.payloadType, signature: signatures[0]!, signatures, key };
+  return { bundle, payload: env.payload, payloadType: env.payloadType, signature: signatures[0]!, signatures, key, submitted: original };
 }
 
 /**
@@ -107,4 +119,24 @@ export function normalise(parsed: SubmittedBundle, hint: string, sig: Buffer): P
     content: { $case: 'dsseEnvelope', dsseEnvelope: { payload: parsed.payload, payloadType: parsed.payloadType, signatures: [{ sig, keyid: hint }] } },
   };
   return { bundle, json: bundleToJSON(bundle), payload: parsed.payload, payloadType: parsed.payloadType, signature: sig, signatures: [sig], key: { $case: 'publicKey', hint } };
+}
+
+/**
+ * A certificate-signed bundle rebuilt for storing: its media type, its certificates and the
+ * evidence it brought (its own log entries and timestamps, which the server verified with
+ * @sigstore/verify), and the envelope with its one signature; nothing else it carried.
+ */
+export function normaliseCertificate(parsed: SubmittedBundle): ParsedBundle {
+  if (parsed.key.$case !== 'x509') throw new TypeError('not a certificate-signed bundle');
+  const vm = parsed.bundle.verificationMaterial;
+  const bundle: Bundle = {
+    mediaType: parsed.bundle.mediaType,
+    verificationMaterial: {
+      content: vm.content,
+      tlogEntries: vm.tlogEntries,
+      timestampVerificationData: { rfc3161Timestamps: vm.timestampVerificationData?.rfc3161Timestamps ?? [] },
+    },
+    content: { $case: 'dsseEnvelope', dsseEnvelope: { payload: parsed.payload, payloadType: parsed.payloadType, signatures: [{ sig: parsed.signature, keyid: '' }] } },
+  };
+  return { bundle, json: bundleToJSON(bundle), payload: parsed.payload, payloadType: parsed.payloadType, signature: parsed.signature, signatures: [parsed.signature], key: parsed.key };
 }

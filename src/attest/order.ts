@@ -7,7 +7,7 @@
  * Log position only breaks ties between equal signed times. Pure data and functions, no Node
  * APIs: the browser runs this too.
  */
-import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from './predicates.js';
+import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType } from './predicates.js';
 
 /** How far ahead of the ledger's clock a signed time may be (clock skew). */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -32,7 +32,14 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 // Device-level scopes are per signer too: one participant's statements never block another's.
 const RULES = new Map<string, OrderRule>([
   [PARTICIPANT_URI, { field: 'issuedAt', scopes: (s) => [`participant/${str(s.predicate.id)}`] }],
-  [REVOCATION_URI, { field: 'issuedAt', scopes: (s) => [`revocation/${str(s.predicate.participantId)}/${str(s.predicate.keyId) || '*'}`] }],
+  [
+    REVOCATION_URI,
+    {
+      field: 'issuedAt',
+      scopes: (s) => [s.predicate.trustRoot !== undefined ? `revocation/trust-root:${str(s.predicate.trustRoot)}/*` : `revocation/${str(s.predicate.participantId)}/${str(s.predicate.keyId) || str(s.predicate.identityId) || '*'}`],
+    },
+  ],
+  [TRUST_ROOT_URI, { field: 'issuedAt', scopes: (s) => [`trust-root/${str(s.predicate.name)}`] }],
   [resolvePredicateType('device-assembly').uri, { field: 'assembledAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `assembly/${signer}/${k}`) }],
   [resolvePredicateType('slsa-vsa').uri, { field: 'timeVerified', scopes: (s, signer) => subjectsOf(['udi', 'sha256'])(s).map((k) => `release/${signer}/${k}`) }],
   [resolvePredicateType('custody-transfer').uri, { field: 'transferredAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `custody/${signer}/${k}`) }],

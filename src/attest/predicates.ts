@@ -38,10 +38,15 @@ export const PREDICATE_TYPES: readonly PredicateType[] = [
   { name: 'openvex', uri: 'https://openvex.dev/ns/v0.2.0', roles: ['manufacturer'], subjects: ['sha256'] },
   { name: 'participant', uri: `${OURS}participant/v1`, roles: ['admin'], subjects: ['participant'] },
   { name: 'key-revocation', uri: `${OURS}key-revocation/v1`, roles: ['admin'], subjects: ['participant'] },
+  { name: 'trust-root', uri: `${OURS}trust-root/v1`, roles: ['admin'], subjects: ['participant'] },
 ];
 
 export const PARTICIPANT_URI = `${OURS}participant/v1`;
 export const REVOCATION_URI = `${OURS}key-revocation/v1`;
+/** A trust root (Sigstore trusted root) certificate identities are registered under; its subject is participant "trust-root:<name>". */
+export const TRUST_ROOT_URI = `${OURS}trust-root/v1`;
+/** Registry statements: the administrator signs them and every verifier applies them in log order. */
+export const REGISTRY_URIS: ReadonlySet<string> = new Set([PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI]);
 
 const byUri = new Map(PREDICATE_TYPES.map((p) => [p.uri, p]));
 const byName = new Map(PREDICATE_TYPES.map((p) => [p.name, p]));

@@ -13,14 +13,18 @@ import { TILE_WIDTH, ed25519KeyHash, fromUtf8, p256Point, sha256, tileWidth, toH
 import { ed25519Raw } from '../crypto/node.js';
 import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
-import { TrustRegistry, pemToDer, registryTimesReadable, type Participant, type RegistrationPredicate, type RevocationPredicate } from '../trust/registry.js';
+import { TrustRegistry, pemToDer, registryTimesReadable, type RegistrationPredicate, type RevocationPredicate, type TrustRootPredicate } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { checkSubjectAuthority } from '../trust/authority.js';
-import { normalise, readBundle, type ParsedBundle } from './bundle.js';
+import { normalise, normaliseCertificate, readBundle, type ParsedBundle, type SubmittedBundle } from './bundle.js';
 import { AttestError } from './errors.js';
 import { attestationId } from './identity.js';
 import { MAX_CLOCK_SKEW_SECONDS, signedTime, signedTimeField, supersessionScopes } from './order.js';
-import { PARTICIPANT_URI, REVOCATION_URI, predicateType, resolvePredicateType } from './predicates.js';
+import { PARTICIPANT_URI, REGISTRY_URIS, REVOCATION_URI, TRUST_ROOT_URI, predicateType, resolvePredicateType } from './predicates.js';
+import { CertificateError, parseCertificate } from '../verify/x509.js';
+import { certificatePem, ownLogTimes, spkiId, verifyCertificateSigner, type CertificateSigner, type TrustRootMaterial } from '../verify/certificate.js';
+import { BundleVerificationError, verifyBundle } from './verify.js';
+import { identitySubjectPattern } from '../trust/identity.js';
 import { validatePredicate } from './schemas.js';
 import { dsseBody, signEntryTimestamp, tlogEntryJson } from './rekor.js';
 import { lookupKeys } from '../vindex/keys.js';
@@ -142,8 +146,12 @@ interface Authenticated {
   /** The bundle rebuilt from its signed parts. */
   readonly parsed: ParsedBundle;
   readonly participant: string;
+  /** The key ID, or for a certificate-signed bundle the identity ID. */
   readonly keyId: string;
+  /** How the logged body names the signer: its public key's PEM, or its certificate's. */
   readonly verifierPem: string;
+  /** A certificate-signed bundle's chain, rechecked at the integration time when that is the time it is valid at. */
+  readonly certificate?: { readonly chain: readonly Uint8Array[]; readonly root: TrustRootMaterial; readonly own: readonly number[]; readonly source: CertificateSigner['source'] };
 }
 
 interface Checked extends Authenticated {
@@ -192,6 +200,7 @@ export class AttestationService {
     const indexes = [
       ...(await s.indexScan('ptype', PARTICIPANT_URI)),
       ...(await s.indexScan('ptype', REVOCATION_URI)),
+      ...(await s.indexScan('ptype', TRUST_ROOT_URI)),
     ].sort((a, b) => a - b);
     for (const i of indexes) {
       const record = await s.record(i);
@@ -231,11 +240,9 @@ export class AttestationService {
    * The bundle is rebuilt from its signed parts (bundle.ts `normalise`), so what is stored and
    * logged depends on nothing unsigned.
    */
-  private async authenticate(input: unknown): Promise<Authenticated> {
+  private async authenticate(input: unknown, now: number): Promise<Authenticated> {
     const submitted = readBundle(input, this.maxBundleBytes);
-    if (submitted.key.$case !== 'publicKey') {
-      throw new AttestError('SIGNER_UNKNOWN', 'certificate-signed bundles are not accepted yet; sign with a registered key (publicKey hint)');
-    }
+    if (submitted.key.$case !== 'publicKey') return this.authenticateCertificate(submitted, now);
     const found = this.registry.lookup(submitted.key.hint);
     if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${submitted.key.hint.slice(0, 16)}…`);
     const { participant, key } = found;
@@ -246,6 +253,66 @@ export class AttestationService {
     const at = valid.indexOf(true);
     if (at < 0) throw new AttestError('SIGNATURE_INVALID', `the DSSE signature does not verify with ${participant.id}'s key`);
     return { parsed: normalise(submitted, key.keyId, submitted.signatures[at]!), participant: participant.id, keyId: key.keyId, verifierPem: key.publicKeyPem };
+  }
+
+  /**
+   * Who signed a certificate-signed bundle: the participant whose registered identity the
+   * certificate's names and OIDC issuer match, its chain leading to that identity's trust root
+   * at a verified time (verify/certificate.ts, the check every verifier of the evidence makes),
+   * the DSSE signature verifying with the certificate's key, and, when the bundle brings its own
+   * log entries or timestamps, stock @sigstore/verify agreeing against that trust root.
+   */
+  private async authenticateCertificate(submitted: SubmittedBundle, now: number): Promise<Authenticated> {
+    const chain = (submitted.key as { chain: Buffer[] }).chain.map((c) => new Uint8Array(c));
+    let leaf;
+    try {
+      leaf = parseCertificate(chain[0]!);
+    } catch (e) {
+      throw new AttestError('CERTIFICATE_INVALID', `the signing certificate is unreadable: ${(e as Error).message}`, '/verificationMaterial');
+    }
+    if (leaf.curve !== 'P-256' || p256Point(leaf.spki)?.[0] !== 0x04) throw new AttestError('CERTIFICATE_INVALID', "the signing certificate's key must be ECDSA P-256 (uncompressed), what Sigstore signers use", '/verificationMaterial');
+    const candidates = this.registry.identitiesFor(leaf, now);
+    const names = leaf.subjectAlternativeNames.length > 0 ? leaf.subjectAlternativeNames.join(', ').slice(0, 200) : 'no subject alternative name';
+    if (candidates.length === 0) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has the certificate identity ${names}${leaf.oidcIssuer ? ` from ${leaf.oidcIssuer.slice(0, 200)}` : ''}`);
+    const pae = dsse.preAuthEncoding(submitted.payloadType, submitted.payload);
+    if (!(await signaturePool().check({ pae, signature: submitted.signature, keyId: spkiId(leaf.spki), spki: leaf.spki }))) {
+      throw new AttestError('SIGNATURE_INVALID', "the DSSE signature does not verify with the signing certificate's key");
+    }
+    const own = (submitted.submitted as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
+    const brought = submitted.bundle.verificationMaterial.tlogEntries.length + (submitted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0);
+    let failure: AttestError | undefined;
+    for (const { participant, identity, root } of candidates) {
+      const times = ownLogTimes(own, root.material, { payload: submitted.payload, signature: submitted.signature }, chain[0]!);
+      let signer: CertificateSigner;
+      try {
+        signer = verifyCertificateSigner(chain, root.material, now, times);
+      } catch (e) {
+        if (!(e instanceof CertificateError)) throw e;
+        failure ??= new AttestError(e.code === 'CERTIFICATE_NOT_VALID_AT' ? 'CERTIFICATE_NOT_VALID_AT_SIGNING' : e.code === 'CERTIFICATE_MALFORMED' ? 'CERTIFICATE_INVALID' : 'UNTRUSTED_ROOT', `${e.message} (trust root ${root.name})`, '/verificationMaterial');
+        continue;
+      }
+      if (brought > 0) {
+        // What it brought must hold too, checked by the field's own verifier against the same root.
+        try {
+          verifyBundle(submitted.submitted, [root.json], {
+            identity: { subject: identitySubjectPattern(identity.subject), ...(identity.issuer !== undefined && { issuer: identity.issuer }) },
+            ctlogThreshold: root.material.ctlogs > 0 ? 1 : 0,
+          });
+        } catch (e) {
+          if (!(e instanceof BundleVerificationError)) throw e;
+          failure ??= new AttestError('TIMESTAMP_INVALID', `the log entries or timestamps the bundle brings do not verify against trust root ${root.name}: ${e.message}`, '/verificationMaterial');
+          continue;
+        }
+      }
+      return {
+        parsed: normaliseCertificate(submitted),
+        participant: participant.id,
+        keyId: identity.id,
+        verifierPem: certificatePem(chain[0]!),
+        certificate: { chain, root: root.material, own: times, source: signer.source },
+      };
+    }
+    throw failure!;
   }
 
   /** Checks an authenticated submission fully without writing anything. */
@@ -275,7 +342,7 @@ export class AttestationService {
         throw new AttestError('STATEMENT_TIME_INVALID', `${field} ${new Date(t).toISOString()} is in the future (the ledger's time is ${new Date(now * 1000).toISOString()})`, `/predicate/${field}`);
       }
     }
-    if (type.uri === PARTICIPANT_URI || type.uri === REVOCATION_URI) {
+    if (REGISTRY_URIS.has(type.uri)) {
       const unreadable = registryTimesReadable(statement.predicate);
       if (unreadable) throw new AttestError('REGISTRATION_INVALID', `${unreadable} is not a time this ledger can order (leap seconds are not accepted)`, `/predicate/${unreadable}`);
     }
@@ -297,6 +364,7 @@ export class AttestationService {
   private checkRegistryRules(c: Checked, now: number): void {
     if (c.statement.predicateType === PARTICIPANT_URI) this.registry.checkRegistration(c.statement.predicate as unknown as RegistrationPredicate);
     if (c.statement.predicateType === REVOCATION_URI) this.registry.checkRevocation(c.statement.predicate as unknown as RevocationPredicate, now);
+    if (c.statement.predicateType === TRUST_ROOT_URI) this.registry.checkTrustRoot(c.statement.predicate as unknown as TrustRootPredicate);
   }
 
   /**
@@ -363,7 +431,7 @@ export class AttestationService {
 
   async submit(input: unknown): Promise<SubmitResult> {
     const now = Math.floor(this.clock() / 1000);
-    const a = await this.authenticate(input);
+    const a = await this.authenticate(input, now);
     const id = attestationId(a.parsed.payloadType, a.parsed.payload, a.keyId);
     let c: Checked;
     try {
@@ -382,11 +450,11 @@ export class AttestationService {
     const bundleHash = toHex(sha256(bundleBytes));
     const subjects = subjectRefs(statement);
     const refs = indexRefs(statement);
-    const isRegistry = statement.predicateType === PARTICIPANT_URI || statement.predicateType === REVOCATION_URI;
+    const isRegistry = REGISTRY_URIS.has(statement.predicateType);
     const quotaKeys = this.quotaKeys(c);
     const row = Buffer.from(`${signer}\u0000${statement.predicateType}`);
     let fresh: AttestationRecord | undefined;
-    let undo: Participant[] | undefined;
+    let undo: ReturnType<TrustRegistry['snapshot']> | undefined;
     const appended = await this.ledger.append({
       data: body,
       identity: id,
@@ -396,6 +464,15 @@ export class AttestationService {
       reads: [...supersessionScopes(statement, signer).map((key) => ({ space: SPACE_LATEST, key })), ...quotaKeys.map((key) => ({ space: SPACE_QUOTA, key }))],
       admit: (logIndex, integratedTime, scope) => {
         this.registry.checkSigner(keyId, integratedTime);
+        // A certificate valid when checked must still be valid at the time the log records.
+        if (c.certificate?.source === 'ledger') {
+          try {
+            verifyCertificateSigner(c.certificate.chain, c.certificate.root, integratedTime, c.certificate.own);
+          } catch (e) {
+            if (!(e instanceof CertificateError)) throw e;
+            throw new AttestError('CERTIFICATE_NOT_VALID_AT_SIGNING', e.message, '/verificationMaterial');
+          }
+        }
         this.checkRegistryRules(c, integratedTime);
         const order = this.orderRecords(c, logIndex, scope);
         const quota = this.quotaRecords(c, quotaKeys, scope);
@@ -537,7 +614,8 @@ export class AttestationService {
       body,
       proof: { treeSize, rootHash: proof.root, hashes: proof.hashes, checkpoint },
     });
-    return { ...stored, verificationMaterial: { ...stored.verificationMaterial, tlogEntries: [tlog] } };
+    // A certificate-signed bundle keeps the log entries it brought, after this ledger's.
+    return { ...stored, verificationMaterial: { ...stored.verificationMaterial, tlogEntries: [tlog, ...(stored.verificationMaterial.tlogEntries ?? [])] } };
   }
 
   /** Entries matching every given filter, in log order, after `after`. */

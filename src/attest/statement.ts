@@ -88,7 +88,8 @@ export function parseStatement(payload: Uint8Array): Statement {
       }
       if (alg === 'partSerial') checkTripleId(v, 'partSerial', f);
       if (alg === 'lot') checkTripleId(v, 'lot', f);
-      if (alg === 'participant' && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v)) throw bad('participant must be a participant id', f);
+      // A trust root's statements are about "trust-root:<name>", which no participant id can spell.
+      if (alg === 'participant' && !/^(trust-root:)?[a-z0-9][a-z0-9-]{0,62}$/.test(v)) throw bad('participant must be a participant id (or trust-root:<name>)', f);
       if (alg === 'vulnerability' && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(v)) throw bad('vulnerability must be a vulnerability id such as CVE-2023-0286', f);
     }
   });

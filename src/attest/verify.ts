@@ -37,7 +37,9 @@ export interface BundleExpectations {
    * The certificate identity (for certificate-signed bundles): the subject alternative name,
    * exactly or as a pattern (matched against the whole name), and the OIDC issuer, exactly.
    */
-  readonly identity?: { readonly subject: string | RegExp; readonly issuer: string };
+  readonly identity?: { readonly subject: string | RegExp; readonly issuer?: string };
+  /** Signed certificate timestamps required of a certificate (default 1; 0 for a root that names no CT log). */
+  readonly ctlogThreshold?: number;
   /** The artifact's bytes: a message signature must be over them, a statement must name their digest. */
   readonly artifact?: Uint8Array;
   /** The artifact's SHA-256 (hex), when the bytes are not at hand. */
@@ -176,7 +178,8 @@ export function verifyBundle(bundleJson: unknown, trustedRoots: unknown | readon
     ? {
         // @sigstore/verify searches the identity for the pattern; both forms are matched whole here.
         subjectAlternativeName: typeof e.identity.subject === 'string' ? `^${e.identity.subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : `^(?:${e.identity.subject.source})$`,
-        extensions: { issuer: e.identity.issuer },
+        // No issuer named: none is required here (the ledger's identity match requires that it records none).
+        ...(e.identity.issuer !== undefined && { extensions: { issuer: e.identity.issuer } }),
       }
     : undefined;
   // A key-signed bundle names its key by a hint: this ledger's hints are key IDs; other clients'
@@ -189,7 +192,7 @@ export function verifyBundle(bundleJson: unknown, trustedRoots: unknown | readon
   let failure: unknown;
   for (const keys of candidates) {
     try {
-      const verifier = new Verifier(toTrustMaterial(root, keys), byKey ? {} : { ctlogThreshold: 1, tlogThreshold: vm.tlogEntries.length > 0 ? 1 : 0, timestampThreshold: 1 });
+      const verifier = new Verifier(toTrustMaterial(root, keys), byKey ? {} : { ctlogThreshold: e.ctlogThreshold ?? 1, tlogThreshold: vm.tlogEntries.length > 0 ? 1 : 0, timestampThreshold: 1 });
       signer = verifier.verify(toSignedEntity(bundle, e.artifact ? Buffer.from(e.artifact) : undefined), policy);
       break;
     } catch (err) {

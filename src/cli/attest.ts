@@ -11,7 +11,7 @@ import { verifyBundle, BundleVerificationError, trustedRootProblem } from '../at
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { CliError, loadTrustedRoot, printJson, readJson, terminalSafe, whyUnreadable } from './util.js';
+import { CliError, PUBLIC_GOOD_ROOT, loadTrustedRoot, printJson, readJson, terminalSafe, whyUnreadable } from './util.js';
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -112,7 +112,6 @@ export interface VerifyOptions {
 }
 
 /** The public-good Sigstore instance's trusted root, shipped with the program (attestations/trust/README.md). */
-export const PUBLIC_GOOD_ROOT = new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url);
 
 /** Exit 0 when the bundle verifies, 1 when it does not, 3 on errors reading the inputs. */
 const USAGE_CODES = new Set(['TRUSTED_ROOT_INVALID', 'KEY_UNSUPPORTED', 'SIGNER_NOT_NAMED', 'ARTIFACT_REQUIRED', 'BUNDLE_INVALID']);

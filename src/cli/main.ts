@@ -75,7 +75,10 @@ export function buildProgram(): Command {
     .requiredOption('--name <organisation>', 'organisation name')
     .option('--id <id>', 'participant id (default: derived from the name)')
     .requiredOption('--role <role>', 'supplier, manufacturer, builder, qa, distributor, hospital or regulator (repeat or comma-separate)', collect, [])
-    .requiredOption('--public-key <file>', "the participant's PEM public key (repeatable)", collect, [])
+    .option('--public-key <file>', "the participant's PEM public key (repeatable)", collect, [])
+    .option('--identity <subject>', 'a certificate identity: the subject alternative name (an email or URI), exact or with * for any run of characters, e.g. https://github.com/acme/fw/.github/workflows/release.yml@refs/tags/* (repeatable; needs --trust-root)', collect, [])
+    .option('--identity-issuer <url>', 'the OIDC issuer the certificates record, e.g. https://token.actions.githubusercontent.com (omit for a CA that records none)')
+    .option('--trust-root <name>', 'the registered trust root the identities chain to (pedigree trust-root list)')
     .option('--product <gtin>', 'for a manufacturer: a device model it makes, as a GTIN-14, +<LIC><PCN><U/M> (HIBCC) or =/<PPIC> (ICCBBA) (repeatable)', collect, [])
     .option('--valid-from <time>', 'ISO 8601 start of validity')
     .option('--valid-until <time>', 'ISO 8601 end of validity')
@@ -88,11 +91,44 @@ export function buildProgram(): Command {
     .requiredOption('--admin-key <file>', "the administrator's private key")
     .requiredOption('--id <id>', 'participant id')
     .option('--key-id <hex>', 'revoke only this key')
+    .option('--identity-id <hex>', 'revoke only this certificate identity (pedigree participant list shows the IDs)')
     .option('--reason <reason>', 'compromise, superseded, retired or other', 'retired')
     .option('--effective <time>', 'ISO 8601 effective time (default: now)')
+    .option('--until <time>', 'ISO 8601 end of a revoked window (needs --effective): what was logged after it counts again')
     .option('--note <text>', 'free text')
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./participant.js'), 'participantRevokeCommand'));
+  const trustRoot = program.command('trust-root').description('register, revoke and list the trust roots certificate identities chain to (administrator)');
+  trustRoot
+    .command('add')
+    .description('register a trust root under a name: a Sigstore trusted_root.json (a private Sigstore instance), the public-good instance, or an organisation CA chain')
+    .addOption(serverOption())
+    .requiredOption('--admin-key <file>', "the administrator's private key")
+    .requiredOption('--name <name>', 'the name identities use (lowercase letters, digits, hyphens)')
+    .option('--trusted-root <file|url>', 'a Sigstore trusted_root.json')
+    .option('--sigstore-public-good', "the public-good Sigstore instance's trusted root, shipped with Pedigree")
+    .option('--ca-chain <pem>', "an organisation CA's certificates (PEM file, intermediate and root)")
+    .option('--note <text>', 'free text')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./trust-root.js'), 'trustRootAddCommand'));
+  trustRoot
+    .command('revoke')
+    .description('revoke a trust root from an effective time (or for a window): nothing signed under it counts then')
+    .addOption(serverOption())
+    .requiredOption('--admin-key <file>', "the administrator's private key")
+    .requiredOption('--name <name>', 'the trust root')
+    .option('--reason <reason>', 'compromise, superseded, retired or other', 'retired')
+    .option('--effective <time>', 'ISO 8601 effective time (default: now)')
+    .option('--until <time>', 'ISO 8601 end of a revoked window (needs --effective)')
+    .option('--note <text>', 'free text')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./trust-root.js'), 'trustRootRevokeCommand'));
+  trustRoot
+    .command('list')
+    .description('list the registered trust roots')
+    .addOption(serverOption())
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./trust-root.js'), 'trustRootListCommand'));
   participant
     .command('list')
     .description('list participants, their roles and keys')

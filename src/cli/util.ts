@@ -54,6 +54,9 @@ export async function readJson(pathOrJson: string, what: string): Promise<unknow
   }
 }
 
+/** The public-good Sigstore instance's trusted root, shipped with the program (attestations/trust). */
+export const PUBLIC_GOOD_ROOT = new URL('../../attestations/trust/sigstore-public-good.trusted_root.json', import.meta.url);
+
 /**
  * A trusted root from a file or a URL. Here, not in attest.ts, so the gates and the monitor do not
  * load the signing and bundle-verifying code (`@sigstore/sign`, `@sigstore/verify`) they never use.

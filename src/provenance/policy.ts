@@ -135,7 +135,9 @@ const DAY = 86_400;
  * key) takes effect after its own entry: what was logged before it, in the same second too,
  * stays valid.
  */
-export function revokedAt(rev: { effectiveTime: number; reason: string; logIndex: number }, n: { integratedTime: number; logIndex: number }): boolean {
+export function revokedAt(rev: { effectiveTime: number; reason: string; logIndex: number; until?: number }, n: { integratedTime: number; logIndex: number }): boolean {
+  // A revoked window ends: what was integrated after it counts again.
+  if (rev.until !== undefined && n.integratedTime >= rev.until) return false;
   if (rev.reason === 'compromise') return rev.effectiveTime <= n.integratedTime;
   return rev.effectiveTime < n.integratedTime || (rev.effectiveTime === n.integratedTime && n.logIndex > rev.logIndex);
 }

@@ -19,7 +19,7 @@
  *    release decisions, and only the device's manufacturer attests its firmware.
  */
 import { AttestError } from '../attest/errors.js';
-import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType, type Role } from '../attest/predicates.js';
+import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType, type Role } from '../attest/predicates.js';
 import { productOfDeviceKey } from '../udi/udi.js';
 
 /** The supplier that owns a "<supplier>:<part>:<id>" part serial or lot. */
@@ -65,7 +65,7 @@ export function checkSubjectAuthority(statement: Signed, participant: { id: stri
       }
     });
   }
-  const about = statement.predicateType === PARTICIPANT_URI ? statement.predicate.id : statement.predicateType === REVOCATION_URI ? statement.predicate.participantId : undefined;
+  const about = registrySubject(statement);
   if (about !== undefined) {
     statement.subject.forEach((s, i) => {
       if (s.digest.participant !== about) {
@@ -73,6 +73,15 @@ export function checkSubjectAuthority(statement: Signed, participant: { id: stri
       }
     });
   }
+}
+
+/** What a registry statement is about, as its subject must name it: the participant, or "trust-root:<name>". */
+export function registrySubject(statement: { predicateType: string; predicate: Record<string, unknown> }): unknown {
+  const p = statement.predicate;
+  if (statement.predicateType === PARTICIPANT_URI) return p.id;
+  if (statement.predicateType === TRUST_ROOT_URI) return `trust-root:${String(p.name)}`;
+  if (statement.predicateType === REVOCATION_URI) return p.trustRoot !== undefined ? `trust-root:${String(p.trustRoot)}` : p.participantId;
+  return undefined;
 }
 
 /** Whether `signer` may attest the component `tripleId` (rule 1, as the policy applies it). */

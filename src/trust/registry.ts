@@ -6,9 +6,11 @@
  * them run this same code.
  */
 import { AttestError } from '../attest/errors.js';
-import { PARTICIPANT_URI, REVOCATION_URI, type Role } from '../attest/predicates.js';
+import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, type Role } from '../attest/predicates.js';
 import { sha256 } from '../log/hash.js';
 import { gtinCheckDigit } from '../udi/udi.js';
+import { readTrustRoot, TrustRootError, type TrustRootMaterial } from '../verify/certificate.js';
+import { describeIdentity, identityId, identityMatches, subjectProblem, type CertificateIdentity } from './identity.js';
 
 export const ADMIN_ID = 'admin';
 
@@ -16,7 +18,12 @@ export interface Revocation {
   readonly effectiveTime: number;
   readonly reason: string;
   readonly logIndex: number;
+  /** The end of a revoked time window (seconds, exclusive); absent for a revocation for good. */
+  readonly until?: number;
 }
+
+/** Whether a revocation applies at `at` (seconds). */
+export const revokedFrom = (r: Revocation, at: number) => r.effectiveTime <= at && (r.until === undefined || at < r.until);
 
 export interface ParticipantKey {
   readonly keyId: string;
@@ -25,6 +32,30 @@ export interface ParticipantKey {
   readonly der: Uint8Array;
   readonly addedAt: number;
   revocation?: Revocation;
+  /** Revoked time windows. */
+  windows?: Revocation[];
+}
+
+/** A certificate identity a participant signs with (trust/identity.ts). */
+export interface ParticipantIdentity extends CertificateIdentity {
+  /** identityId(): stands where a key ID stands for a key. */
+  readonly id: string;
+  readonly addedAt: number;
+  revocation?: Revocation;
+  windows?: Revocation[];
+}
+
+/** A trust root the administrator registered: a Sigstore trusted root under a name. */
+export interface RegisteredTrustRoot {
+  readonly name: string;
+  /** SHA-256 (hex) of the canonical trusted root JSON as registered. */
+  readonly digest: string;
+  readonly json: unknown;
+  readonly material: TrustRootMaterial;
+  readonly addedAt: number;
+  readonly logIndex: number;
+  revocation?: Revocation;
+  windows?: Revocation[];
 }
 
 /** What a policy evaluator needs to know about a signing key. */
@@ -74,9 +105,11 @@ export interface Participant {
   roles: Role[];
   products?: string[];
   keys: ParticipantKey[];
+  identities?: ParticipantIdentity[];
   validFrom?: number;
   validUntil?: number;
   revocation?: Revocation;
+  windows?: Revocation[];
   /** Signed issue time of the current registration (ms since the epoch). */
   issuedAt?: number;
   /** SHA-256 (hex) of the current registration's statement; the next one must name it in `replaces`. */
@@ -89,6 +122,8 @@ export interface RegistrationPredicate {
   organisation: string;
   roles: Role[];
   publicKeys?: string[];
+  /** Certificate identities the participant signs with (trust/identity.ts). */
+  identities?: CertificateIdentity[];
   products?: string[];
   validFrom?: string;
   validUntil?: string;
@@ -99,10 +134,25 @@ export interface RegistrationPredicate {
 }
 
 export interface RevocationPredicate {
-  participantId: string;
+  /** The participant, or with keyId or identityId one of its keys or identities; absent when a trust root is revoked. */
+  participantId?: string;
   keyId?: string;
+  identityId?: string;
+  /** A registered trust root: nothing signed under it counts in the revoked time. */
+  trustRoot?: string;
   reason: 'compromise' | 'superseded' | 'retired' | 'other';
   effectiveTime?: string;
+  /** The end of the revoked time window; absent for a revocation for good. */
+  effectiveUntil?: string;
+  note?: string;
+}
+
+export interface TrustRootPredicate {
+  /** The name participants' identities use. */
+  name: string;
+  /** A Sigstore trusted root (trusted_root.json): certificate authorities and, for timestamps, logs. */
+  trustedRoot: Record<string, unknown>;
+  issuedAt?: string;
   note?: string;
 }
 
@@ -112,7 +162,7 @@ const isoOf = (s: number) => (Number.isFinite(s) && Math.abs(s) < 8.64e12 ? new 
 
 /** Whether every time a registry statement names can be read (RFC 3339 leap seconds cannot). */
 export function registryTimesReadable(predicate: Record<string, unknown>): string | undefined {
-  for (const f of ['issuedAt', 'validFrom', 'validUntil', 'effectiveTime']) {
+  for (const f of ['issuedAt', 'validFrom', 'validUntil', 'effectiveTime', 'effectiveUntil']) {
     const v = predicate[f];
     if (v !== undefined && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) return f;
   }
@@ -131,9 +181,28 @@ export interface SignerCheck {
   readonly key: ParticipantKey;
 }
 
+export interface IdentityCheck {
+  readonly participant: Participant;
+  readonly identity: ParticipantIdentity;
+  readonly root: RegisteredTrustRoot;
+}
+
+/** A signer: a registered key or a certificate identity, by the ID records carry. */
+type Signer = { participant: Participant; key: ParticipantKey } | { participant: Participant; identity: ParticipantIdentity };
+
+/** Adds a revocation: a window joins the windows, one for good replaces a later or lesser one. */
+function revoke(target: { revocation?: Revocation; windows?: Revocation[] }, rev: Revocation): void {
+  if (rev.until !== undefined) (target.windows ??= []).push(rev);
+  else if (supersedes(rev, target.revocation)) target.revocation = rev;
+}
+
+const revocationsOf = (t: { revocation?: Revocation; windows?: Revocation[] } | undefined): Revocation[] =>
+  t ? [...(t.revocation ? [t.revocation] : []), ...(t.windows ?? [])] : [];
+
 export class TrustRegistry {
   private readonly participants = new Map<string, Participant>();
-  private readonly keys = new Map<string, { participant: Participant; key: ParticipantKey }>();
+  private readonly signers = new Map<string, Signer>();
+  private readonly roots = new Map<string, RegisteredTrustRoot>();
 
   constructor(adminPublicKeyPem: string, createdAt = 0) {
     const admin: Participant = { id: ADMIN_ID, organisation: 'Ledger administrator', roles: ['admin'], keys: [], history: [] };
@@ -145,20 +214,23 @@ export class TrustRegistry {
     const der = pemToDer(pem);
     const k: ParticipantKey = { keyId: hex(sha256(der)), publicKeyPem: derToPem(der), der, addedAt: at };
     p.keys.push(k);
-    this.keys.set(k.keyId, { participant: p, key: k });
+    this.signers.set(k.keyId, { participant: p, key: k });
   }
 
   /** A copy of the whole registry, for `restore` when a change could not be logged. */
-  snapshot(): Participant[] {
-    return structuredClone([...this.participants.values()]);
+  snapshot(): { participants: Participant[]; roots: RegisteredTrustRoot[] } {
+    return { participants: structuredClone([...this.participants.values()]), roots: [...this.roots.values()].map((r) => ({ ...r, windows: r.windows && [...r.windows] })) };
   }
 
-  restore(saved: readonly Participant[]): void {
+  restore(saved: { participants: readonly Participant[]; roots: readonly RegisteredTrustRoot[] }): void {
     this.participants.clear();
-    this.keys.clear();
-    for (const p of structuredClone(saved)) {
+    this.signers.clear();
+    this.roots.clear();
+    for (const r of saved.roots) this.roots.set(r.name, { ...r, windows: r.windows && [...r.windows] });
+    for (const p of structuredClone(saved.participants)) {
       this.participants.set(p.id, p);
-      for (const key of p.keys) this.keys.set(key.keyId, { participant: p, key });
+      for (const key of p.keys) this.signers.set(key.keyId, { participant: p, key });
+      for (const identity of p.identities ?? []) this.signers.set(identity.id, { participant: p, identity });
     }
   }
 
@@ -170,12 +242,27 @@ export class TrustRegistry {
     return this.participants.get(id);
   }
 
-  /** What an evaluator needs to know about a key: its participant, roles and revocations. */
-  signerInfo(keyId: string): SignerInfo | undefined {
-    const f = this.keys.get(keyId);
+  /** The registered trust roots, in registration order. */
+  trustRoots(): RegisteredTrustRoot[] {
+    return [...this.roots.values()];
+  }
+
+  trustRoot(name: string): RegisteredTrustRoot | undefined {
+    return this.roots.get(name);
+  }
+
+  /** Every revocation that can reach a signer: its own, its participant's and, for an identity, its trust root's. */
+  private revocations(f: Signer): Revocation[] {
+    const own = 'key' in f ? f.key : f.identity;
+    const root = 'identity' in f ? this.roots.get(f.identity.trustRoot) : undefined;
+    return [...revocationsOf(own), ...revocationsOf(f.participant), ...revocationsOf(root)];
+  }
+
+  /** What an evaluator needs to know about a signer (key ID or identity ID): its participant, roles and revocations. */
+  signerInfo(signerId: string): SignerInfo | undefined {
+    const f = this.signers.get(signerId);
     if (!f) return undefined;
-    const revocations = [f.key.revocation, f.participant.revocation].filter((r): r is Revocation => r !== undefined);
-    return { participant: f.participant.id, roles: f.participant.roles, products: f.participant.products ?? [], revocations };
+    return { participant: f.participant.id, roles: f.participant.roles, products: f.participant.products ?? [], revocations: this.revocations(f) };
   }
 
   /** The participant registered as the manufacturer of a product (GTIN-14 or other device key product), if any. */
@@ -184,31 +271,80 @@ export class TrustRegistry {
     return undefined;
   }
 
-  /** Applies a registration or revocation statement; false for any other predicate type. */
+  /** Applies a registration, revocation or trust root statement; false for any other predicate type. */
   /** `digest` is the SHA-256 (hex) of the statement, which a later registration names in `replaces`. */
   apply(statement: { predicateType: string; predicate: unknown }, logIndex: number, integratedTime: number, digest?: string): boolean {
     if (statement.predicateType === PARTICIPANT_URI) this.applyRegistration(statement.predicate as RegistrationPredicate, logIndex, integratedTime, digest);
     else if (statement.predicateType === REVOCATION_URI) this.applyRevocation(statement.predicate as RevocationPredicate, logIndex, integratedTime);
+    else if (statement.predicateType === TRUST_ROOT_URI) this.applyTrustRoot(statement.predicate as TrustRootPredicate, logIndex, integratedTime, digest);
     else return false;
     return true;
   }
 
   /** The participant and key behind a key ID, revoked or not. */
   lookup(keyId: string): SignerCheck | undefined {
-    return this.keys.get(keyId);
+    const f = this.signers.get(keyId);
+    return f && 'key' in f ? f : undefined;
   }
 
-  /** Whether `keyId` may sign at `at` (seconds); throws the reason it may not. */
-  checkSigner(keyId: string, at: number): SignerCheck {
-    const found = this.keys.get(keyId);
-    if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${keyId.slice(0, 16)}…`);
-    const { participant: p, key } = found;
-    const rev = [key.revocation, p.revocation].filter((r): r is Revocation => r !== undefined).find((r) => r.effectiveTime <= at);
-    if (rev) throw new AttestError('SIGNER_REVOKED', `the key of ${p.id} was revoked (${rev.reason}) from ${isoOf(rev.effectiveTime)}`);
+  /** The participant, identity and trust root behind an identity ID, revoked or not. */
+  lookupIdentity(id: string): IdentityCheck | undefined {
+    const f = this.signers.get(id);
+    if (!f || !('identity' in f)) return undefined;
+    const root = this.roots.get(f.identity.trustRoot);
+    return root && { participant: f.participant, identity: f.identity, root };
+  }
+
+  /**
+   * The registered identities a certificate's names and issuer match, in the order to try them:
+   * those not revoked at `at` (seconds), which must be one participant's (a certificate that two
+   * participants' live identities match is refused), or when none is, the revoked ones (so the
+   * answer says revoked); each in registration order. The caller checks the chain against each
+   * one's trust root and takes the first that verifies.
+   */
+  identitiesFor(cert: { readonly subjectAlternativeNames: readonly string[]; readonly oidcIssuer: string | undefined }, at: number): IdentityCheck[] {
+    const found: IdentityCheck[] = [];
+    for (const p of this.participants.values()) {
+      for (const identity of p.identities ?? []) {
+        const root = this.roots.get(identity.trustRoot);
+        if (root && identityMatches(identity, cert)) found.push({ participant: p, identity, root });
+      }
+    }
+    const isLive = (f: IdentityCheck) => !this.revocations({ participant: f.participant, identity: f.identity }).some((r) => revokedFrom(r, at));
+    const live = found.filter(isLive);
+    // Of identities that may sign at `at`, one participant's only; revoked ones are answered as revoked.
+    const owners = [...new Set(live.map((f) => f.participant.id))];
+    if (owners.length > 1) throw new AttestError('IDENTITY_AMBIGUOUS', `the certificate matches identities of ${owners.join(' and ')}; the administrator must make their identities distinct`);
+    return live.length > 0 ? live : found;
+  }
+
+  /** Whether a signer (key ID or identity ID) may sign at `at` (seconds); throws the reason it may not. */
+  checkSigner(signerId: string, at: number): { participant: Participant } {
+    const found = this.signers.get(signerId);
+    if (!found) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has key ${signerId.slice(0, 16)}…`);
+    const p = found.participant;
+    const rev = this.revocations(found).find((r) => revokedFrom(r, at));
+    if (rev) {
+      const what = 'key' in found ? `the key of ${p.id}` : `the identity ${describeIdentity(found.identity)} of ${p.id}`;
+      throw new AttestError('SIGNER_REVOKED', `${what} was revoked (${rev.reason}) from ${isoOf(rev.effectiveTime)}${rev.until !== undefined ? ` until ${isoOf(rev.until)}` : ''}`);
+    }
     if ((p.validFrom !== undefined && at < p.validFrom) || (p.validUntil !== undefined && at > p.validUntil)) {
       throw new AttestError('SIGNER_NOT_VALID', `participant ${p.id} is not valid at ${isoOf(at)}`);
     }
     return found;
+  }
+
+  /** Checks a trust root before it is logged; throws REGISTRATION_INVALID. */
+  checkTrustRoot(r: TrustRootPredicate): void {
+    const bad = (m: string, field = '') => new AttestError('REGISTRATION_INVALID', m, `/predicate${field}`);
+    // A name is bound to its trusted root for ever, so an identity always means one thing.
+    if (this.roots.has(r.name)) throw bad(`a trust root named ${r.name} is already registered; register the new one under another name`, '/name');
+    try {
+      readTrustRoot(r.trustedRoot);
+    } catch (e) {
+      if (e instanceof TrustRootError) throw bad(`trust root ${r.name}: ${e.message}`, '/trustedRoot');
+      throw e;
+    }
   }
 
   /** Checks a registration before it is logged; throws REGISTRATION_INVALID. */
@@ -222,10 +358,19 @@ export class TrustRegistry {
       } catch {
         throw bad('a public key is not a valid PEM SPKI key');
       }
-      const owner = this.keys.get(id);
+      const owner = this.signers.get(id);
       if (owner && owner.participant.id !== r.id) throw bad(`key ${id.slice(0, 16)}… already belongs to ${owner.participant.id}`);
     }
-    if ((r.publicKeys ?? []).length === 0) throw bad('a participant needs at least one public key');
+    for (const identity of r.identities ?? []) {
+      const problem = subjectProblem(identity.subject);
+      if (problem) throw new AttestError('REGISTRATION_INVALID', `identity ${identity.subject.slice(0, 100)}: ${problem}`, '/predicate/identities');
+      const root = this.roots.get(identity.trustRoot);
+      if (!root) throw new AttestError('REGISTRATION_INVALID', `no trust root named ${identity.trustRoot} is registered (pedigree trust-root add)`, '/predicate/identities');
+      if (root.revocation) throw new AttestError('REGISTRATION_INVALID', `trust root ${identity.trustRoot} is revoked`, '/predicate/identities');
+      const owner = this.signers.get(identityId(identity));
+      if (owner && owner.participant.id !== r.id) throw new AttestError('REGISTRATION_INVALID', `identity ${describeIdentity(identity)} already belongs to ${owner.participant.id}`, '/predicate/identities');
+    }
+    if ((r.publicKeys ?? []).length === 0 && (r.identities ?? []).length === 0) throw bad('a participant needs at least one public key or certificate identity');
     // A device model has one manufacturer: no two participants may claim the same product.
     for (const product of r.products ?? []) {
       if (/^[0-9]{14}$/.test(product) && gtinCheckDigit(product.slice(0, 13)) !== Number(product[13])) throw bad(`product ${product} is not a valid GTIN-14 (check digit)`);
@@ -249,14 +394,37 @@ export class TrustRegistry {
 
   checkRevocation(r: RevocationPredicate, now: number): void {
     const bad = (m: string) => new AttestError('REGISTRATION_INVALID', m, '/predicate');
-    const p = this.participants.get(r.participantId);
-    if (!p) throw bad(`no participant ${r.participantId}`);
-    if (p.id === ADMIN_ID) throw bad('the administrator cannot be revoked through the log');
-    if (r.keyId && !p.keys.some((k) => k.keyId === r.keyId)) throw bad(`participant ${p.id} has no key ${r.keyId}`);
+    if (r.trustRoot !== undefined) {
+      if (r.participantId !== undefined || r.keyId !== undefined || r.identityId !== undefined) throw bad('a trust root revocation names the trust root only');
+      if (!this.roots.has(r.trustRoot)) throw bad(`no trust root ${r.trustRoot}`);
+    } else {
+      if (r.participantId === undefined) throw bad('a revocation names a participant (and perhaps one of its keys or identities) or a trust root');
+      const p = this.participants.get(r.participantId);
+      if (!p) throw bad(`no participant ${r.participantId}`);
+      if (p.id === ADMIN_ID) throw bad('the administrator cannot be revoked through the log');
+      if (r.keyId && r.identityId) throw bad('a revocation names a key or an identity, not both');
+      if (r.keyId && !p.keys.some((k) => k.keyId === r.keyId)) throw bad(`participant ${p.id} has no key ${r.keyId}`);
+      if (r.identityId && !(p.identities ?? []).some((i) => i.id === r.identityId)) throw bad(`participant ${p.id} has no identity ${r.identityId}`);
+    }
+    if (r.effectiveUntil !== undefined) {
+      if (r.effectiveTime === undefined) throw bad('a revoked window needs effectiveTime as well as effectiveUntil');
+      if (secs(r.effectiveUntil) <= secs(r.effectiveTime)) throw bad('effectiveUntil must be after effectiveTime');
+    }
     // Only a compromise may reach back in time; other revocations take effect now or later.
     if (r.effectiveTime && r.reason !== 'compromise' && secs(r.effectiveTime) < now - 300) {
       throw bad('only a compromise revocation may name an effective time in the past');
     }
+  }
+
+  applyTrustRoot(r: TrustRootPredicate, logIndex: number, integratedTime: number, digest?: string): void {
+    if (this.roots.has(r.name)) return; // checked before logging; the first registration of a name stands
+    let material: TrustRootMaterial;
+    try {
+      material = readTrustRoot(r.trustedRoot);
+    } catch {
+      return; // checked before logging: an unreadable root is never one an identity can use
+    }
+    this.roots.set(r.name, { name: r.name, digest: digest ?? '', json: r.trustedRoot, material, addedAt: integratedTime, logIndex });
   }
 
   applyRegistration(r: RegistrationPredicate, logIndex: number, integratedTime: number, digest?: string): void {
@@ -286,22 +454,49 @@ export class TrustRegistry {
       const existing = p.keys.find((k) => k.keyId === id);
       if (!existing) this.addKey(p, pem, integratedTime);
     }
-    p.history.push({ logIndex, integratedTime, action, detail: `roles ${p.roles.join(', ')}; ${wanted.size} key(s)` });
+    // Identities likewise; one registered under a root that is not (an old log) is left out.
+    const identities = (r.identities ?? []).filter((i) => this.roots.has(i.trustRoot));
+    const wantedIds = new Set(identities.map((i) => identityId(i)));
+    p.identities ??= [];
+    for (const i of p.identities) {
+      if (!wantedIds.has(i.id) && !i.revocation) i.revocation = { effectiveTime: integratedTime, reason: 'superseded', logIndex };
+    }
+    for (const i of identities) {
+      const id = identityId(i);
+      if (p.identities.some((x) => x.id === id)) continue;
+      const added: ParticipantIdentity = { trustRoot: i.trustRoot, ...(i.issuer !== undefined && { issuer: i.issuer }), subject: i.subject, id, addedAt: integratedTime };
+      p.identities.push(added);
+      this.signers.set(id, { participant: p, identity: added });
+    }
+    p.history.push({ logIndex, integratedTime, action, detail: `roles ${p.roles.join(', ')}; ${wanted.size} key(s)${wantedIds.size > 0 ? `, ${wantedIds.size} identit${wantedIds.size === 1 ? 'y' : 'ies'}` : ''}` });
   }
 
   applyRevocation(r: RevocationPredicate, logIndex: number, integratedTime: number): void {
-    const p = this.participants.get(r.participantId);
-    if (!p) return; // checked before logging; an old log may still hold one
     // Only a compromise may reach back in time; any other revocation takes effect when logged, at the earliest.
     const stated = r.effectiveTime ? secs(r.effectiveTime) : integratedTime;
-    const rev: Revocation = { effectiveTime: r.reason === 'compromise' ? stated : Math.max(stated, integratedTime), reason: r.reason, logIndex };
+    const effectiveTime = r.reason === 'compromise' ? stated : Math.max(stated, integratedTime);
+    const until = r.effectiveUntil !== undefined ? secs(r.effectiveUntil) : undefined;
+    if (until !== undefined && until <= effectiveTime) return; // an empty window (a past one moved to now) revokes nothing
+    const rev: Revocation = { effectiveTime, reason: r.reason, logIndex, ...(until !== undefined && { until }) };
+    const span = `${r.reason} from ${isoOf(rev.effectiveTime)}${until !== undefined ? ` until ${isoOf(until)}` : ''}`;
+    if (r.trustRoot !== undefined) {
+      const root = this.roots.get(r.trustRoot);
+      if (root) revoke(root, rev);
+      return;
+    }
+    const p = r.participantId === undefined ? undefined : this.participants.get(r.participantId);
+    if (!p) return; // checked before logging; an old log may still hold one
     if (r.keyId) {
       const k = p.keys.find((x) => x.keyId === r.keyId);
-      if (k && supersedes(rev, k.revocation)) k.revocation = rev;
-      p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `key ${r.keyId.slice(0, 16)}… ${r.reason} from ${isoOf(rev.effectiveTime)}` });
+      if (k) revoke(k, rev);
+      p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `key ${r.keyId.slice(0, 16)}… ${span}` });
+    } else if (r.identityId) {
+      const i = (p.identities ?? []).find((x) => x.id === r.identityId);
+      if (i) revoke(i, rev);
+      p.history.push({ logIndex, integratedTime, action: 'key-revoked', detail: `identity ${i ? describeIdentity(i) : r.identityId.slice(0, 16)} ${span}` });
     } else {
-      if (supersedes(rev, p.revocation)) p.revocation = rev;
-      p.history.push({ logIndex, integratedTime, action: 'revoked', detail: `${r.reason} from ${isoOf(rev.effectiveTime)}` });
+      revoke(p, rev);
+      p.history.push({ logIndex, integratedTime, action: 'revoked', detail: span });
     }
   }
 }

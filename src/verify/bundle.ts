@@ -22,6 +22,7 @@ import {
 } from '../log/index.js';
 import { derToPem } from '../trust/registry.js';
 import { canonicalJson, entryTimestampPayload } from './canonical.js';
+import { bundleCertificates, certificatePem } from './certificate.js';
 import type { TrustedLog } from './trust.js';
 
 export interface VerifiedEntry {
@@ -37,14 +38,22 @@ export interface VerifiedEntry {
 /** Where a bundle claims to be and who it claims signed it, before anything is verified. */
 export interface BundleClaim {
   readonly logIndex: number;
-  readonly keyId: string;
+  /** The key hint of a key-signed bundle. */
+  readonly keyId?: string;
+  /** The certificates of a certificate-signed bundle, the signing one first. */
+  readonly certificates?: Uint8Array[];
   readonly predicateType: string;
 }
+
+/** Who a bundle is verified against: a registered key (SPKI DER), or the certificate it carries. */
+export type LoggedSigner = Uint8Array | { readonly certificate: Uint8Array; readonly spki: Uint8Array };
 
 interface BundleJson {
   dsseEnvelope?: { payload?: unknown; payloadType?: unknown; signatures?: Array<{ sig?: unknown }> };
   verificationMaterial?: {
     publicKey?: { hint?: unknown };
+    certificate?: unknown;
+    x509CertificateChain?: unknown;
     tlogEntries?: Array<{
       logIndex?: unknown;
       logId?: { keyId?: unknown };
@@ -79,19 +88,41 @@ const int = (v: unknown, what: string): number => {
 const IN_TOTO = 'application/vnd.in-toto+json';
 const MAX_PROOF_HASHES = 64;
 
-/** What a bundle says about itself (for ordering and key lookup); throws a reason when it is unreadable. */
-export function bundleClaim(bundle: unknown): BundleClaim {
+/** The bundle's entry in the log `logId` (a certificate-signed bundle may also carry its own log's). */
+function entryIn(b: BundleJson | null, logId: Uint8Array | undefined) {
+  const all = b?.verificationMaterial?.tlogEntries;
+  if (!Array.isArray(all)) return undefined;
+  if (logId === undefined) return all[0];
+  const ours = all.filter((t) => {
+    try {
+      return bytesEqual(b64(t?.logId?.keyId, 'the log ID'), logId);
+    } catch {
+      return false;
+    }
+  });
+  return ours.length === 1 ? ours[0] : undefined;
+}
+
+/** What a bundle says about itself (for ordering and signer lookup); throws a reason when it is unreadable. */
+export function bundleClaim(bundle: unknown, logId?: Uint8Array): BundleClaim {
   const b = bundle as BundleJson | null;
-  const t = b?.verificationMaterial?.tlogEntries?.[0];
+  const t = entryIn(b, logId);
+  if (!t && logId !== undefined) throw new Bad('the bundle has no single entry in this log');
   const logIndex = int(t?.logIndex, 'the log index');
-  const keyId = str(b?.verificationMaterial?.publicKey?.hint, 'the key hint');
+  let certificates: Uint8Array[] | undefined;
+  try {
+    certificates = bundleCertificates(b);
+  } catch (e) {
+    throw new Bad((e as Error).message);
+  }
+  const keyId = certificates ? undefined : str(b?.verificationMaterial?.publicKey?.hint, 'the key hint');
   let predicateType = '';
   try {
     predicateType = String((JSON.parse(fromUtf8(b64(b?.dsseEnvelope?.payload, 'the payload'))) as { predicateType?: unknown }).predicateType ?? '');
   } catch {
     predicateType = '';
   }
-  return { logIndex, keyId, predicateType };
+  return { logIndex, ...(keyId !== undefined && { keyId }), ...(certificates && { certificates }), predicateType };
 }
 
 /** Throws Error with a plain reason when anything does not verify. */
@@ -106,20 +137,24 @@ function loggedVerifier(spki: Uint8Array): string {
   return text;
 }
 
-export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint: { note: string; size: number; root: Uint8Array }, signerSpki: Uint8Array): VerifiedEntry {
+export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint: { note: string; size: number; root: Uint8Array }, signer: LoggedSigner): VerifiedEntry {
   try {
     const b = bundle as BundleJson | null;
     const env = b?.dsseEnvelope;
     const tlogs = b?.verificationMaterial?.tlogEntries;
-    if (!env || !Array.isArray(tlogs) || tlogs.length !== 1) throw new Bad('the bundle needs a DSSE envelope and exactly one log entry');
-    const t = tlogs[0]!;
+    const byKey = signer instanceof Uint8Array;
+    const signerSpki = byKey ? signer : signer.spki;
+    // A key-signed bundle is this ledger's alone; a certificate-signed one may keep its own log's entries.
+    if (!env || !Array.isArray(tlogs) || (byKey ? tlogs.length !== 1 : tlogs.length < 1)) throw new Bad('the bundle needs a DSSE envelope and exactly one entry in this log');
+    const t = byKey ? tlogs[0]! : entryIn(b, log.logId);
+    if (!t) throw new Bad('the bundle needs exactly one entry in this log');
     if (str(env.payloadType, 'the payload type') !== IN_TOTO) throw new Bad('the payload is not an in-toto statement');
     if (!Array.isArray(env.signatures) || env.signatures.length !== 1) throw new Bad('the envelope must carry exactly one signature');
     const payload = b64(env.payload, 'the payload');
     const sigText = str(env.signatures[0]?.sig, 'the signature');
     const sig = b64(sigText, 'the signature');
-    const keyId = str(b?.verificationMaterial?.publicKey?.hint, 'the key hint');
-    if (keyId !== toHex(sha256(signerSpki))) throw new Bad("the key hint is not the signer's key");
+    const keyId = byKey ? str(b?.verificationMaterial?.publicKey?.hint, 'the key hint') : '';
+    if (byKey && keyId !== toHex(sha256(signerSpki))) throw new Bad("the key hint is not the signer's key");
 
     // The entry is in this log, at this index, in this checkpoint.
     const logIndex = int(t.logIndex, 'the log index');
@@ -143,7 +178,7 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
     if (rekor.spec?.payloadHash?.algorithm !== 'sha256' || rekor.spec.payloadHash.value !== payloadDigest) throw new Bad('the logged body is for another statement');
     const logged = rekor.spec.signatures;
     if (!Array.isArray(logged) || logged.length !== 1 || logged[0]?.signature !== sigText) throw new Bad('the logged body is for another signature');
-    if (logged[0].verifier !== loggedVerifier(signerSpki)) throw new Bad('the logged body names another signer');
+    if (logged[0].verifier !== (byKey ? loggedVerifier(signerSpki) : toBase64(utf8(certificatePem(signer.certificate))))) throw new Bad('the logged body names another signer');
 
     // The log promised it (signed entry timestamp over body, time, index and log ID).
     const set = b64(t.inclusionPromise?.signedEntryTimestamp, 'the signed entry timestamp');
@@ -152,7 +187,7 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
     // The signer signed it (DSSE PAE).
     const type = utf8(IN_TOTO);
     const pae = concat(utf8(`DSSEv1 ${type.length} `), type, utf8(` ${payload.length} `), payload);
-    if (!verifyP256(signerSpki, sig, pae)) throw new Bad("the DSSE signature does not verify with the signer's registered key");
+    if (!verifyP256(signerSpki, sig, pae)) throw new Bad(byKey ? "the DSSE signature does not verify with the signer's registered key" : "the DSSE signature does not verify with the signing certificate's key");
 
     let statement: Statement;
     try {

@@ -20,7 +20,9 @@
  * Pure and synchronous: no I/O and no Node APIs.
  */
 import { bytesEqual, fromBase64, openCheckpoint, openNote, sha256, toHex, utf8, verifyConsistency } from '../log/index.js';
-import { PARTICIPANT_URI, REVOCATION_URI } from '../attest/predicates.js';
+import { REGISTRY_URIS } from '../attest/predicates.js';
+import { ownLogTimes, verifyCertificateSigner } from './certificate.js';
+import { parseCertificate, type Certificate } from './x509.js';
 import { openDeclaration as declarationKey } from '../provenance/declaration.js';
 import { TrustRegistry, derToPem } from '../trust/registry.js';
 import { checkModelGtin, normaliseDeviceUdi } from '../udi/udi.js';
@@ -29,7 +31,7 @@ import { firmwareOutcomeOf, outcomeOf, type DeviceOutcome, type Outcome } from '
 import { evaluate, evaluateFirmware, type Evaluation, type Policy } from '../provenance/policy.js';
 import { policyDigest } from '../provenance/release-policy.js';
 import { firmwareView, graphView } from '../provenance/view.js';
-import { bundleClaim, verifyLoggedBundle } from './bundle.js';
+import { bundleClaim, verifyLoggedBundle, type LoggedSigner, type VerifiedEntry } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { EvidenceError } from './errors.js';
 import { trustedLog } from './trust.js';
@@ -278,7 +280,7 @@ function verifyPackage(
   if (bundles.length > MAX_EVIDENCE_BUNDLES) fail('EVIDENCE_INVALID', `more than ${MAX_EVIDENCE_BUNDLES} bundles`);
   const items = bundles.map((b, i) => {
     try {
-      return { bundle: b, claim: bundleClaim(b) };
+      return { bundle: b, claim: bundleClaim(b, log.logId) };
     } catch (e) {
       return fail('BUNDLE_INVALID', `bundle ${i}: ${(e as Error).message}`);
     }
@@ -291,16 +293,31 @@ function verifyPackage(
   for (const { bundle, claim } of items) {
     if (claim.logIndex === last) fail('EVIDENCE_INVALID', `entry ${claim.logIndex} appears twice`);
     last = claim.logIndex;
-    const isRegistry = claim.predicateType === PARTICIPANT_URI || claim.predicateType === REVOCATION_URI;
-    const spki = isRegistry ? adminSpki : registry.lookup(claim.keyId)?.key.der;
-    if (!spki) fail('SIGNER_UNKNOWN', `entry ${claim.logIndex} is signed by a key the evidence never registers`);
-    let entry;
+    const isRegistry = REGISTRY_URIS.has(claim.predicateType);
+    let signer: LoggedSigner | undefined;
+    let leaf: Certificate | undefined;
+    if (claim.certificates) {
+      if (isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: registry statements are signed with the administrator key, not a certificate`);
+      try {
+        leaf = parseCertificate(claim.certificates[0]!);
+      } catch (e) {
+        fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its signing certificate is unreadable: ${(e as Error).message}`);
+      }
+      signer = { certificate: claim.certificates[0]!, spki: leaf!.spki };
+    } else {
+      signer = isRegistry ? adminSpki : registry.lookup(claim.keyId ?? '')?.key.der;
+    }
+    if (!signer) fail('SIGNER_UNKNOWN', `entry ${claim.logIndex} is signed by a key the evidence never registers`);
+    let entry: VerifiedEntry;
     try {
-      entry = verifyLoggedBundle(bundle, log, { note, size: cp.size, root: cp.root }, spki!);
+      entry = verifyLoggedBundle(bundle, log, { note, size: cp.size, root: cp.root }, signer!);
     } catch (e) {
       return fail('BUNDLE_INVALID', `entry ${claim.logIndex}: ${(e as Error).message}`);
     }
-    if ((entry.statement.predicateType === PARTICIPANT_URI || entry.statement.predicateType === REVOCATION_URI) !== isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its type is not what it claimed`);
+    if (REGISTRY_URIS.has(entry.statement.predicateType) !== isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its type is not what it claimed`);
+    // A certificate's signer is the identity, registered before this entry, that it matches and
+    // whose trust root its chain leads to at a verified time.
+    if (leaf) entry = { ...entry, keyId: certificateSigner(registry, bundle, claim.certificates!, leaf, entry, fail) };
     // The log integrates in order: a later entry cannot have been integrated earlier.
     if (entry.integratedTime < lastTime) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated before an earlier entry`);
     if (entry.integratedTime > expect.now + 300) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated in the future`);
@@ -311,7 +328,7 @@ function verifyPackage(
         logIndex: entry.logIndex,
         integratedTime: entry.integratedTime,
         keyId: entry.keyId,
-        signer: registry.lookup(entry.keyId)?.participant.id ?? null,
+        signer: registry.signerInfo(entry.keyId)?.participant ?? null,
         predicateType: entry.statement.predicateType,
         statement: entry.statement,
       });
@@ -363,3 +380,41 @@ function verifyPackage(
     common: { checkpoint: { origin, size: cp.size, root: toHex(cp.root), note }, issuedAt, bundles: items.length, witnesses: witnessed },
   };
 }
+
+/**
+ * The identity ID of a certificate-signed entry's signer: of the identities registered before it
+ * that the certificate matches (trust/registry.ts `identitiesFor`), the first whose trust root
+ * the chain leads to at the entry's integration time, or at an earlier time the bundle's own
+ * log entries verify (verify/certificate.ts).
+ */
+function certificateSigner(
+  registry: TrustRegistry,
+  bundle: unknown,
+  chain: readonly Uint8Array[],
+  leaf: Certificate,
+  entry: VerifiedEntry,
+  fail: (code: 'SIGNER_UNKNOWN' | 'BUNDLE_INVALID', message: string) => never,
+): string {
+  let candidates;
+  try {
+    candidates = registry.identitiesFor(leaf, entry.integratedTime);
+  } catch (e) {
+    return fail('BUNDLE_INVALID', `entry ${entry.logIndex}: ${(e as Error).message}`);
+  }
+  if (candidates.length === 0) fail('SIGNER_UNKNOWN', `entry ${entry.logIndex} is signed with a certificate whose identity the evidence never registers`);
+  const env = (bundle as { dsseEnvelope: { signatures: Array<{ sig: string }> } }).dsseEnvelope;
+  const own = (bundle as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
+  let reason = '';
+  for (const c of candidates) {
+    try {
+      const times = ownLogTimes(own, c.root.material, { payload: utf8Payload(bundle), signature: fromBase64(env.signatures[0]!.sig) }, chain[0]!);
+      verifyCertificateSigner(chain, c.root.material, entry.integratedTime, times);
+      return c.identity.id;
+    } catch (e) {
+      reason ||= (e as Error).message;
+    }
+  }
+  return fail('BUNDLE_INVALID', `entry ${entry.logIndex}: its signing certificate does not verify: ${reason}`);
+}
+
+const utf8Payload = (bundle: unknown) => fromBase64((bundle as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload);

@@ -402,7 +402,7 @@ export function verifyChain(chain: readonly Uint8Array[], authorities: readonly 
 }
 
 /** An RFC 3339 time with a zone (Z or an offset), in ms; undefined when it is not one. */
-function rfc3339(v: unknown): number | undefined {
+export function rfc3339(v: unknown): number | undefined {
   if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(v)) return undefined;
   const ms = Date.parse(v.replace(/(\.\d{3})\d+/, '$1'));
   return Number.isFinite(ms) ? ms : undefined;

@@ -14,7 +14,8 @@
  *   vuln-purl:<package>               vulnerability advisories naming that package
  *   vex:<vulnerability id>            VEX documents with a statement on that vulnerability
  *   participant:<id>                  a registration or revocation of that participant
- *   key:<hex key ID>                  a registration naming the key, a revocation of it
+ *   participant:trust-root:<name>     a trust root's registration or revocation
+ *   key:<hex key or identity ID>      a registration naming the key or certificate identity, a revocation of it
  *   registry                          every registration and revocation
  *
  * An entry is filed under what it is about (its subjects) and what it targets (an advisory's
@@ -25,7 +26,8 @@
  * printable ASCII is percent-encoded (`lookupKey`), so the key is one printable line whatever
  * the statement says. Pure, no Node APIs.
  */
-import { PARTICIPANT_URI, REVOCATION_URI, resolvePredicateType } from '../attest/predicates.js';
+import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType } from '../attest/predicates.js';
+import { identityId } from '../trust/identity.js';
 import type { Statement } from '../attest/statement.js';
 import type { DeviceGraph } from '../provenance/graph.js';
 import { keyIdOfPem } from '../trust/registry.js';
@@ -115,11 +117,23 @@ export function lookupKeys(statement: Statement): string[] {
         // not a key: ingestion refuses such registrations; nothing to file it under
       }
     }
+    // A certificate identity stands where a key stands: filed under its identity ID.
+    for (const i of Array.isArray(p.identities) ? (p.identities as Array<Record<string, unknown>>) : []) {
+      if (typeof i?.trustRoot === 'string' && typeof i.subject === 'string' && (i.issuer === undefined || typeof i.issuer === 'string')) {
+        add('key', identityId({ trustRoot: i.trustRoot, subject: i.subject, ...(typeof i.issuer === 'string' && { issuer: i.issuer }) }));
+      }
+    }
+  }
+  if (statement.predicateType === TRUST_ROOT_URI) {
+    keys.add(REGISTRY_KEY);
+    if (typeof p.name === 'string') add('participant', `trust-root:${p.name}`);
   }
   if (statement.predicateType === REVOCATION_URI) {
     keys.add(REGISTRY_KEY);
     if (typeof p.participantId === 'string') add('participant', p.participantId);
     if (typeof p.keyId === 'string') add('key', p.keyId);
+    if (typeof p.identityId === 'string') add('key', p.identityId);
+    if (typeof p.trustRoot === 'string') add('participant', `trust-root:${p.trustRoot}`);
   }
   return [...keys].sort();
 }
