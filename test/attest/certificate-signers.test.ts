@@ -19,6 +19,8 @@ import { ed25519NoteSigner } from '../../src/crypto/node.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { join } from 'node:path';
 import { ORIGIN, startNode, type TestNode } from '../helpers.js';
+import { AttestationService } from '../../src/attest/service.js';
+import { loadDataDir } from '../../src/config/datadir.js';
 import { certificateBundle, testRekor } from '../cert-signing.js';
 import { makeCert, testCA, workflowLeaf } from '../x509-ca.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
@@ -163,5 +165,19 @@ describe('a device whose firmware build was signed with a certificate', () => {
     const v = verifyEvidence(await evidence(s.udi), ledgerRoot, { udi: s.udi, policy: defaultPolicy(), now: now() });
     expect(v.outcome).not.toBe('PASS');
     expect(v.evaluation.findings.map((f) => f.code)).toContain('SIGNER_REVOKED');
+  });
+});
+
+describe('after a restart', () => {
+  it('the registry rebuilt from the log holds the same trust roots, identities and revocations', async () => {
+    const dd = await loadDataDir(node.dir);
+    const reopened = await AttestationService.open({ ledger: node.ledger, logKey: dd.logKey, adminPublicKeyPem: dd.config.adminPublicKey, createdAt: dd.config.createdAt });
+    const view = (svc: AttestationService) => ({
+      roots: svc.registry.trustRoots().map((r) => [r.name, r.logIndex, r.material.authorities.length, r.material.logs.length]),
+      identities: svc.registry.list().flatMap((p) => (p.identities ?? []).map((i) => [p.id, i.id, i.revocation?.reason ?? null])),
+    });
+    expect(view(reopened)).toEqual(view(node.attestations));
+    expect(view(reopened).identities).toContainEqual(['fw-ci', identityId(identity), 'compromise']);
+    expect(reopened.registry.signerInfo(identityId(identity))?.participant).toBe('fw-ci');
   });
 });
