@@ -38,7 +38,7 @@ export interface BundleExpectations {
    * exactly or as a pattern (matched against the whole name), and the OIDC issuer, exactly.
    */
   readonly identity?: { readonly subject: string | RegExp; readonly issuer?: string };
-  /** Signed certificate timestamps required of a certificate (default 1; 0 for a root that names no CT log). */
+  /** Signed certificate timestamps required of a certificate (default: 1 when a trusted root names a CT log, else 0). */
   readonly ctlogThreshold?: number;
   /** The artifact's bytes: a message signature must be over them, a statement must name their digest. */
   readonly artifact?: Uint8Array;
@@ -192,7 +192,7 @@ export function verifyBundle(bundleJson: unknown, trustedRoots: unknown | readon
   let failure: unknown;
   for (const keys of candidates) {
     try {
-      const verifier = new Verifier(toTrustMaterial(root, keys), byKey ? {} : { ctlogThreshold: e.ctlogThreshold ?? 1, tlogThreshold: vm.tlogEntries.length > 0 ? 1 : 0, timestampThreshold: 1 });
+      const verifier = new Verifier(toTrustMaterial(root, keys), byKey ? {} : { ctlogThreshold: e.ctlogThreshold ?? (root.ctlogs.length > 0 ? 1 : 0), tlogThreshold: vm.tlogEntries.length > 0 ? 1 : 0, timestampThreshold: 1 });
       signer = verifier.verify(toSignedEntity(bundle, e.artifact ? Buffer.from(e.artifact) : undefined), policy);
       break;
     } catch (err) {

@@ -28,8 +28,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function runJourney(name: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** `files` are put in the journey's folder first (what a reader would have from elsewhere). */
+export async function runJourney(name: string, files: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const dir = await tempDir();
+  for (const [file, text] of Object.entries(files)) await writeFile(join(dir.path, file), text);
   const port = await freePort();
   // `pedigree` on PATH execs node, so a background `pedigree serve &` is the server itself.
   await mkdir(join(dir.path, 'bin'));
