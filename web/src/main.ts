@@ -402,7 +402,7 @@ function renderVerified(r: VerifiedDevice, evidence: unknown): Node[] {
   nodes.push(el('details', { class: 'checks' }, el('summary', {}, `Verified in this browser: ${r.bundles} signed entries against checkpoint ${r.checkpoint.size}`), el('ul', {},
     el('li', {}, `the checkpoint and the evidence package are signed by the pinned ledger key`),
     el('li', {}, `${r.bundles} inclusion proofs lead to the checkpoint root; every entry timestamp is signed by the ledger`),
-    el('li', {}, `${r.bundles} DSSE signatures verify with the keys the administrator registered`),
+    el('li', {}, `${r.bundles} DSSE signatures verify with the keys and certificate identities the administrator registered`),
     el('li', {}, `the evidence is about ${r.udi}, the device asked about`),
     el('li', {}, `the verdict was derived here under ${r.policy.name}, as of now`),
   )));
