@@ -78,11 +78,13 @@ export interface CertOptions {
   readonly keyUsage?: number;
   /** More extensions, as they are. */
   readonly extensions?: ReadonlyArray<{ readonly id: string; readonly critical: boolean; readonly value: Buffer }>;
+  /** The certificate's key pair (default: a new one). */
+  readonly keys?: { readonly privateKey: KeyObject; readonly publicKey: KeyObject };
 }
 
 export function makeCert(o: CertOptions): TestCert {
   const curve = o.curve ?? 'P-256';
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });
+  const { privateKey, publicKey } = o.keys ?? generateKeyPairSync('ec', { namedCurve: curve === 'P-256' ? 'prime256v1' : 'secp384r1' });
   const signer = o.issuer ?? { privateKey, name: o.cn, curve };
   const hash = signer.curve === 'P-384' ? 'sha384' : 'sha256';
   const sigAlg = seq(oid(hash === 'sha384' ? '1.2.840.10045.4.3.3' : '1.2.840.10045.4.3.2'));

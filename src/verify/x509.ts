@@ -354,6 +354,21 @@ export function verifyChain(chain: readonly Uint8Array[], authorities: readonly 
     if (reason.code === 'CERTIFICATE_UNTRUSTED' || e.code === 'CERTIFICATE_NOT_VALID_AT') reason = e;
   };
   const validAt = (c: Certificate) => at >= c.notBefore && at <= c.notAfter;
+  // Each signature is checked once, however many paths reach it: decoy certificates sharing one
+  // key and name could otherwise make the search verify signatures for every ordering of them.
+  // And however the chain is built, the search makes at most MAX_SIGNATURE_CHECKS of them.
+  const memo = new Map<Certificate, Map<Certificate, boolean>>();
+  let checks = 0;
+  const checked = (child: Certificate, parent: Certificate): boolean => {
+    let row = memo.get(child);
+    if (!row) memo.set(child, (row = new Map()));
+    let ok = row.get(parent);
+    if (ok === undefined) {
+      if (++checks > MAX_SIGNATURE_CHECKS) throw new SearchExhausted();
+      row.set(parent, (ok = signedBy(child, parent)));
+    }
+    return ok;
+  };
   if (!validAt(leaf)) throw new CertificateError('CERTIFICATE_NOT_VALID_AT', `the signing certificate is not valid at ${new Date(at).toISOString()}`);
   for (const authority of authorities) {
     if (!(at >= authority.start) || (authority.end !== undefined && !(at < authority.end))) continue;
@@ -380,7 +395,7 @@ export function verifyChain(chain: readonly Uint8Array[], authorities: readonly 
         }
         let ok = false;
         try {
-          ok = signedBy(current, parent);
+          ok = checked(current, parent);
         } catch (e) {
           if (!(e instanceof CertificateError)) throw e;
           worse(e);
@@ -395,11 +410,21 @@ export function verifyChain(chain: readonly Uint8Array[], authorities: readonly 
       }
       return undefined;
     };
-    const path = search([leaf]);
+    let path: Certificate[] | undefined;
+    try {
+      path = search([leaf]);
+    } catch (e) {
+      if (e instanceof SearchExhausted) throw new CertificateError('CERTIFICATE_UNTRUSTED', `finding a path through the chain takes more than ${MAX_SIGNATURE_CHECKS} signature checks; it is refused`);
+      throw e;
+    }
     if (path) return { leaf, path };
   }
   throw reason;
 }
+
+/** The most signature checks one chain search may make (a bundle carries at most 8 certificates). */
+export const MAX_SIGNATURE_CHECKS = 256;
+class SearchExhausted extends Error {}
 
 /** An RFC 3339 time with a zone (Z or an offset), in ms; undefined when it is not one. */
 export function rfc3339(v: unknown): number | undefined {

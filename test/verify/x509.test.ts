@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 /**
  * The shared core's certificate chain check against real public-good Sigstore certificates
  * (sigstore-js's fixtures) and the shipped public-good trusted root: it agrees with
@@ -161,6 +162,22 @@ describe('what an attacker controls in a chain (from an attack pass)', () => {
     const leaf = workflowLeaf(intermediate, identity, undefined, now);
     const decoy = testCA(now).intermediate; // same names, other key
     expect(why(() => verifyChain([leaf.der, decoy.der], cas, now))).toBe('VALID');
+  });
+
+  it('refuses seven decoy CAs sharing one key and name, which all sign one another, checking each signature once', () => {
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const self = { privateKey: keys.privateKey, name: 'test-sigstore-intermediate', curve: 'P-256' as const } as Parameters<typeof makeCert>[0]['issuer'];
+    const decoys = Array.from({ length: 7 }, () => makeCert({ cn: 'test-sigstore-intermediate', issuer: self, keys, ca: true, notBefore: now - 60_000, notAfter: now + 3600_000 }));
+    const leaf = makeCert({ cn: 'sigstore', issuer: self, notBefore: now - 60_000, notAfter: now + 600_000, uris: [identity] });
+    let error: unknown;
+    try {
+      verifyChain([leaf.der, ...decoys.map((d) => d.der)], cas, now);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CertificateError);
+    // Refused for what the chain is, not for running out of checks (what re-checking every ordering does).
+    expect((error as Error).message).not.toMatch(/signature checks/);
   });
 
   it('reads text that is not UTF-8, and a signature algorithm changed outside the signed part, as malformed', () => {
