@@ -288,7 +288,11 @@ export class AttestationService {
         signer = verifyCertificateSigner(chain, root.material, now, times);
       } catch (e) {
         if (!(e instanceof CertificateError)) throw e;
-        failure ??= new AttestError(e.code === 'CERTIFICATE_NOT_VALID_AT' ? 'CERTIFICATE_NOT_VALID_AT_SIGNING' : e.code === 'CERTIFICATE_MALFORMED' ? 'CERTIFICATE_INVALID' : 'UNTRUSTED_ROOT', `${e.message} (trust root ${root.name})`, '/verificationMaterial');
+        // RFC 3161 timestamps (and Rekor v2 entries, timed by them) pass the stock check, but the
+        // ledger's offline verifiers cannot check them yet, so they cannot stand for the time.
+        const rfc3161 = e.code === 'CERTIFICATE_NOT_VALID_AT' && (submitted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
+        const hint = rfc3161 ? '; its RFC 3161 timestamps are not a time the evidence verifiers can check yet: submit while the certificate is valid' : '';
+        failure ??= new AttestError(e.code === 'CERTIFICATE_NOT_VALID_AT' ? 'CERTIFICATE_NOT_VALID_AT_SIGNING' : e.code === 'CERTIFICATE_MALFORMED' ? 'CERTIFICATE_INVALID' : 'UNTRUSTED_ROOT', `${e.message}${hint} (trust root ${root.name})`, '/verificationMaterial');
         continue;
       }
       if (brought > 0) {
