@@ -16,7 +16,11 @@ import {
   type SerializedBundle,
 } from '@sigstore/bundle';
 import { AttestError } from './errors.js';
+import { MAX_OWN_ENTRIES } from '../verify/certificate.js';
 import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+
+/** More log entries or timestamps than any bundle brings (verify/certificate.ts MAX_OWN_ENTRIES). */
+const MAX_BROUGHT = MAX_OWN_ENTRIES;
 
 /** More signatures than any signer needs; each is tried against the signer's key. */
 export const MAX_SIGNATURES = 8;
@@ -62,6 +66,12 @@ export function readBundle(input: unknown, maxBytes: number): SubmittedBundle {
     throw new AttestError('UNSUPPORTED_MEDIA_TYPE', `bundle mediaType must be ${BUNDLE_V03_MEDIA_TYPE} (or, signed with a certificate, v0.1 or v0.2)`, '/mediaType');
   }
   const original = value;
+  // What a bundle brings besides its signature is bounded before anything reads it.
+  const vmIn = (value as { verificationMaterial?: { tlogEntries?: unknown; timestampVerificationData?: { rfc3161Timestamps?: unknown } } }).verificationMaterial;
+  const brought = [vmIn?.tlogEntries, vmIn?.timestampVerificationData?.rfc3161Timestamps];
+  if (brought.some((list) => Array.isArray(list) && list.length > MAX_BROUGHT)) {
+    throw new AttestError('BUNDLE_INVALID', `a bundle brings at most ${MAX_BROUGHT} transparency-log entries and ${MAX_BROUGHT} timestamps`, '/verificationMaterial');
+  }
   // Sigstore bundles carry one DSSE signature; an envelope with more (DSSE allows it) is read
   // as one bundle per signature, and the signer's own is found when verifying.
   const sigs = (value as { dsseEnvelope?: { signatures?: unknown } }).dsseEnvelope?.signatures;

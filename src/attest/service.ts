@@ -21,8 +21,8 @@ import { AttestError } from './errors.js';
 import { attestationId } from './identity.js';
 import { MAX_CLOCK_SKEW_SECONDS, signedTime, signedTimeField, supersessionScopes } from './order.js';
 import { PARTICIPANT_URI, REGISTRY_URIS, REVOCATION_URI, TRUST_ROOT_URI, predicateType, resolvePredicateType } from './predicates.js';
-import { CertificateError, parseCertificate } from '../verify/x509.js';
-import { certificatePem, ownLogTimes, spkiId, verifyCertificateSigner, type CertificateSigner, type TrustRootMaterial } from '../verify/certificate.js';
+import { CertificateError, parseCertificate, type Certificate } from '../verify/x509.js';
+import { certificatePem, selectCertificateSigner, spkiId, type SelectedSigner } from '../verify/certificate.js';
 import { BundleVerificationError, verifyBundle } from './verify.js';
 import { identitySubjectPattern } from '../trust/identity.js';
 import { validatePredicate } from './schemas.js';
@@ -97,6 +97,8 @@ export interface AttestationRecord {
   readonly bundleHash: string;
   /** Base64 signed entry timestamp. */
   readonly set: string;
+  /** A certificate-signed entry's verified signing time (seconds), when earlier than its integration (its own Rekor entry's). */
+  readonly signedAt?: number;
 }
 
 /** One row of the search index: an entry that names the key, with its signer and predicate type. */
@@ -150,8 +152,14 @@ interface Authenticated {
   readonly keyId: string;
   /** How the logged body names the signer: its public key's PEM, or its certificate's. */
   readonly verifierPem: string;
-  /** A certificate-signed bundle's chain, rechecked at the integration time when that is the time it is valid at. */
-  readonly certificate?: { readonly chain: readonly Uint8Array[]; readonly root: TrustRootMaterial; readonly own: readonly number[]; readonly source: CertificateSigner['source'] };
+  /** A certificate-signed bundle's certificates and what it brought, to select its signer again when it is sequenced. */
+  readonly certificate?: {
+    readonly chain: readonly Uint8Array[];
+    readonly leaf: Certificate;
+    readonly own: readonly unknown[];
+    readonly timestamps: number;
+    readonly envelope: { readonly payload: Uint8Array; readonly signature: Uint8Array };
+  };
 }
 
 interface Checked extends Authenticated {
@@ -264,59 +272,62 @@ export class AttestationService {
    */
   private async authenticateCertificate(submitted: SubmittedBundle, now: number): Promise<Authenticated> {
     const chain = (submitted.key as { chain: Buffer[] }).chain.map((c) => new Uint8Array(c));
-    let leaf;
+    let leaf: Certificate;
     try {
       leaf = parseCertificate(chain[0]!);
     } catch (e) {
       throw new AttestError('CERTIFICATE_INVALID', `the signing certificate is unreadable: ${(e as Error).message}`, '/verificationMaterial');
     }
     if (leaf.curve !== 'P-256' || p256Point(leaf.spki)?.[0] !== 0x04) throw new AttestError('CERTIFICATE_INVALID', "the signing certificate's key must be ECDSA P-256 (uncompressed), what Sigstore signers use", '/verificationMaterial');
-    const candidates = this.registry.identitiesFor(leaf, now);
-    const names = leaf.subjectAlternativeNames.length > 0 ? leaf.subjectAlternativeNames.join(', ').slice(0, 200) : 'no subject alternative name';
-    if (candidates.length === 0) throw new AttestError('SIGNER_UNKNOWN', `no registered participant has the certificate identity ${names}${leaf.oidcIssuer ? ` from ${leaf.oidcIssuer.slice(0, 200)}` : ''}`);
+    if (this.registry.identitiesFor(leaf, now).length === 0) {
+      const names = leaf.subjectAlternativeNames.length > 0 ? leaf.subjectAlternativeNames.join(', ').slice(0, 200) : 'no subject alternative name';
+      throw new AttestError('SIGNER_UNKNOWN', `no registered participant has the certificate identity ${names}${leaf.oidcIssuer ? ` from ${leaf.oidcIssuer.slice(0, 200)}` : ''}`);
+    }
     const pae = dsse.preAuthEncoding(submitted.payloadType, submitted.payload);
     if (!(await signaturePool().check({ pae, signature: submitted.signature, keyId: spkiId(leaf.spki), spki: leaf.spki }))) {
       throw new AttestError('SIGNATURE_INVALID', "the DSSE signature does not verify with the signing certificate's key");
     }
+    const vm = submitted.bundle.verificationMaterial;
     const own = (submitted.submitted as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
-    const brought = submitted.bundle.verificationMaterial.tlogEntries.length + (submitted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0);
-    let failure: AttestError | undefined;
-    for (const { participant, identity, root } of candidates) {
-      const times = ownLogTimes(own, root.material, { payload: submitted.payload, signature: submitted.signature }, chain[0]!);
-      let signer: CertificateSigner;
+    const certificate: NonNullable<Authenticated['certificate']> = {
+      chain,
+      leaf,
+      own: Array.isArray(own) ? own : [],
+      timestamps: vm.timestampVerificationData?.rfc3161Timestamps.length ?? 0,
+      envelope: { payload: submitted.payload, signature: submitted.signature },
+    };
+    // The one rule every verifier of the evidence applies (verify/certificate.ts).
+    const { identity, signer } = this.selectSigner(certificate, now);
+    // Revoked at the time it was signed (a window the certificate was used in) as at the ledger's.
+    this.registry.checkSigner(identity.identity.id, signer.at);
+    if (certificate.own.length + certificate.timestamps > 0) {
+      // What it brought must hold too, checked by the field's own verifier against the same root.
       try {
-        signer = verifyCertificateSigner(chain, root.material, now, times);
+        verifyBundle(submitted.submitted, [identity.root.json], {
+          identity: { subject: identitySubjectPattern(identity.identity.subject), ...(identity.identity.issuer !== undefined && { issuer: identity.identity.issuer }) },
+          ctlogThreshold: identity.root.material.ctlogs > 0 ? 1 : 0,
+        });
       } catch (e) {
-        if (!(e instanceof CertificateError)) throw e;
-        // RFC 3161 timestamps (and Rekor v2 entries, timed by them) pass the stock check, but the
-        // ledger's offline verifiers cannot check them yet, so they cannot stand for the time.
-        const rfc3161 = e.code === 'CERTIFICATE_NOT_VALID_AT' && (submitted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0) > 0;
-        const hint = rfc3161 ? '; its RFC 3161 timestamps are not a time the evidence verifiers can check yet: submit while the certificate is valid' : '';
-        failure ??= new AttestError(e.code === 'CERTIFICATE_NOT_VALID_AT' ? 'CERTIFICATE_NOT_VALID_AT_SIGNING' : e.code === 'CERTIFICATE_MALFORMED' ? 'CERTIFICATE_INVALID' : 'UNTRUSTED_ROOT', `${e.message}${hint} (trust root ${root.name})`, '/verificationMaterial');
-        continue;
+        if (!(e instanceof BundleVerificationError)) throw e;
+        throw new AttestError('TIMESTAMP_INVALID', `the log entries or timestamps the bundle brings do not verify against trust root ${identity.root.name}: ${e.message}`, '/verificationMaterial');
       }
-      if (brought > 0) {
-        // What it brought must hold too, checked by the field's own verifier against the same root.
-        try {
-          verifyBundle(submitted.submitted, [root.json], {
-            identity: { subject: identitySubjectPattern(identity.subject), ...(identity.issuer !== undefined && { issuer: identity.issuer }) },
-            ctlogThreshold: root.material.ctlogs > 0 ? 1 : 0,
-          });
-        } catch (e) {
-          if (!(e instanceof BundleVerificationError)) throw e;
-          failure ??= new AttestError('TIMESTAMP_INVALID', `the log entries or timestamps the bundle brings do not verify against trust root ${root.name}: ${e.message}`, '/verificationMaterial');
-          continue;
-        }
-      }
-      return {
-        parsed: normaliseCertificate(submitted),
-        participant: participant.id,
-        keyId: identity.id,
-        verifierPem: certificatePem(chain[0]!),
-        certificate: { chain, root: root.material, own: times, source: signer.source },
-      };
     }
-    throw failure!;
+    return { parsed: normaliseCertificate(submitted), participant: identity.participant.id, keyId: identity.identity.id, verifierPem: certificatePem(chain[0]!), certificate };
+  }
+
+  /** selectCertificateSigner with its failures as submission errors. */
+  private selectSigner(c: NonNullable<Authenticated['certificate']>, at: number): SelectedSigner {
+    try {
+      return selectCertificateSigner(this.registry, c.chain, c.leaf, at, c.own, c.timestamps, c.envelope);
+    } catch (e) {
+      if (!(e instanceof CertificateError)) throw e;
+      // RFC 3161 timestamps (and Rekor v2 entries, timed by them) pass the stock check, but the
+      // ledger's offline verifiers cannot check them yet, so they cannot stand for the time.
+      const hint = e.code === 'CERTIFICATE_NOT_VALID_AT' && c.timestamps > 0 ? '; its RFC 3161 timestamps are not a time the evidence verifiers can check yet: submit while the certificate is valid' : '';
+      const code =
+        e.code === 'CERTIFICATE_NOT_VALID_AT' ? 'CERTIFICATE_NOT_VALID_AT_SIGNING' : e.code === 'CERTIFICATE_MALFORMED' ? 'CERTIFICATE_INVALID' : e.code === 'CERTIFICATE_EVIDENCE_UNTRUSTED' ? 'TIMESTAMP_INVALID' : 'UNTRUSTED_ROOT';
+      throw new AttestError(code, `${e.message}${hint}`, '/verificationMaterial');
+    }
   }
 
   /** Checks an authenticated submission fully without writing anything. */
@@ -459,6 +470,7 @@ export class AttestationService {
     const row = Buffer.from(`${signer}\u0000${statement.predicateType}`);
     let fresh: AttestationRecord | undefined;
     let undo: ReturnType<TrustRegistry['snapshot']> | undefined;
+    let signedAt: number | undefined;
     const appended = await this.ledger.append({
       data: body,
       identity: id,
@@ -468,14 +480,13 @@ export class AttestationService {
       reads: [...supersessionScopes(statement, signer).map((key) => ({ space: SPACE_LATEST, key })), ...quotaKeys.map((key) => ({ space: SPACE_QUOTA, key }))],
       admit: (logIndex, integratedTime, scope) => {
         this.registry.checkSigner(keyId, integratedTime);
-        // A certificate valid when checked must still be valid at the time the log records.
-        if (c.certificate?.source === 'ledger') {
-          try {
-            verifyCertificateSigner(c.certificate.chain, c.certificate.root, integratedTime, c.certificate.own);
-          } catch (e) {
-            if (!(e instanceof CertificateError)) throw e;
-            throw new AttestError('CERTIFICATE_NOT_VALID_AT_SIGNING', e.message, '/verificationMaterial');
-          }
+        // A certificate's signer is selected again as the evidence verifiers will, against the
+        // registry and at the time the log records: the same identity, valid, not revoked then.
+        if (c.certificate) {
+          const again = this.selectSigner(c.certificate, integratedTime);
+          if (again.identity.identity.id !== keyId) throw new AttestError('IDENTITY_AMBIGUOUS', 'the registry changed while this bundle was checked: its certificate now matches another identity; submit it again');
+          this.registry.checkSigner(keyId, again.signer.at);
+          signedAt = again.signer.at < integratedTime ? again.signer.at : undefined;
         }
         this.checkRegistryRules(c, integratedTime);
         const order = this.orderRecords(c, logIndex, scope);
@@ -492,7 +503,7 @@ export class AttestationService {
           undo = saved;
         }
         const set = signEntryTimestamp(this.logKey, this.logId, body, logIndex, integratedTime).toString('base64');
-        fresh = { id, logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, refs, bundleHash, set };
+        fresh = { id, logIndex, integratedTime, signer, keyId, predicateType: statement.predicateType, subjects, refs, bundleHash, set, ...(signedAt !== undefined && { signedAt }) };
         const out: StoredRecord[] = [
           ...order.records,
           ...quota.records,

@@ -121,6 +121,7 @@ export class DeviceService {
         signer: record.signer,
         predicateType: record.predicateType,
         statement,
+        ...(record.signedAt !== undefined && { signedAt: record.signedAt }),
       };
       cache.set(record.logIndex, n);
     }

@@ -19,6 +19,8 @@ export interface AttNode {
   readonly signer: string | null;
   readonly predicateType: string;
   readonly statement: Statement;
+  /** A certificate-signed entry's verified signing time (seconds), when earlier than its integration. */
+  readonly signedAt?: number;
 }
 
 export interface ComponentNode {

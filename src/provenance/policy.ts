@@ -135,7 +135,10 @@ const DAY = 86_400;
  * key) takes effect after its own entry: what was logged before it, in the same second too,
  * stays valid.
  */
-export function revokedAt(rev: { effectiveTime: number; reason: string; logIndex: number; until?: number }, n: { integratedTime: number; logIndex: number }): boolean {
+export function revokedAt(rev: { effectiveTime: number; reason: string; logIndex: number; until?: number }, n: { integratedTime: number; logIndex: number; signedAt?: number }): boolean {
+  // A certificate used earlier than it was logged (its own Rekor entry shows when) is revoked
+  // when either time is covered: a window it was used in counts, though it ended before logging.
+  if (n.signedAt !== undefined && n.signedAt < n.integratedTime && rev.effectiveTime <= n.signedAt && (rev.until === undefined || n.signedAt < rev.until)) return true;
   // A revoked window ends: what was integrated after it counts again.
   if (rev.until !== undefined && n.integratedTime >= rev.until) return false;
   if (rev.reason === 'compromise') return rev.effectiveTime <= n.integratedTime;

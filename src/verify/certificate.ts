@@ -14,7 +14,8 @@
  */
 import { bytesEqual, ed25519FromSpki, fromBase64, fromUtf8, p256Point, sha256, toBase64, toHex, verifyEd25519, verifyP256 } from '../log/index.js';
 import { entryTimestampPayload } from './canonical.js';
-import { CertificateError, authoritiesOf, parseCertificate, rfc3339, verifyChain, type TrustedAuthority, type VerifiedChain } from './x509.js';
+import { CertificateError, authoritiesOf, parseCertificate, rfc3339, verifyChain, type Certificate, type TrustedAuthority, type VerifiedChain } from './x509.js';
+import type { IdentityCheck } from '../trust/registry.js';
 
 /** A transparency log of a trust root whose signed entry timestamps give a signing time. */
 export interface RekorLog {
@@ -29,8 +30,12 @@ export interface RekorLog {
 export interface TrustRootMaterial {
   readonly authorities: readonly TrustedAuthority[];
   readonly logs: readonly RekorLog[];
+  /** The log IDs of every transparency log it names, whatever their keys. */
+  readonly logIds: readonly Uint8Array[];
   /** How many certificate transparency logs it names (the stock check wants an SCT when there are any). */
   readonly ctlogs: number;
+  /** How many RFC 3161 timestamp authorities it names. */
+  readonly tsas: number;
 }
 
 export class TrustRootError extends Error {
@@ -52,6 +57,7 @@ export function readTrustRoot(json: unknown): TrustRootMaterial {
   }
   if (authorities.length === 0) throw new TrustRootError('it names no certificate authority, so no certificate could chain to it');
   const logs: RekorLog[] = [];
+  const logIds: Uint8Array[] = [];
   for (const [i, t] of (Array.isArray(r.tlogs) ? (r.tlogs as unknown[]) : []).entries()) {
     const tl = t as { publicKey?: { rawBytes?: unknown; keyDetails?: unknown; validFor?: { start?: unknown; end?: unknown } }; logId?: { keyId?: unknown } } | null;
     let spki: Uint8Array;
@@ -65,12 +71,14 @@ export function readTrustRoot(json: unknown): TrustRootMaterial {
     const start = rfc3339(tl?.publicKey?.validFor?.start);
     const end = tl?.publicKey?.validFor?.end === undefined ? undefined : rfc3339(tl.publicKey.validFor.end);
     if (start === undefined || (tl?.publicKey?.validFor?.end !== undefined && end === undefined)) throw new TrustRootError(`transparency log ${i + 1}: its key's validity is unreadable`);
+    logIds.push(logId);
     const raw = tl?.publicKey?.keyDetails === 'PKIX_ED25519' ? ed25519FromSpki(spki) : undefined;
     if (raw) logs.push({ logId, key: { kind: 'ed25519', raw }, start, ...(end !== undefined && { end }) });
     else if (tl?.publicKey?.keyDetails === 'PKIX_ECDSA_P256_SHA_256' && p256Point(spki)) logs.push({ logId, key: { kind: 'p256', spki }, start, ...(end !== undefined && { end }) });
     // Logs with other keys give no time this core can check; the stock check still reads them.
   }
-  return { authorities, logs, ctlogs: Array.isArray(r.ctlogs) ? r.ctlogs.length : 0 };
+  const tsas = (json as { timestampAuthorities?: unknown }).timestampAuthorities;
+  return { authorities, logs, logIds, ctlogs: Array.isArray(r.ctlogs) ? r.ctlogs.length : 0, tsas: Array.isArray(tsas) ? tsas.length : 0 };
 }
 
 /** The certificates a bundle (JSON) carries, the signing one first; undefined for a key-signed bundle. */
@@ -115,7 +123,16 @@ interface RekorEntryJson {
   canonicalizedBody?: unknown;
 }
 
-const MAX_OWN_ENTRIES = 8;
+/** The most log entries, and the most RFC 3161 timestamps, a certificate-signed bundle may bring. */
+export const MAX_OWN_ENTRIES = 8;
+
+const logIdOf = (entry: unknown): Uint8Array | undefined => {
+  try {
+    return fromBase64(String((entry as RekorEntryJson | null)?.logId?.keyId));
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * The integration times (seconds) of a bundle's own Rekor v1 entries that verify against `root`:
@@ -127,15 +144,22 @@ export function ownLogTimes(entries: unknown, root: TrustRootMaterial, envelope:
   if (!Array.isArray(entries)) return [];
   const times: number[] = [];
   const digest = toHex(sha256(envelope.payload));
-  for (const raw of entries.slice(0, MAX_OWN_ENTRIES)) {
+  // Only the root's own logs' entries count (the ledger's entry beside them is not one), so
+  // ingestion and the offline verifiers read the same ones.
+  const ofRoot = entries.flatMap((raw) => {
+    const id = logIdOf(raw);
+    const log = id && root.logs.find((l) => bytesEqual(l.logId, id));
+    return log ? [{ raw, log, logId: id }] : [];
+  });
+  for (const { raw, log, logId } of ofRoot.slice(0, MAX_OWN_ENTRIES)) {
     try {
       const t = raw as RekorEntryJson;
-      const logId = fromBase64(String(t.logId?.keyId));
-      const log = root.logs.find((l) => bytesEqual(l.logId, logId));
-      if (!log) continue;
-      const time = Number(t.integratedTime);
-      const index = Number(t.logIndex);
-      if (!/^(0|[1-9][0-9]{0,15})$/.test(String(t.integratedTime)) || !/^(0|[1-9][0-9]{0,15})$/.test(String(t.logIndex)) || !Number.isSafeInteger(time) || !Number.isSafeInteger(index)) continue;
+      // Protobuf JSON leaves a zero out: an entry at index 0 has no logIndex once re-serialised.
+      const timeText = String(t.integratedTime ?? '0');
+      const indexText = String(t.logIndex ?? '0');
+      const time = Number(timeText);
+      const index = Number(indexText);
+      if (!/^(0|[1-9][0-9]{0,15})$/.test(timeText) || !/^(0|[1-9][0-9]{0,15})$/.test(indexText) || !Number.isSafeInteger(time) || !Number.isSafeInteger(index)) continue;
       if (!(time * 1000 >= log.start) || (log.end !== undefined && !(time * 1000 < log.end))) continue;
       const body = fromBase64(String(t.canonicalizedBody));
       const set = fromBase64(String(t.inclusionPromise?.signedEntryTimestamp));
@@ -226,3 +250,57 @@ export function spkiId(spki: Uint8Array): string {
   return toHex(sha256(spki));
 }
 
+
+export interface SelectedSigner {
+  readonly identity: IdentityCheck;
+  readonly signer: CertificateSigner;
+}
+
+/**
+ * The one rule, for ingestion and every evidence verifier alike, by which a certificate-signed
+ * entry's signer is found: of the identities the registry (as it stands for the entry) matches to
+ * the certificate, in its order, the first whose trust root names every log the bundle's own
+ * entries come from (and a timestamp authority when it brings timestamps), whose chain leads to
+ * that root at a verified time (verifyCertificateSigner), and which was registered by then.
+ * `own` are the bundle's log entries other than the ledger's. Throws the first reason none is.
+ */
+export function selectCertificateSigner(
+  registry: { identitiesFor(cert: Certificate, at: number): IdentityCheck[] },
+  chain: readonly Uint8Array[],
+  leaf: Certificate,
+  integratedTime: number,
+  own: readonly unknown[],
+  timestamps: number,
+  envelope: { readonly payload: Uint8Array; readonly signature: Uint8Array },
+): SelectedSigner {
+  const candidates = registry.identitiesFor(leaf, integratedTime);
+  if (candidates.length === 0) throw new CertificateError('CERTIFICATE_UNTRUSTED', 'no registered identity matches the certificate');
+  if (own.length > MAX_OWN_ENTRIES || timestamps > MAX_OWN_ENTRIES) throw new CertificateError('CERTIFICATE_MALFORMED', `a bundle brings at most ${MAX_OWN_ENTRIES} log entries and ${MAX_OWN_ENTRIES} timestamps`);
+  let reason: CertificateError | undefined;
+  for (const c of candidates) {
+    const m = c.root.material;
+    const foreign = own.some((e) => {
+      const id = logIdOf(e);
+      return !id || !m.logIds.some((l) => bytesEqual(l, id));
+    });
+    if (foreign || (timestamps > 0 && m.tsas === 0)) {
+      reason ??= new CertificateError('CERTIFICATE_EVIDENCE_UNTRUSTED', `the bundle brings log entries or timestamps that trust root ${c.root.name} does not name`);
+      continue;
+    }
+    let signer: CertificateSigner;
+    try {
+      signer = verifyCertificateSigner(chain, m, integratedTime, ownLogTimes(own, m, envelope, chain[0]!));
+    } catch (e) {
+      if (!(e instanceof CertificateError)) throw e;
+      if (!reason || reason.code === 'CERTIFICATE_EVIDENCE_UNTRUSTED') reason = new CertificateError(e.code, `${e.message} (trust root ${c.root.name})`);
+      continue;
+    }
+    // An identity speaks for its participant only from its registration on.
+    if (signer.at < c.identity.addedAt) {
+      reason ??= new CertificateError('CERTIFICATE_NOT_VALID_AT', `the certificate was used at ${new Date(signer.at * 1000).toISOString()}, before its identity was registered (${new Date(c.identity.addedAt * 1000).toISOString()})`);
+      continue;
+    }
+    return { identity: c, signer };
+  }
+  throw reason!;
+}

@@ -21,7 +21,7 @@
  */
 import { bytesEqual, fromBase64, openCheckpoint, openNote, sha256, toHex, utf8, verifyConsistency } from '../log/index.js';
 import { REGISTRY_URIS } from '../attest/predicates.js';
-import { ownLogTimes, verifyCertificateSigner } from './certificate.js';
+import { selectCertificateSigner } from './certificate.js';
 import { parseCertificate, type Certificate } from './x509.js';
 import { openDeclaration as declarationKey } from '../provenance/declaration.js';
 import { TrustRegistry, derToPem } from '../trust/registry.js';
@@ -34,7 +34,7 @@ import { firmwareView, graphView } from '../provenance/view.js';
 import { bundleClaim, verifyLoggedBundle, type LoggedSigner, type VerifiedEntry } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { EvidenceError } from './errors.js';
-import { trustedLog } from './trust.js';
+import { trustedLog, type TrustedLog } from './trust.js';
 import type { Statement } from '../attest/statement.js';
 import { parseCosignatureVerifierKey, verifyCosignatures } from '../log/cosignature.js';
 import { firmwareVerdictKeys, lookupKeys, verdictKeys } from '../vindex/keys.js';
@@ -317,7 +317,12 @@ function verifyPackage(
     if (REGISTRY_URIS.has(entry.statement.predicateType) !== isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its type is not what it claimed`);
     // A certificate's signer is the identity, registered before this entry, that it matches and
     // whose trust root its chain leads to at a verified time.
-    if (leaf) entry = { ...entry, keyId: certificateSigner(registry, bundle, claim.certificates!, leaf, entry, fail) };
+    let signedAt: number | undefined;
+    if (leaf) {
+      const found = certificateSigner(registry, log, bundle, claim.certificates!, leaf, entry, fail);
+      entry = { ...entry, keyId: found.keyId };
+      if (found.signedAt < entry.integratedTime) signedAt = found.signedAt;
+    }
     // The log integrates in order: a later entry cannot have been integrated earlier.
     if (entry.integratedTime < lastTime) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated before an earlier entry`);
     if (entry.integratedTime > expect.now + 300) fail('BUNDLE_INVALID', `entry ${claim.logIndex} claims to be integrated in the future`);
@@ -329,6 +334,7 @@ function verifyPackage(
         integratedTime: entry.integratedTime,
         keyId: entry.keyId,
         signer: registry.signerInfo(entry.keyId)?.participant ?? null,
+        ...(signedAt !== undefined && { signedAt }),
         predicateType: entry.statement.predicateType,
         statement: entry.statement,
       });
@@ -382,39 +388,36 @@ function verifyPackage(
 }
 
 /**
- * The identity ID of a certificate-signed entry's signer: of the identities registered before it
- * that the certificate matches (trust/registry.ts `identitiesFor`), the first whose trust root
- * the chain leads to at the entry's integration time, or at an earlier time the bundle's own
- * log entries verify (verify/certificate.ts).
+ * The signer of a certificate-signed entry, by the one rule ingestion applies
+ * (verify/certificate.ts `selectCertificateSigner`) against the registry as it stood for the
+ * entry: its identity ID, and the verified time the certificate was used at.
  */
 function certificateSigner(
   registry: TrustRegistry,
+  log: TrustedLog,
   bundle: unknown,
   chain: readonly Uint8Array[],
   leaf: Certificate,
   entry: VerifiedEntry,
-  fail: (code: 'SIGNER_UNKNOWN' | 'BUNDLE_INVALID', message: string) => never,
-): string {
-  let candidates;
-  try {
-    candidates = registry.identitiesFor(leaf, entry.integratedTime);
-  } catch (e) {
-    return fail('BUNDLE_INVALID', `entry ${entry.logIndex}: ${(e as Error).message}`);
-  }
-  if (candidates.length === 0) fail('SIGNER_UNKNOWN', `entry ${entry.logIndex} is signed with a certificate whose identity the evidence never registers`);
-  const env = (bundle as { dsseEnvelope: { signatures: Array<{ sig: string }> } }).dsseEnvelope;
-  const own = (bundle as { verificationMaterial?: { tlogEntries?: unknown } }).verificationMaterial?.tlogEntries;
-  let reason = '';
-  for (const c of candidates) {
+  fail: (code: 'BUNDLE_INVALID', message: string) => never,
+): { keyId: string; signedAt: number } {
+  const b = bundle as { dsseEnvelope: { payload: string; signatures: Array<{ sig: string }> }; verificationMaterial?: { tlogEntries?: unknown[]; timestampVerificationData?: { rfc3161Timestamps?: unknown } } };
+  // The bundle's own entries: all but the ledger's.
+  const own = (b.verificationMaterial?.tlogEntries ?? []).filter((t) => {
     try {
-      const times = ownLogTimes(own, c.root.material, { payload: utf8Payload(bundle), signature: fromBase64(env.signatures[0]!.sig) }, chain[0]!);
-      verifyCertificateSigner(chain, c.root.material, entry.integratedTime, times);
-      return c.identity.id;
-    } catch (e) {
-      reason ||= (e as Error).message;
+      return !bytesEqual(fromBase64(String((t as { logId?: { keyId?: unknown } } | null)?.logId?.keyId)), log.logId);
+    } catch {
+      return true;
     }
+  });
+  const stamps = b.verificationMaterial?.timestampVerificationData?.rfc3161Timestamps;
+  try {
+    const { identity, signer } = selectCertificateSigner(registry, chain, leaf, entry.integratedTime, own, Array.isArray(stamps) ? stamps.length : 0, {
+      payload: fromBase64(b.dsseEnvelope.payload),
+      signature: fromBase64(b.dsseEnvelope.signatures[0]!.sig),
+    });
+    return { keyId: identity.identity.id, signedAt: signer.at };
+  } catch (e) {
+    return fail('BUNDLE_INVALID', `entry ${entry.logIndex}: its signing certificate does not verify: ${(e as Error).message}`);
   }
-  return fail('BUNDLE_INVALID', `entry ${entry.logIndex}: its signing certificate does not verify: ${reason}`);
 }
-
-const utf8Payload = (bundle: unknown) => fromBase64((bundle as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload);

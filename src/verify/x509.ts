@@ -13,7 +13,7 @@ import { bytesEqual, fromBase64 } from '../log/bytes.js';
 export class CertificateError extends Error {
   override readonly name = 'CertificateError';
   constructor(
-    readonly code: 'CERTIFICATE_MALFORMED' | 'CERTIFICATE_UNTRUSTED' | 'CERTIFICATE_NOT_VALID_AT' | 'CERTIFICATE_SIGNATURE_INVALID' | 'CERTIFICATE_UNSUPPORTED',
+    readonly code: 'CERTIFICATE_MALFORMED' | 'CERTIFICATE_UNTRUSTED' | 'CERTIFICATE_NOT_VALID_AT' | 'CERTIFICATE_SIGNATURE_INVALID' | 'CERTIFICATE_UNSUPPORTED' | 'CERTIFICATE_EVIDENCE_UNTRUSTED',
     message: string,
   ) {
     super(message);

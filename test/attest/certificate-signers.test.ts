@@ -43,18 +43,23 @@ let node: TestNode;
 let s: Scenario;
 const admin = async (st: Record<string, unknown>) => node.attestations.submit(await signStatement(st, node.adminKey));
 const code = async (p: Promise<unknown>) => p.then(() => 'ACCEPTED', (e: unknown) => (e instanceof AttestError ? e.code : Promise.reject(e)));
-const trustRootStatement = (name: string, root: unknown) => statement([{ digest: { participant: `trust-root:${name}` } }], TRUST_ROOT_URI, { name, trustedRoot: root, issuedAt: new Date().toISOString() });
+/** The ledger's clock: the trust root and identity are registered four hours ago, before the certificates below were used. */
+let offset = 0;
+const clock = () => Date.now() + offset;
+const trustRootStatement = (name: string, root: unknown) => statement([{ digest: { participant: `trust-root:${name}` } }], TRUST_ROOT_URI, { name, trustedRoot: root, issuedAt: new Date(clock()).toISOString() });
 const identityRegistration = (id: string, identities: unknown[], extra: Record<string, unknown> = {}) =>
-  statement([{ digest: { participant: id } }], PARTICIPANT_URI, { id, organisation: `${id} CI`, roles: ['builder'], identities, issuedAt: new Date().toISOString(), ...extra });
+  statement([{ digest: { participant: id } }], PARTICIPANT_URI, { id, organisation: `${id} CI`, roles: ['builder'], identities, issuedAt: new Date(clock()).toISOString(), ...extra });
 const evidence = async (u: string) => (await graphql<{ device: { evidence: EvidencePackage } }>(node.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u })).device.evidence;
 let ledgerRoot: unknown;
 
 beforeAll(async () => {
-  node = await startNode();
-  s = await buildScenario(node, { skip: ['build'] });
-  ledgerRoot = node.attestations.trustedRoot();
+  node = await startNode({ clock });
+  offset = -4 * 3600_000;
   await admin(trustRootStatement('acme-sigstore', trustedRoot));
   await admin(identityRegistration('fw-ci', [identity]));
+  offset = 0;
+  s = await buildScenario(node, { skip: ['build'] });
+  ledgerRoot = node.attestations.trustedRoot();
 }, 60_000);
 afterAll(() => node.cleanup());
 
@@ -99,9 +104,9 @@ describe('participants registered by certificate identity', () => {
     const leaf = makeCert({ cn: 'sigstore', issuer: ca.intermediate, notBefore: t0, notAfter: t0 + 10 * minute, uris: [`${WORKFLOW}@refs/tags/v2.0.1`], oidcIssuer: GH });
     const stmt = build('cc'.repeat(32));
     const within = Math.floor((t0 + 5 * minute) / 1000);
-    // After the certificate expired, or from a log the trust root does not name: no verified time.
+    // After the certificate expired: no verified time; from a log the trust root does not name: refused for that.
     expect(await code(node.attestations.submit(certificateBundle(stmt, leaf, { rekor: { log: rekor, time: within + 3600 } })))).toBe('CERTIFICATE_NOT_VALID_AT_SIGNING');
-    expect(await code(node.attestations.submit(certificateBundle(stmt, leaf, { rekor: { log: testRekor(), time: within } })))).toBe('CERTIFICATE_NOT_VALID_AT_SIGNING');
+    expect(await code(node.attestations.submit(certificateBundle(stmt, leaf, { rekor: { log: testRekor(), time: within } })))).toBe('TIMESTAMP_INVALID');
     const forged = certificateBundle(stmt, leaf, { rekor: { log: rekor, time: within } });
     const entry = (forged.verificationMaterial as { tlogEntries: Array<Record<string, unknown>> }).tlogEntries[0]!;
     entry.integratedTime = String(within + 1);
@@ -180,4 +185,47 @@ describe('after a restart', () => {
     expect(view(reopened).identities).toContainEqual(['fw-ci', identityId(identity), 'compromise']);
     expect(reopened.registry.signerInfo(identityId(identity))?.participant).toBe('fw-ci');
   });
+});
+
+describe('when a certificate was used, not only when it was logged', () => {
+  it('a certificate used inside a revoked window is refused though submitted after it, and the window takes back a PASS offline and on the server', async () => {
+    const MIN = 60_000;
+    const id = identityId(identity);
+    // A certificate used 70 minutes ago, its Rekor entry to show it, logged now.
+    const t0 = Date.now() - 70 * MIN;
+    const used = makeCert({ cn: 'sigstore', issuer: ca.intermediate, notBefore: t0, notAfter: t0 + 10 * MIN, uris: [`${WORKFLOW}@refs/tags/v4.0.0`], oidcIssuer: GH });
+    const inTime = Math.floor((t0 + 5 * MIN) / 1000);
+    const n2 = await startNode({ clock });
+    try {
+      const admin2 = async (st: Record<string, unknown>) => n2.attestations.submit(await signStatement(st, n2.adminKey));
+      offset = -4 * 3600_000;
+      await admin2(trustRootStatement('acme-sigstore', trustedRoot));
+      await admin2(identityRegistration('fw-ci', [identity]));
+      offset = 0;
+      const s2 = await buildScenario(n2, { skip: ['build'] });
+      const r = await n2.attestations.submit(certificateBundle(build(s2.fw), used, { rekor: { log: rekor, time: inTime } }));
+      expect(r.record.signedAt).toBe(inTime);
+      const root2 = n2.attestations.trustedRoot();
+      const verdict = async () => verifyEvidence((await graphql<{ device: { evidence: EvidencePackage } }>(n2.url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: s2.udi })).device.evidence, root2, { udi: s2.udi, policy: defaultPolicy(), now: now() });
+      const server = async () => (await graphql<{ device: { verify: { outcome: string } } }>(n2.url, 'query ($u: String!) { device(udi: $u) { verify { outcome } } }', { u: s2.udi })).device.verify.outcome;
+      expect((await verdict()).outcome).toBe('PASS');
+      expect(await server()).toBe('PASS');
+      // The workflow turns out to have been compromised from 80 to 60 minutes ago: revoked for that window only.
+      const window = { effectiveTime: new Date(Date.now() - 80 * MIN).toISOString(), effectiveUntil: new Date(Date.now() - 60 * MIN).toISOString() };
+      await admin2(statement([{ digest: { participant: 'fw-ci' } }], REVOCATION_URI, { participantId: 'fw-ci', identityId: id, reason: 'compromise', ...window, issuedAt: new Date().toISOString() }));
+      // The entry was logged after the window, but the certificate was used inside it.
+      const v = await verdict();
+      expect(v.outcome).not.toBe('PASS');
+      expect(v.evaluation.findings.map((f) => f.code)).toContain('SIGNER_REVOKED');
+      expect(await server()).not.toBe('PASS');
+      // Another certificate used inside the window is refused at once; one used after it is accepted.
+      const inside = makeCert({ cn: 'sigstore', issuer: ca.intermediate, notBefore: t0, notAfter: t0 + 10 * MIN, uris: [`${WORKFLOW}@refs/tags/v4.0.1`], oidcIssuer: GH });
+      expect(await code(n2.attestations.submit(certificateBundle(build('41'.repeat(32)), inside, { rekor: { log: rekor, time: inTime } })))).toBe('SIGNER_REVOKED');
+      const t1 = Date.now() - 30 * MIN;
+      const after = makeCert({ cn: 'sigstore', issuer: ca.intermediate, notBefore: t1, notAfter: t1 + 10 * MIN, uris: [`${WORKFLOW}@refs/tags/v4.0.2`], oidcIssuer: GH });
+      expect(await code(n2.attestations.submit(certificateBundle(build('42'.repeat(32)), after, { rekor: { log: rekor, time: Math.floor((t1 + 5 * MIN) / 1000) } })))).toBe('ACCEPTED');
+    } finally {
+      await n2.cleanup();
+    }
+  }, 60_000);
 });
