@@ -4,7 +4,7 @@ import { openLedger } from '../app.js';
 import { adminKeyPath, initDataDir, isInitialised } from '../config/datadir.js';
 import { loadDemo, type DemoSummary } from '../demo/demo.js';
 import { readPrivateKey } from '../keys.js';
-import { startServer } from '../server/http.js';
+import { bindServer, type BoundServer } from '../server/http.js';
 import { WEB_DIST } from '../server/static.js';
 import { CliError, parsePort, parsePositive } from './util.js';
 import { parseCosignatureVerifierKey } from '../log/cosignature.js';
@@ -80,32 +80,45 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   const requestTimeoutMs = parsePositive('--request-timeout', opts.requestTimeout ?? '120') * 1000;
   const perSecond = opts.rateLimit === '0' ? 0 : parsePositive('--rate-limit', opts.rateLimit ?? '50');
   const rateLimit = { perSecond, burst: parsePositive('--rate-burst', opts.rateBurst ?? '200') };
-  if (opts.demo && !(await isInitialised(dir))) {
-    await initDataDir(dir);
-    process.stdout.write(`Initialised a new ledger in ${dir}\n`);
-  }
-  const { ledger, attestations, devices, dataDir } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
-  let demo: DemoSummary | undefined;
-  if (opts.demo && ledger.size === 0) {
-    process.stdout.write('Loading the demo supply chain (signing it live)...\n');
-    try {
-      demo = await loadDemo(attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => process.stdout.write(`  ${m}\n`));
-    } catch (e) {
-      await ledger.close();
-      throw e;
-    }
-    process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
-  }
-  const cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
-  if (cosigning) devices.witnessing = cosigning;
-  let running;
+  // The port first: a port in use is said before anything is opened or loaded, and a health
+  // check waiting for this server gets 503 "starting", never another server's answer.
+  let bound: BoundServer;
   try {
-    running = await startServer({ ledger, attestations, devices, port, host: opts.host, maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs, rateLimit });
+    bound = await bindServer({ port, host: opts.host, maxConnections, requestTimeoutMs });
   } catch (e) {
-    cosigning?.close();
-    await ledger.close();
+    const code = (e as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') throw new CliError(`cannot listen on ${opts.host}:${port}: the address is already in use (another pedigree serve, or another program?); stop it or pick another --port`);
+    if (code === 'EACCES') throw new CliError(`cannot listen on ${opts.host}:${port}: permission denied (ports below 1024 need privileges; use a reverse proxy, see deploy/)`);
+    if (code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${opts.host}:${port}: this machine has no address ${opts.host}`);
     throw e;
   }
+  let ledger: Awaited<ReturnType<typeof openLedger>>['ledger'] | undefined;
+  let cosigning: Cosigning | undefined;
+  let opened: Awaited<ReturnType<typeof openLedger>>;
+  let demo: DemoSummary | undefined;
+  try {
+    if (opts.demo && !(await isInitialised(dir))) {
+      await initDataDir(dir);
+      process.stdout.write(`Initialised a new ledger in ${dir}\n`);
+    }
+    opened = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
+    ledger = opened.ledger;
+    if (opts.demo && ledger.size === 0) {
+      process.stdout.write('Loading the demo supply chain (signing it live)...\n');
+      demo = await loadDemo(opened.attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => process.stdout.write(`  ${m}\n`));
+      process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
+    }
+    cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
+    if (cosigning) opened.devices.witnessing = cosigning;
+    bound.serve({ ledger, attestations: opened.attestations, devices: opened.devices, maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs, rateLimit });
+  } catch (e) {
+    cosigning?.close();
+    await bound.close();
+    await ledger?.close().catch(() => undefined);
+    throw e;
+  }
+  const { attestations, dataDir } = opened;
+  const running = bound;
   const base = opts.host === '0.0.0.0' || opts.host === '::' ? `http://localhost:${new URL(running.url).port}` : running.url;
   process.stdout.write(
     [

@@ -255,12 +255,40 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
 }
 
 export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RunningServer> {
+  const bound = await bindServer(options);
+  bound.serve(options);
+  return bound;
+}
+
+/** A server bound to its port before the ledger behind it is ready: it answers 503 until `serve`. */
+export interface BoundServer extends RunningServer {
+  serve(options: ServerOptions): void;
+}
+
+/**
+ * Binds the port first, so that a port already in use is found before anything is loaded, and
+ * nothing (a health check waiting for this server, say) mistakes another server for this one:
+ * until `serve` is called, every request gets 503 with Retry-After, /healthz {"status":"starting"}.
+ */
+export async function bindServer(options: { port?: number; host?: string; requestTimeoutMs?: number; headersTimeoutMs?: number; maxConnections?: number }): Promise<BoundServer> {
   // A client that drips its headers or body is cut off (checked every quarter of the timeout);
   // connections beyond the cap are refused.
   const requestTimeout = options.requestTimeoutMs ?? 120_000;
-  const server = createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) }, createHandler(options));
+  let handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    req.resume();
+    if (path === '/healthz') return sendJson(res, 503, { status: 'starting' }, { 'Cache-Control': 'no-cache', 'Retry-After': '1' });
+    send(res, 503, 'text/plain; charset=utf-8', 'the ledger is starting\n', { 'Retry-After': '1' });
+  };
+  const server = createServer({ connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(requestTimeout / 4))) }, (req, res) => handler(req, res));
   server.requestTimeout = requestTimeout;
   server.headersTimeout = Math.min(options.headersTimeoutMs ?? 30_000, requestTimeout);
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  return listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const listening = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  return {
+    ...listening,
+    serve: (o) => {
+      handler = createHandler(o);
+    },
+  };
 }

@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { runJourney } from './journey.js';
 
 describe('README device journeys', () => {
-  it('the manufacturer journey: PASS ships, FAIL and INCOMPLETE are blocked with exit 1 and 2, the recall finds its devices', async () => {
-    const r = await runJourney('manufacturer');
+  it('the manufacturer journey, right after the supplier journey in the same shell (as a reader follows them): PASS ships, FAIL and INCOMPLETE are blocked with exit 1 and 2, the recall finds its devices', async () => {
+    const r = await runJourney(['supplier', 'manufacturer']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    // The supplier journey stopped its ledger, so the manufacturer's started on the same port and talked to its own.
+    expect(r.stdout).toMatch(/Registered acme-sensors/);
+    expect(r.stdout).toMatch(/Loaded \d+ demo attestations/);
     expect(r.stdout).toMatch(/^PASS {2}\(01\)09506000134352\(21\)IP-000001/m);
     expect(r.stdout).toMatch(/^FAIL {2}\(01\)09506000134352\(21\)IP-000013/m);
     expect(r.stdout).toMatch(/SIGNER_REVOKED/);

@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 /** `files` are put in the journey's folder first (what a reader would have from elsewhere). */
-export async function runJourney(name: string, files: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export async function runJourney(name: string | readonly string[], files: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const dir = await tempDir();
   for (const [file, text] of Object.entries(files)) await writeFile(join(dir.path, file), text);
   const port = await freePort();
@@ -39,10 +39,11 @@ export async function runJourney(name: string, files: Record<string, string> = {
   const script = [
     'set -euo pipefail',
     `export PATH=${JSON.stringify(join(dir.path, 'bin'))}:"$PATH"`,
-    'trap \'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null || true\' EXIT',
-    journey(name).replaceAll('8080', String(port)),
+    'trap \'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true\' EXIT',
+    // Several journeys run one after another in one shell, as a reader following the README does.
+    ...(typeof name === 'string' ? [name] : name).map((n) => journey(n).replaceAll('8080', String(port))),
   ].join('\n');
-  const r = spawnSync('bash', ['-c', script], { cwd: dir.path, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('bash', ['-c', script], { cwd: dir.path, encoding: 'utf8', timeout: 240_000 });
   await dir.remove();
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
