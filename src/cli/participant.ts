@@ -21,6 +21,15 @@ function parseRoles(values: string[]): Role[] {
 
 export const REVOCATION_REASONS = ['compromise', 'superseded', 'retired', 'other'];
 
+/** A revocation predicate for `target` (a participant, key, identity or trust root) from the common options. */
+export function revocationPredicate(target: Record<string, string>, opts: { reason: string; effective?: string; until?: string; note?: string }): Record<string, unknown> {
+  if (!REVOCATION_REASONS.includes(opts.reason)) throw new CliError(`--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
+  const eff = isoOrUndefined('--effective', opts.effective);
+  const until = isoOrUndefined('--until', opts.until);
+  if (until && !eff) throw new CliError('--until needs --effective (a revoked window has a start and an end)');
+  return { ...target, reason: opts.reason, issuedAt: new Date().toISOString(), ...(eff && { effectiveTime: eff }), ...(until && { effectiveUntil: until }), ...(opts.note && { note: opts.note }) };
+}
+
 export function isoOrUndefined(name: string, v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const t = Date.parse(v);
@@ -103,17 +112,10 @@ export interface RevokeOptions {
 
 export async function participantRevokeCommand(opts: RevokeOptions): Promise<void> {
   const admin = await readAdminKey(opts.adminKey);
-  if (!REVOCATION_REASONS.includes(opts.reason)) throw new CliError(`--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
   if (opts.keyId && opts.identityId) throw new CliError('give --key-id or --identity-id, not both');
-  const predicate: Record<string, unknown> = { participantId: opts.id, reason: opts.reason, issuedAt: new Date().toISOString() };
-  if (opts.keyId) predicate.keyId = opts.keyId;
-  if (opts.identityId) predicate.identityId = opts.identityId;
-  const eff = isoOrUndefined('--effective', opts.effective);
-  const until = isoOrUndefined('--until', opts.until);
-  if (until && !eff) throw new CliError('--until needs --effective (a revoked window has a start and an end)');
-  if (eff) predicate.effectiveTime = eff;
-  if (until) predicate.effectiveUntil = until;
-  if (opts.note) predicate.note = opts.note;
+  const predicate = revocationPredicate({ participantId: opts.id, ...(opts.keyId && { keyId: opts.keyId }), ...(opts.identityId && { identityId: opts.identityId }) }, opts);
+  const until = predicate.effectiveUntil as string | undefined;
+  const eff = predicate.effectiveTime as string | undefined;
   const bundle = await signStatement(statement([{ name: `participant:${opts.id}`, digest: { participant: opts.id } }], REVOCATION_URI, predicate), admin);
   const r = await submitBundle(opts.server, bundle);
   if (opts.json) return printJson({ id: opts.id, logIndex: r.logIndex, duplicate: r.duplicate });

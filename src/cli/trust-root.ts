@@ -10,7 +10,7 @@ import { graphql, submitBundle } from '../client/graphql.js';
 import { readAdminKey } from '../keys.js';
 import { readTrustRoot, TrustRootError } from '../verify/certificate.js';
 import { CliError, PUBLIC_GOOD_ROOT, loadTrustedRoot, printJson, terminalSafe, whyUnreadable } from './util.js';
-import { isoOrUndefined, REVOCATION_REASONS } from './participant.js';
+import { revocationPredicate } from './participant.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -89,15 +89,10 @@ export interface TrustRootRevokeOptions {
 }
 
 export async function trustRootRevokeCommand(opts: TrustRootRevokeOptions): Promise<void> {
-  if (!REVOCATION_REASONS.includes(opts.reason)) throw new CliError(`--reason must be one of ${REVOCATION_REASONS.join(', ')}`);
+  const predicate = revocationPredicate({ trustRoot: opts.name }, opts);
   const admin = await readAdminKey(opts.adminKey);
-  const predicate: Record<string, unknown> = { trustRoot: opts.name, reason: opts.reason, issuedAt: new Date().toISOString() };
-  const eff = isoOrUndefined('--effective', opts.effective);
-  const until = isoOrUndefined('--until', opts.until);
-  if (until && !eff) throw new CliError('--until needs --effective (a revoked window has a start and an end)');
-  if (eff) predicate.effectiveTime = eff;
-  if (until) predicate.effectiveUntil = until;
-  if (opts.note) predicate.note = opts.note;
+  const eff = predicate.effectiveTime as string | undefined;
+  const until = predicate.effectiveUntil as string | undefined;
   const subject = `trust-root:${opts.name}`;
   const bundle = await signStatement(statement([{ name: subject, digest: { participant: subject } }], REVOCATION_URI, predicate), admin);
   const r = await submitBundle(opts.server, bundle);

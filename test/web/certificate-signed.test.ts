@@ -4,17 +4,15 @@
  * for Fulcio) rather than a registered key: the shared verifier, run in the page's worker, must
  * check the certificate chain and the identity and show the build as the identity's participant's.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTICIPANT_URI, TRUST_ROOT_URI, resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { ed25519NoteSigner } from '../../src/crypto/node.js';
 import { readPrivateKey } from '../../src/keys.js';
 import { signEvidence } from '../../src/provenance/evidence.js';
-import { WEB_DIST } from '../../src/server/static.js';
 import { identityId } from '../../src/trust/identity.js';
 import { certificateBundle, testRekor } from '../cert-signing.js';
 import { ORIGIN, startNode, type TestNode } from '../helpers.js';
@@ -39,31 +37,15 @@ let browser: Browser;
 let liar: LyingServer;
 const admin = async (st: Record<string, unknown>) => node.attestations.submit(await signStatement(st, node.adminKey));
 
-/** Debian's chromium (`.ci/run` installs it; tests never install system packages). */
-function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    const found = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-    if (found) return found;
-  } catch {
-    // not installed
-  }
-  throw new Error('the browser tests need Debian chromium: apt-get install chromium (bash .ci/run does it), or set CHROMIUM_PATH');
-}
 
 beforeAll(async () => {
-  if (!existsSync(join(WEB_DIST, 'index.html'))) execFileSync('npm', ['run', 'build:web'], { stdio: 'ignore' });
   node = await startNode();
   // Every step of a passing device but the firmware build, which fw-ci signs with a certificate below.
   s = await buildScenario(node, { skip: ['build'] });
   await admin(statement([{ digest: { participant: 'trust-root:acme-sigstore' } }], TRUST_ROOT_URI, { name: 'acme-sigstore', trustedRoot, issuedAt: new Date().toISOString() }));
   await admin(statement([{ digest: { participant: 'fw-ci' } }], PARTICIPANT_URI, { id: 'fw-ci', organisation: 'fw-ci CI', roles: ['builder'], identities: [identity], issuedAt: new Date().toISOString() }));
   liar = await startLyingServer(node.url);
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 }, 600_000);
 
 afterAll(async () => {

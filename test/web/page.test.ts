@@ -2,16 +2,15 @@
  * End to end in real headless Chromium (Debian's chromium driven by playwright-core) against a
  * real server with the demo supply chain. Screenshots land in test-output/screenshots.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { graphql } from '../../src/client/graphql.js';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
 import { loadDemo, type DemoSummary } from '../../src/demo/demo.js';
-import { WEB_DIST } from '../../src/server/static.js';
 import { ORIGIN, startNode, type TestNode } from '../helpers.js';
 import { party, registration } from '../attest/fixtures.js';
 import { readPrivateKey } from '../../src/keys.js';
@@ -27,33 +26,14 @@ let demo: DemoSummary;
 let browser: Browser;
 let liar: LyingServer;
 
-function which(cmd: string): string | undefined {
-  try {
-    return execFileSync('which', [cmd], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-/** Debian's chromium (`.ci/run` installs it; tests never install system packages). */
-function chromiumPath(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  const found = which('chromium');
-  if (!found) throw new Error('the browser tests need Debian chromium: apt-get install chromium (bash .ci/run does it), or set CHROMIUM_PATH');
-  return found;
-}
 
 beforeAll(async () => {
-  if (!existsSync(join(WEB_DIST, 'index.html'))) execFileSync('npm', ['run', 'build:web'], { stdio: 'ignore' });
   mkdirSync(SHOTS, { recursive: true });
   node = await startNode();
   demo = await loadDemo(node.attestations, node.adminKey, node.dir);
   liar = await startLyingServer(node.url);
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 }, 600_000);
 
 afterAll(async () => {
