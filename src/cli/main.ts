@@ -288,6 +288,27 @@ function gateOptions(c: Command): Command {
 
 const EXIT_CODES_TEXT = '0 PASS, 1 FAIL, 2 INCOMPLETE, 3 error, 4 RECALLED, 5 UNKNOWN, 6 NOT VERIFIED';
 
+/** The settings file named on the command line (--config FILE or --config=FILE) or in PEDIGREE_CONFIG. */
+function configFile(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '--config') return argv[i + 1];
+    if (argv[i]!.startsWith('--config=')) return argv[i]!.slice('--config='.length);
+  }
+  return process.env.PEDIGREE_CONFIG || undefined;
+}
+
+/** The command the arguments run: the longest chain of command names they start with. */
+function commandFor(program: Command, args: readonly string[]): Command | undefined {
+  let at: Command = program;
+  for (const a of args) {
+    const next = at.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!next) break;
+    at = next;
+  }
+  return at === program ? undefined : at;
+}
+
 export async function main(argv: string[]): Promise<number> {
   useNativeCrypto();
   // A reader that stops early (`| head`) closes the pipe: stop quietly, keeping the exit code.
@@ -298,7 +319,19 @@ export async function main(argv: string[]): Promise<number> {
   // Usage errors (a missing or unknown option) exit 3 from every command, never a verdict's code.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
+  // Every command reads a settings file (config.ts): flags win over the environment, which wins over the file.
+  for (const c of all(program).slice(1)) {
+    if (c.commands.length === 0) c.addOption(new Option('--config <file>', 'a settings file (JSON) giving any of these options by name; flags and environment win over it').env('PEDIGREE_CONFIG'));
+  }
+
   try {
+    // Set before parsing, so that required options can come from the file and the environment
+    // and the command line still win (commander ranks default < config < env < cli).
+    const settings = configFile(argv);
+    if (settings !== undefined) {
+      const target = commandFor(program, argv.slice(2));
+      if (target) (await import('./config.js')).applySettings(program, target, settings);
+    }
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
