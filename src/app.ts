@@ -1,9 +1,10 @@
 /**
- * Composition root: wires the data directory, the LevelDB store, the log signer and the ledger.
+ * Composition root: wires the data directory, the store (LevelDB, or PostgreSQL), the log signer and the ledger.
  */
 import { Ledger } from './ledger/ledger.js';
 import { ed25519NoteSigner, useNativeCrypto } from './crypto/node.js';
 import { LevelLogStore } from './store/level.js';
+import type { LogStore } from './store/store.js';
 import { loadDataDir, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
 import { AttestationService } from './attest/service.js';
@@ -27,12 +28,18 @@ export interface OpenOptions {
   readonly indexing?: boolean;
   /** The time (ms since the epoch) for integration, ingestion checks and evaluation (tests run it in other years). */
   readonly clock?: () => number;
+  /** A PostgreSQL URL (postgres://…) to keep the log in instead of the data directory's LevelDB. */
+  readonly store?: string;
 }
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
   useNativeCrypto();
   const dataDir = await loadDataDir(dir);
-  const store = await LevelLogStore.open(dataDir.dbPath);
+  // PostgreSQL when a store URL is given (loaded only then); else the data directory's LevelDB.
+  const store: LogStore =
+    options.store !== undefined && /^postgres(ql)?:\/\//.test(options.store)
+      ? await (await import('./store/postgres.js')).PostgresLogStore.open(options.store, { writer: true, ledger: { origin: dataDir.config.origin, logPublicKey: dataDir.config.logPublicKey } })
+      : await LevelLogStore.open(dataDir.dbPath);
   try {
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
     const clock = options.clock ? { clock: options.clock } : {};

@@ -14,6 +14,8 @@ import { verifierKeyString } from '../crypto/node.js';
 
 export interface ServeOptions {
   data: string;
+  /** A PostgreSQL URL: the log lives there instead of in DATA/db. */
+  store?: string;
   port: string;
   host: string;
   demo?: boolean;
@@ -101,7 +103,8 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       await initDataDir(dir);
       process.stdout.write(`Initialised a new ledger in ${dir}\n`);
     }
-    opened = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
+    if (opts.store !== undefined && !/^postgres(ql)?:\/\//.test(opts.store)) throw new CliError('--store must be a PostgreSQL URL, postgres://user@host/database (or leave it out for the data directory\'s LevelDB)');
+    opened = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle), ...(opts.store !== undefined && { store: opts.store }) });
     ledger = opened.ledger;
     if (opts.demo && ledger.size === 0) {
       process.stdout.write('Loading the demo supply chain (signing it live)...\n');
