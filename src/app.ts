@@ -4,7 +4,7 @@
 import { Ledger } from './ledger/ledger.js';
 import { ed25519NoteSigner, useNativeCrypto } from './crypto/node.js';
 import { LevelLogStore } from './store/level.js';
-import { loadDataDir, type DataDir } from './config/datadir.js';
+import { loadDataDir, logKeyHistory, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
 import { AttestationService } from './attest/service.js';
 import { DeviceService } from './provenance/device.js';
@@ -40,6 +40,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
     const attestations = await AttestationService.open({
       ledger,
       logKey: dataDir.logKey,
+      logKeys: logKeyHistory(dataDir.config),
       adminPublicKeyPem: dataDir.config.adminPublicKey,
       createdAt: dataDir.config.createdAt,
       ...clock,
