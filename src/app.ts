@@ -5,7 +5,7 @@ import { Ledger } from './ledger/ledger.js';
 import { ed25519NoteSigner, useNativeCrypto } from './crypto/node.js';
 import { LevelLogStore } from './store/level.js';
 import type { LogStore } from './store/store.js';
-import { loadDataDir, type DataDir } from './config/datadir.js';
+import { loadDataDir, logKeyHistory, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
 import { AttestationService } from './attest/service.js';
 import { DeviceService } from './provenance/device.js';
@@ -38,7 +38,11 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
   // PostgreSQL when a store URL is given (loaded only then); else the data directory's LevelDB.
   const store: LogStore =
     options.store !== undefined && /^postgres(ql)?:\/\//.test(options.store)
-      ? await (await import('./store/postgres.js')).PostgresLogStore.open(options.store, { writer: true, ledger: { origin: dataDir.config.origin, logPublicKey: dataDir.config.logPublicKey } })
+      ? await (await import('./store/postgres.js')).PostgresLogStore.open(options.store, {
+          writer: true,
+          // Bound by the ledger's first log key, which a key rotation does not change.
+          ledger: { origin: dataDir.config.origin, logPublicKey: logKeyHistory(dataDir.config)[0]!.publicKey },
+        })
       : await LevelLogStore.open(dataDir.dbPath);
   try {
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
@@ -47,6 +51,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
     const attestations = await AttestationService.open({
       ledger,
       logKey: dataDir.logKey,
+      logKeys: logKeyHistory(dataDir.config),
       adminPublicKeyPem: dataDir.config.adminPublicKey,
       createdAt: dataDir.config.createdAt,
       ...clock,

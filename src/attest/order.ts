@@ -7,7 +7,7 @@
  * Log position only breaks ties between equal signed times. Pure data and functions, no Node
  * APIs: the browser runs this too.
  */
-import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType } from './predicates.js';
+import { ADMIN_KEY_URI, PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType } from './predicates.js';
 
 /** How far ahead of the ledger's clock a signed time may be (clock skew). */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
@@ -40,6 +40,7 @@ const RULES = new Map<string, OrderRule>([
     },
   ],
   [TRUST_ROOT_URI, { field: 'issuedAt', scopes: (s) => [`trust-root/${str(s.predicate.name)}`] }],
+  [ADMIN_KEY_URI, { field: 'issuedAt', scopes: () => ['administrator-key'] }],
   [resolvePredicateType('device-assembly').uri, { field: 'assembledAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `assembly/${signer}/${k}`) }],
   [resolvePredicateType('slsa-vsa').uri, { field: 'timeVerified', scopes: (s, signer) => subjectsOf(['udi', 'sha256'])(s).map((k) => `release/${signer}/${k}`) }],
   [resolvePredicateType('custody-transfer').uri, { field: 'transferredAt', scopes: (s, signer) => subjectsOf(['udi'])(s).map((k) => `custody/${signer}/${k}`) }],

@@ -39,14 +39,21 @@ export const PREDICATE_TYPES: readonly PredicateType[] = [
   { name: 'participant', uri: `${OURS}participant/v1`, roles: ['admin'], subjects: ['participant'] },
   { name: 'key-revocation', uri: `${OURS}key-revocation/v1`, roles: ['admin'], subjects: ['participant'] },
   { name: 'trust-root', uri: `${OURS}trust-root/v1`, roles: ['admin'], subjects: ['participant'] },
+  { name: 'administrator-key', uri: `${OURS}administrator-key/v1`, roles: ['admin'], subjects: ['participant'] },
 ];
 
 export const PARTICIPANT_URI = `${OURS}participant/v1`;
 export const REVOCATION_URI = `${OURS}key-revocation/v1`;
 /** A trust root (Sigstore trusted root) certificate identities are registered under; its subject is participant "trust-root:<name>". */
 export const TRUST_ROOT_URI = `${OURS}trust-root/v1`;
+/**
+ * The administrator hands over to a new key: signed with the current administrator key, it names
+ * the next one; from its integration on only the new key signs registry statements. Its subject
+ * is participant "admin".
+ */
+export const ADMIN_KEY_URI = `${OURS}administrator-key/v1`;
 /** Registry statements: the administrator signs them and every verifier applies them in log order. */
-export const REGISTRY_URIS: ReadonlySet<string> = new Set([PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI]);
+export const REGISTRY_URIS: ReadonlySet<string> = new Set([PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, ADMIN_KEY_URI]);
 
 const byUri = new Map(PREDICATE_TYPES.map((p) => [p.uri, p]));
 const byName = new Map(PREDICATE_TYPES.map((p) => [p.name, p]));

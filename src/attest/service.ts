@@ -13,14 +13,14 @@ import { TILE_WIDTH, ed25519KeyHash, fromUtf8, p256Point, sha256, tileWidth, toH
 import { ed25519Raw } from '../crypto/node.js';
 import type { BatchScope, Ledger } from '../ledger/ledger.js';
 import { indexKey, type StoredRecord } from '../store/store.js';
-import { TrustRegistry, pemToDer, registryTimesReadable, type RegistrationPredicate, type RevocationPredicate, type TrustRootPredicate } from '../trust/registry.js';
+import { TrustRegistry, pemToDer, registryTimesReadable, type AdminKeyPredicate, type RegistrationPredicate, type RevocationPredicate, type TrustRootPredicate } from '../trust/registry.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
 import { checkSubjectAuthority } from '../trust/authority.js';
 import { normalise, normaliseCertificate, readBundle, type ParsedBundle, type SubmittedBundle } from './bundle.js';
 import { AttestError } from './errors.js';
 import { attestationId } from './identity.js';
 import { MAX_CLOCK_SKEW_SECONDS, signedTime, signedTimeField, supersessionScopes } from './order.js';
-import { PARTICIPANT_URI, REGISTRY_URIS, REVOCATION_URI, TRUST_ROOT_URI, predicateType, resolvePredicateType } from './predicates.js';
+import { ADMIN_KEY_URI, PARTICIPANT_URI, REGISTRY_URIS, REVOCATION_URI, TRUST_ROOT_URI, predicateType, resolvePredicateType } from './predicates.js';
 import { CertificateError, parseCertificate, type Certificate } from '../verify/x509.js';
 import { certificatePem, selectCertificateSigner, spkiId, type SelectedSigner } from '../verify/certificate.js';
 import { BundleVerificationError, verifyBundle } from './verify.js';
@@ -38,16 +38,16 @@ import { checkSubjectKinds, indexRefs, parseStatement, subjectRefs, type Stateme
  * one canonical encoding: SPKI with the uncompressed point. A key's ID is the hash of those
  * bytes, so a second encoding of the same key (compressed, hybrid) would be a second identity.
  */
-function checkSigningKey(pem: string): void {
+function checkSigningKey(pem: string, field = '/predicate/publicKeys'): void {
   let der: Uint8Array;
   try {
     der = pemToDer(pem);
     createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
   } catch {
-    throw new AttestError('REGISTRATION_INVALID', 'a public key is not a valid PEM SPKI key', '/predicate/publicKeys');
+    throw new AttestError('REGISTRATION_INVALID', 'a public key is not a valid PEM SPKI key', field);
   }
   if (p256Point(der)?.[0] !== 0x04) {
-    throw new AttestError('REGISTRATION_INVALID', 'participant keys must be ECDSA P-256 in SPKI form with an uncompressed point', '/predicate/publicKeys');
+    throw new AttestError('REGISTRATION_INVALID', 'participant keys must be ECDSA P-256 in SPKI form with an uncompressed point', field);
   }
 }
 
@@ -131,10 +131,23 @@ export interface SearchPage {
   readonly hasNextPage: boolean;
 }
 
+/** A log key's term (config/datadir.ts LogKeyPeriod): PEM key, ISO validity, first log index. */
+export interface LogKeyTerm {
+  readonly publicKey: string;
+  readonly validFrom: string;
+  readonly validUntil?: string;
+  readonly firstIndex: number;
+}
+
 export interface AttestationServiceOptions {
   readonly ledger: Ledger;
   /** The log's Ed25519 private key (signs entry timestamps). */
   readonly logKey: KeyObject;
+  /**
+   * Every log key the ledger has had, oldest first, the current one (`logKey`'s) last; absent:
+   * `logKey` alone, from `createdAt`. Entries keep the timestamps and log ID of the key of their term.
+   */
+  readonly logKeys?: readonly LogKeyTerm[];
   readonly adminPublicKeyPem: string;
   /** When the ledger was created (ISO time); the trusted root's key validity starts then. */
   readonly createdAt: string;
@@ -188,7 +201,8 @@ export class AttestationService {
   private readonly maxBundleBytes: number;
   private readonly maxPerSubject: number;
   private readonly clock: () => number;
-  private readonly createdAt: string;
+  /** The log's keys, oldest first, each with its log ID, validity (seconds) and first log index. */
+  private readonly logTerms: ReadonlyArray<{ spki: Buffer; logId: Uint8Array; from: number; until?: number; firstIndex: number }>;
 
   private constructor(options: AttestationServiceOptions) {
     this.ledger = options.ledger;
@@ -196,10 +210,23 @@ export class AttestationService {
     this.maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
     this.maxPerSubject = options.maxPerSubject ?? MAX_PER_SUBJECT;
     this.clock = options.clock ?? Date.now;
-    this.createdAt = options.createdAt;
     const createdSecs = Math.floor(Date.parse(options.createdAt) / 1000);
     this.registry = new TrustRegistry(options.adminPublicKeyPem, createdSecs);
     this.logId = ed25519KeyHash(this.ledger.origin, ed25519Raw(createPublicKey(this.logKey)));
+    const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+    const terms = options.logKeys ?? [{ publicKey: createPublicKey(this.logKey).export({ format: 'pem', type: 'spki' }).toString(), validFrom: options.createdAt, firstIndex: 0 }];
+    this.logTerms = terms.map((t) => {
+      const key = createPublicKey(t.publicKey);
+      return { spki: key.export({ format: 'der', type: 'spki' }), logId: ed25519KeyHash(this.ledger.origin, ed25519Raw(key)), from: secs(t.validFrom), ...(t.validUntil !== undefined && { until: secs(t.validUntil) }), firstIndex: t.firstIndex };
+    });
+    if (!Buffer.from(this.logTerms[this.logTerms.length - 1]!.logId).equals(Buffer.from(this.logId))) throw new Error('the last log key of the history is not the log key');
+  }
+
+  /** The log ID of the key that signed entry `logIndex`'s timestamp: the key whose term it falls in. */
+  private logIdOf(logIndex: number): Uint8Array {
+    let id = this.logTerms[0]!.logId;
+    for (const t of this.logTerms) if (t.firstIndex <= logIndex) id = t.logId;
+    return id;
   }
 
   /** Opens the service and rebuilds the trust registry from the registration entries in the log. */
@@ -209,6 +236,7 @@ export class AttestationService {
       ...(await s.indexScan('ptype', PARTICIPANT_URI)),
       ...(await s.indexScan('ptype', REVOCATION_URI)),
       ...(await s.indexScan('ptype', TRUST_ROOT_URI)),
+      ...(await s.indexScan('ptype', ADMIN_KEY_URI)),
     ].sort((a, b) => a - b);
     for (const i of indexes) {
       const record = await s.record(i);
@@ -364,6 +392,7 @@ export class AttestationService {
     if (type.uri === PARTICIPANT_URI) {
       for (const pem of (statement.predicate as unknown as RegistrationPredicate).publicKeys ?? []) checkSigningKey(pem);
     }
+    if (type.uri === ADMIN_KEY_URI) checkSigningKey((statement.predicate as unknown as AdminKeyPredicate).publicKey, '/predicate/publicKey');
     const checked: Checked = {
       ...a,
       statement,
@@ -380,6 +409,7 @@ export class AttestationService {
     if (c.statement.predicateType === PARTICIPANT_URI) this.registry.checkRegistration(c.statement.predicate as unknown as RegistrationPredicate);
     if (c.statement.predicateType === REVOCATION_URI) this.registry.checkRevocation(c.statement.predicate as unknown as RevocationPredicate, now);
     if (c.statement.predicateType === TRUST_ROOT_URI) this.registry.checkTrustRoot(c.statement.predicate as unknown as TrustRootPredicate);
+    if (c.statement.predicateType === ADMIN_KEY_URI) this.registry.checkAdminKey(c.statement.predicate as unknown as AdminKeyPredicate);
   }
 
   /**
@@ -479,6 +509,12 @@ export class AttestationService {
       // Decided in log order against everything sequenced before it, in this batch or earlier.
       reads: [...supersessionScopes(statement, signer).map((key) => ({ space: SPACE_LATEST, key })), ...quotaKeys.map((key) => ({ space: SPACE_QUOTA, key }))],
       admit: (logIndex, integratedTime, scope) => {
+        // The current log key signs only inside its term: a clock set back before it took over would
+        // give timestamps no verifier accepts.
+        const term = this.logTerms[this.logTerms.length - 1]!;
+        if (this.logTerms.length > 1 && integratedTime < term.from) {
+          throw new AttestError('SUBMISSION_FAILED', `the ledger's clock (${new Date(integratedTime * 1000).toISOString()}) is before its log key took over (${new Date(term.from * 1000).toISOString()}); nothing was written`);
+        }
         this.registry.checkSigner(keyId, integratedTime);
         // A certificate's signer is selected again as the evidence verifiers will, against the
         // registry and at the time the log records: the same identity, valid, not revoked then.
@@ -623,7 +659,8 @@ export class AttestationService {
     const proof = await this.ledger.inclusionProof(record.logIndex, treeSize);
     const tlog = tlogEntryJson({
       logIndex: record.logIndex,
-      logId: this.logId,
+      // The key that signed its timestamp when it was integrated, which a rotation does not change.
+      logId: this.logIdOf(record.logIndex),
       integratedTime: record.integratedTime,
       set: Buffer.from(record.set, 'base64'),
       body,
@@ -703,20 +740,21 @@ export class AttestationService {
     return lo;
   }
 
-  /** A Sigstore TrustedRoot naming this log, for @sigstore/verify and other Sigstore clients. */
+  /**
+   * A Sigstore TrustedRoot naming this log, for @sigstore/verify and other Sigstore clients: one
+   * transparency log instance per key the log has had, each valid for its term (a retired key
+   * from when it took over until it was retired; the current one from when it took over).
+   */
   trustedRoot(): Record<string, unknown> {
-    const spki = createPublicKey(this.logKey).export({ format: 'der', type: 'spki' });
-    const start = new Date(Math.floor(Date.parse(this.createdAt) / 1000) * 1000).toISOString();
+    const iso = (secs: number) => new Date(secs * 1000).toISOString();
     return {
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [
-        {
-          baseUrl: `https://${this.ledger.origin}`,
-          hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ED25519', validFor: { start } },
-          logId: { keyId: Buffer.from(this.logId).toString('base64') },
-        },
-      ],
+      tlogs: this.logTerms.map((t) => ({
+        baseUrl: `https://${this.ledger.origin}`,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: t.spki.toString('base64'), keyDetails: 'PKIX_ED25519', validFor: { start: iso(t.from), ...(t.until !== undefined && { end: iso(t.until) }) } },
+        logId: { keyId: Buffer.from(t.logId).toString('base64') },
+      })),
       certificateAuthorities: [],
       ctlogs: [],
       timestampAuthorities: [],

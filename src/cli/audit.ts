@@ -1,6 +1,6 @@
 /** `pedigree audit --data DIR`: a stopped ledger's data directory checked against itself. */
 import { resolve } from 'node:path';
-import { loadDataDir } from '../config/datadir.js';
+import { loadDataDir, logKeyHistory } from '../config/datadir.js';
 import { LevelLogStore } from '../store/level.js';
 import { StoreError } from '../store/store.js';
 import { auditStore } from '../store/audit.js';
@@ -18,7 +18,7 @@ export async function auditCommand(opts: { data: string; json?: boolean }): Prom
   }
   try {
     let shown = 0;
-    const r = await auditStore(store, dataDir.config.origin, dataDir.config.logPublicKey, dataDir.config.adminPublicKey, (done, of) => {
+    const r = await auditStore(store, dataDir.config.origin, logKeyHistory(dataDir.config), dataDir.config.adminPublicKey, (done, of) => {
       if (!opts.json && process.stderr.isTTY && done - shown >= 65_536) {
         shown = done;
         process.stderr.write(`\r  read ${done} of ${of} entries`);

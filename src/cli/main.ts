@@ -61,6 +61,24 @@ export function buildProgram(): Command {
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
 
   program
+    .command('rotate-log-key')
+    .description("replace a STOPPED ledger's log key: a new Ed25519 log.key (the old one kept as log.key.retired-<time>), the key history in ledger.json, the current checkpoint signed by both keys; old entries keep their timestamps and log ID, the trusted root lists both keys (docs/keys.md)")
+    .addOption(dataOption())
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./rotate.js'), 'rotateLogKeyCommand'));
+
+  program
+    .command('rotate-admin-key')
+    .description('hand the administrator over to a new key: an administrator-key statement signed with the current key and logged; from then on only the new key signs registry statements (docs/keys.md)')
+    .addOption(serverOption())
+    .requiredOption('--admin-key <file>', "the current administrator's private key")
+    .requiredOption('--new-key <file>', 'the new administrator private key (P-256, from pedigree keygen)')
+    .option('--data <dir>', "also install the new key as the data directory's admin.key/admin.pub (the old one kept as admin.key.retired-<time>)")
+    .option('--note <text>', 'free text')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./rotate.js'), 'rotateAdminKeyCommand'));
+
+  program
     .command('keygen')
     .description('create a P-256 signing key: PREFIX.key (private, mode 0600) and PREFIX.pub')
     .requiredOption('--out <prefix>', 'path prefix for the key files')

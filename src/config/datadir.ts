@@ -16,8 +16,28 @@ export interface LedgerConfig {
   readonly createdAt: string;
   /** SPKI PEM of the log's Ed25519 key. */
   readonly logPublicKey: string;
-  /** SPKI PEM of the administrator's P-256 key. */
+  /**
+   * SPKI PEM of the first administrator's P-256 key: the root of the administrator hand-overs
+   * the log holds (administrator-key statements); the current key follows from them.
+   */
   readonly adminPublicKey: string;
+  /**
+   * Every log key the ledger has had, oldest first, once the log key has been rotated
+   * (config/rotate.ts); the last is `logPublicKey`. Absent: one key, from createdAt and index 0.
+   */
+  readonly logKeys?: readonly LogKeyPeriod[];
+}
+
+/** One log key's term: the entries it signed the timestamps of, and when it was valid. */
+export interface LogKeyPeriod {
+  /** SPKI PEM of the Ed25519 key. */
+  readonly publicKey: string;
+  /** ISO time from which the key signs (whole seconds). */
+  readonly validFrom: string;
+  /** ISO time at which it was retired (whole seconds, inclusive; the next key's term starts a second later); absent for the current key. */
+  readonly validUntil?: string;
+  /** The first log index whose signed entry timestamp it made (the tree size when it took over). */
+  readonly firstIndex: number;
 }
 
 export interface DataDir {
@@ -103,6 +123,7 @@ export async function loadDataDir(dir: string): Promise<DataDir> {
     config = JSON.parse(await readFile(p.config, 'utf8')) as LedgerConfig;
     checkOrigin(config.origin);
     createPublicKey(config.logPublicKey);
+    logKeyHistory(config);
   } catch (e) {
     throw new DataDirError('LEDGER_INVALID', `${p.config} is not a valid ledger configuration: ${(e as Error).message}`);
   }
@@ -115,4 +136,32 @@ export async function loadDataDir(dir: string): Promise<DataDir> {
 
 export function adminKeyPath(dir: string): string {
   return paths(dir).adminKey;
+}
+
+export function adminPubPath(dir: string): string {
+  return paths(dir).adminPub;
+}
+
+export function logKeyPath(dir: string): string {
+  return paths(dir).logKey;
+}
+
+export function configPath(dir: string): string {
+  return paths(dir).config;
+}
+
+/** The ledger's log keys, oldest first, the current one last (one key when it was never rotated). */
+export function logKeyHistory(config: LedgerConfig): LogKeyPeriod[] {
+  const history = config.logKeys && config.logKeys.length > 0 ? [...config.logKeys] : [{ publicKey: config.logPublicKey, validFrom: config.createdAt, firstIndex: 0 }];
+  const last = history[history.length - 1]!;
+  if (last.publicKey !== config.logPublicKey || last.validUntil !== undefined) {
+    throw new DataDirError('LEDGER_INVALID', "the log key history in ledger.json does not end with the current log key");
+  }
+  for (let i = 1; i < history.length; i++) {
+    const [a, b] = [history[i - 1]!, history[i]!];
+    if (a.validUntil === undefined || Date.parse(a.validUntil) >= Date.parse(b.validFrom) || a.firstIndex > b.firstIndex) {
+      throw new DataDirError('LEDGER_INVALID', 'the log key history in ledger.json is not in order');
+    }
+  }
+  return history;
 }

@@ -5,10 +5,11 @@
  *   1. every entry's stored leaf hash is the hash of its data;
  *   2. the tree recomputed from those leaves has the stored tree's size and root, and every
  *      stored tile (full and the partial edge) is the recomputed one;
- *   3. the stored checkpoint is signed by the log's key and commits that root;
+ *   3. the stored checkpoint is signed by the log's (current) key and commits that root;
  *   4. every entry's attestation record is readable and about that entry, its stored bundle is
  *      the one the record names (SHA-256), and the bundle's signed statement is the one the
- *      entry logged (its payloadHash);
+ *      entry logged (its payloadHash), and its signed entry timestamp is by the log key of its
+ *      term (a rotated log: ledger.json logKeys);
  *   5. the verifiable index rebuilt from those statements has the root the checkpoint commits,
  *      and every list the stored index records give is the rebuilt one.
  */
@@ -41,7 +42,23 @@ export interface StoreAudit {
 
 const CHUNK = 4096;
 
-export async function auditStore(store: LogStore, origin: string, logPublicKeyPem: string, adminPublicKeyPem: string, progress: (done: number, of: number) => void = () => undefined): Promise<StoreAudit> {
+/**
+ * `logKeys`: the log's key (PEM), or every key it has had, oldest first, each with the first
+ * log index whose entry timestamp it signed (config/datadir.ts logKeyHistory).
+ */
+export async function auditStore(
+  store: LogStore,
+  origin: string,
+  logKeys: string | ReadonlyArray<{ readonly publicKey: string; readonly firstIndex: number }>,
+  adminPublicKeyPem: string,
+  progress: (done: number, of: number) => void = () => undefined,
+): Promise<StoreAudit> {
+  const terms = (typeof logKeys === 'string' ? [{ publicKey: logKeys, firstIndex: 0 }] : logKeys).map((t) => {
+    const key = createPublicKey(t.publicKey);
+    return { key, logId: ed25519KeyHash(origin, ed25519Raw(key)), firstIndex: t.firstIndex };
+  });
+  const currentLogKey = terms[terms.length - 1]!.key;
+  const termOf = (i: number) => terms.filter((t) => t.firstIndex <= i).pop() ?? terms[0]!;
   const tree = await store.readTree();
   const size = tree?.state.size ?? 0;
   let tilesChecked = 0;
@@ -76,7 +93,7 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
   // 3: the checkpoint.
   let indexRoot: Uint8Array | undefined;
   try {
-    const cp = openCheckpoint(tree.checkpoint, ed25519NoteVerifier(origin, createPublicKey(logPublicKeyPem)));
+    const cp = openCheckpoint(tree.checkpoint, ed25519NoteVerifier(origin, currentLogKey));
     if (cp.size !== size || toHex(cp.root) !== toHex(state.root)) return done({ kind: 'checkpoint', where: 'checkpoint', message: `the stored checkpoint (size ${cp.size}) does not commit the stored tree (size ${size})` });
     indexRoot = indexRootOf(cp.extensions);
   } catch (e) {
@@ -85,8 +102,6 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
   if (!indexRoot) return done({ kind: 'checkpoint', where: 'checkpoint', message: 'the stored checkpoint commits no verifiable index' });
 
   // 4: records, bundles and statements.
-  const logKey = createPublicKey(logPublicKeyPem);
-  const logId = ed25519KeyHash(origin, ed25519Raw(logKey));
   const lists = new Map<string, number[]>();
   // The registry as it stood at each entry, to name each entry's signer again.
   const registry = new TrustRegistry(adminPublicKeyPem);
@@ -121,6 +136,7 @@ export async function auditStore(store: LogStore, origin: string, logPublicKeyPe
     const hint = stored.verificationMaterial?.publicKey?.hint;
     let setValid = false;
     try {
+      const { key: logKey, logId } = termOf(i);
       setValid = verify(null, entryTimestampPayload(entry.data, entry.integratedTime, i, logId), logKey, Buffer.from(record.set, 'base64'));
     } catch {
       setValid = false;

@@ -19,7 +19,7 @@
  *    release decisions, and only the device's manufacturer attests its firmware.
  */
 import { AttestError } from '../attest/errors.js';
-import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType, type Role } from '../attest/predicates.js';
+import { ADMIN_KEY_URI, PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType, type Role } from '../attest/predicates.js';
 import { productOfDeviceKey } from '../udi/udi.js';
 
 /** The supplier that owns a "<supplier>:<part>:<id>" part serial or lot. */
@@ -81,6 +81,7 @@ export function registrySubject(statement: { predicateType: string; predicate: R
   if (statement.predicateType === PARTICIPANT_URI) return p.id;
   if (statement.predicateType === TRUST_ROOT_URI) return `trust-root:${String(p.name)}`;
   if (statement.predicateType === REVOCATION_URI) return p.trustRoot !== undefined ? `trust-root:${String(p.trustRoot)}` : p.participantId;
+  if (statement.predicateType === ADMIN_KEY_URI) return 'admin';
   return undefined;
 }
 

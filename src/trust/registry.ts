@@ -6,7 +6,7 @@
  * them run this same code.
  */
 import { AttestError } from '../attest/errors.js';
-import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, type Role } from '../attest/predicates.js';
+import { ADMIN_KEY_URI, PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, type Role } from '../attest/predicates.js';
 import { sha256 } from '../log/hash.js';
 import { gtinCheckDigit } from '../udi/udi.js';
 import { readTrustRoot, TrustRootError, type TrustRootMaterial } from '../verify/certificate.js';
@@ -147,6 +147,14 @@ export interface RevocationPredicate {
   note?: string;
 }
 
+/** An administrator hand-over: the next administrator key, signed with the current one. */
+export interface AdminKeyPredicate {
+  /** PEM SPKI of the new administrator key (ECDSA P-256). */
+  publicKey: string;
+  issuedAt?: string;
+  note?: string;
+}
+
 export interface TrustRootPredicate {
   /** The name participants' identities use. */
   name: string;
@@ -277,6 +285,7 @@ export class TrustRegistry {
     if (statement.predicateType === PARTICIPANT_URI) this.applyRegistration(statement.predicate as RegistrationPredicate, logIndex, integratedTime, digest);
     else if (statement.predicateType === REVOCATION_URI) this.applyRevocation(statement.predicate as RevocationPredicate, logIndex, integratedTime);
     else if (statement.predicateType === TRUST_ROOT_URI) this.applyTrustRoot(statement.predicate as TrustRootPredicate, logIndex, integratedTime, digest);
+    else if (statement.predicateType === ADMIN_KEY_URI) this.applyAdminKey(statement.predicate as AdminKeyPredicate, logIndex, integratedTime);
     else return false;
     return true;
   }
@@ -332,6 +341,44 @@ export class TrustRegistry {
       throw new AttestError('SIGNER_NOT_VALID', `participant ${p.id} is not valid at ${isoOf(at)}`);
     }
     return found;
+  }
+
+  /** The administrator keys that may sign registry statements at `at` (seconds): the current one. */
+  adminKeys(at: number): ParticipantKey[] {
+    return this.participants.get(ADMIN_ID)!.keys.filter((k) => !revocationsOf(k).some((r) => revokedFrom(r, at)));
+  }
+
+  /** Checks an administrator hand-over before it is logged; throws REGISTRATION_INVALID. */
+  checkAdminKey(r: AdminKeyPredicate): void {
+    let id: string;
+    try {
+      id = keyIdOfPem(r.publicKey);
+    } catch {
+      throw new AttestError('REGISTRATION_INVALID', 'the new administrator key is not a valid PEM SPKI key', '/predicate/publicKey');
+    }
+    const owner = this.signers.get(id);
+    if (owner) {
+      const whose = owner.participant.id === ADMIN_ID ? 'an administrator key already (a key handed over from is not taken back)' : `the key of ${owner.participant.id}`;
+      throw new AttestError('REGISTRATION_INVALID', `the new administrator key ${id.slice(0, 16)}… is ${whose}`, '/predicate/publicKey');
+    }
+  }
+
+  /**
+   * Hands the administrator over to a new key: every administrator key is retired (superseded)
+   * from the hand-over's integration time, and the new one signs from then on.
+   */
+  applyAdminKey(r: AdminKeyPredicate, logIndex: number, integratedTime: number): void {
+    let id: string;
+    try {
+      id = keyIdOfPem(r.publicKey);
+    } catch {
+      return; // checked before logging
+    }
+    if (this.signers.has(id)) return; // checked before logging: a key already registered is not taken over
+    const admin = this.participants.get(ADMIN_ID)!;
+    for (const k of admin.keys) if (!k.revocation) k.revocation = { effectiveTime: integratedTime, reason: 'superseded', logIndex };
+    this.addKey(admin, r.publicKey, integratedTime);
+    admin.history.push({ logIndex, integratedTime, action: 'updated', detail: `administrator key handed over to ${id.slice(0, 16)}…` });
   }
 
   /** Checks a trust root before it is logged; throws REGISTRATION_INVALID. */

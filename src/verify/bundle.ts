@@ -23,7 +23,7 @@ import {
 import { derToPem } from '../trust/registry.js';
 import { canonicalJson, entryTimestampPayload } from './canonical.js';
 import { bundleCertificates, certificatePem } from './certificate.js';
-import type { TrustedLog } from './trust.js';
+import { logKeyFor, type TrustedLog } from './trust.js';
 
 export interface VerifiedEntry {
   readonly logIndex: number;
@@ -88,14 +88,19 @@ const int = (v: unknown, what: string): number => {
 const IN_TOTO = 'application/vnd.in-toto+json';
 const MAX_PROOF_HASHES = 64;
 
-/** The bundle's entry in the log `logId` (a certificate-signed bundle may also carry its own log's). */
-function entryIn(b: BundleJson | null, logId: Uint8Array | undefined) {
+/**
+ * The bundle's entry in the log whose log IDs (one per key it has had) are `logIds` (a
+ * certificate-signed bundle may also carry its own log's).
+ */
+function entryIn(b: BundleJson | null, logIds: Uint8Array | readonly Uint8Array[] | undefined) {
   const all = b?.verificationMaterial?.tlogEntries;
   if (!Array.isArray(all)) return undefined;
-  if (logId === undefined) return all[0];
+  if (logIds === undefined) return all[0];
+  const ids = logIds instanceof Uint8Array ? [logIds] : logIds;
   const ours = all.filter((t) => {
     try {
-      return bytesEqual(b64(t?.logId?.keyId, 'the log ID'), logId);
+      const id = b64(t?.logId?.keyId, 'the log ID');
+      return ids.some((l) => bytesEqual(id, l));
     } catch {
       return false;
     }
@@ -104,10 +109,10 @@ function entryIn(b: BundleJson | null, logId: Uint8Array | undefined) {
 }
 
 /** What a bundle says about itself (for ordering and signer lookup); throws a reason when it is unreadable. */
-export function bundleClaim(bundle: unknown, logId?: Uint8Array): BundleClaim {
+export function bundleClaim(bundle: unknown, logIds?: Uint8Array | readonly Uint8Array[]): BundleClaim {
   const b = bundle as BundleJson | null;
-  const t = entryIn(b, logId);
-  if (!t && logId !== undefined) throw new Bad('the bundle has no single entry in this log');
+  const t = entryIn(b, logIds);
+  if (!t && logIds !== undefined) throw new Bad('the bundle has no single entry in this log');
   const logIndex = int(t?.logIndex, 'the log index');
   let certificates: Uint8Array[] | undefined;
   try {
@@ -146,7 +151,7 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
     const signerSpki = byKey ? signer : signer.spki;
     // A key-signed bundle is this ledger's alone; a certificate-signed one may keep its own log's entries.
     if (!env || !Array.isArray(tlogs) || (byKey ? tlogs.length !== 1 : tlogs.length < 1)) throw new Bad('the bundle needs a DSSE envelope and exactly one entry in this log');
-    const t = byKey ? tlogs[0]! : entryIn(b, log.logId);
+    const t = byKey ? tlogs[0]! : entryIn(b, log.keys.map((k) => k.logId));
     if (!t) throw new Bad('the bundle needs exactly one entry in this log');
     if (str(env.payloadType, 'the payload type') !== IN_TOTO) throw new Bad('the payload is not an in-toto statement');
     if (!Array.isArray(env.signatures) || env.signatures.length !== 1) throw new Bad('the envelope must carry exactly one signature');
@@ -159,7 +164,14 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
     // The entry is in this log, at this index, in this checkpoint.
     const logIndex = int(t.logIndex, 'the log index');
     const integratedTime = int(t.integratedTime, 'the integration time');
-    if (!bytesEqual(b64(t.logId?.keyId, 'the log ID'), log.logId)) throw new Bad('the log entry is from another log');
+    // The log key that vouches for it: the one its log ID names, valid when it was integrated.
+    const logId = b64(t.logId?.keyId, 'the log ID');
+    let key: ReturnType<typeof logKeyFor>;
+    try {
+      key = logKeyFor(log, logId, integratedTime);
+    } catch (e) {
+      throw new Bad((e as Error).message);
+    }
     if (t.kindVersion?.kind !== 'dsse' || t.kindVersion?.version !== '0.0.1') throw new Bad('the log entry is not a dsse 0.0.1 entry');
     const proof = t.inclusionProof;
     if (proof?.checkpoint?.envelope !== checkpoint.note) throw new Bad('it is proved against another checkpoint');
@@ -182,7 +194,7 @@ export function verifyLoggedBundle(bundle: unknown, log: TrustedLog, checkpoint:
 
     // The log promised it (signed entry timestamp over body, time, index and log ID).
     const set = b64(t.inclusionPromise?.signedEntryTimestamp, 'the signed entry timestamp');
-    if (!verifyEd25519(log.publicKey, set, entryTimestampPayload(body, integratedTime, logIndex, log.logId))) throw new Bad('the signed entry timestamp does not verify with the log key');
+    if (!verifyEd25519(key.publicKey, set, entryTimestampPayload(body, integratedTime, logIndex, key.logId))) throw new Bad('the signed entry timestamp does not verify with the log key');
 
     // The signer signed it (DSSE PAE).
     const type = utf8(IN_TOTO);

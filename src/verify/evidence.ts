@@ -12,6 +12,11 @@
  * - optionally, a maximum age of the package.
  * Then everything in the package is verified against the trusted log key: the package and the
  * checkpoint signatures, the administrator declaration, and every bundle (verify/bundle.ts).
+ * After a log key rotation the trusted root lists every key the log has had: the current one
+ * signs the package, the checkpoint and the declaration; each entry's signed entry timestamp is
+ * checked with the key its log ID names, valid at its integration time (verify/trust.ts).
+ * Registry entries are signed by the declared administrator key or the one it handed over to
+ * (administrator-key statements), each only until its own hand-over, in log order.
  * The provenance graph, the verdict and the tree shown to people are derived from the verified
  * bundles only. Last, completeness: for every key the verdict depends on (the device, what its
  * assembly records list, the registry, each signer), the package must prove the complete list
@@ -24,7 +29,7 @@ import { REGISTRY_URIS } from '../attest/predicates.js';
 import { selectCertificateSigner } from './certificate.js';
 import { parseCertificate, type Certificate } from './x509.js';
 import { openDeclaration as declarationKey } from '../provenance/declaration.js';
-import { TrustRegistry, derToPem } from '../trust/registry.js';
+import { ADMIN_ID, TrustRegistry, derToPem } from '../trust/registry.js';
 import { checkModelGtin, normaliseDeviceUdi } from '../udi/udi.js';
 import { buildFirmwareGraph, deviceGraph, type AttNode, type DeviceGraph, type FirmwareGraph } from '../provenance/graph.js';
 import { firmwareOutcomeOf, outcomeOf, type DeviceOutcome, type Outcome } from '../provenance/outcome.js';
@@ -34,7 +39,7 @@ import { firmwareView, graphView } from '../provenance/view.js';
 import { bundleClaim, verifyLoggedBundle, type LoggedSigner, type VerifiedEntry } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { EvidenceError } from './errors.js';
-import { trustedLog, type TrustedLog } from './trust.js';
+import { isLogId, trustedLog, type TrustedLog } from './trust.js';
 import type { Statement } from '../attest/statement.js';
 import { parseCosignatureVerifierKey, verifyCosignatures } from '../log/cosignature.js';
 import { firmwareVerdictKeys, lookupKeys, verdictKeys } from '../vindex/keys.js';
@@ -280,7 +285,7 @@ function verifyPackage(
   if (bundles.length > MAX_EVIDENCE_BUNDLES) fail('EVIDENCE_INVALID', `more than ${MAX_EVIDENCE_BUNDLES} bundles`);
   const items = bundles.map((b, i) => {
     try {
-      return { bundle: b, claim: bundleClaim(b, log.logId) };
+      return { bundle: b, claim: bundleClaim(b, log.keys.map((k) => k.logId)) };
     } catch (e) {
       return fail('BUNDLE_INVALID', `bundle ${i}: ${(e as Error).message}`);
     }
@@ -305,9 +310,12 @@ function verifyPackage(
       }
       signer = { certificate: claim.certificates[0]!, spki: leaf!.spki };
     } else {
-      signer = isRegistry ? adminSpki : registry.lookup(claim.keyId ?? '')?.key.der;
+      // Registry statements by an administrator key: the declared one, or one it handed over to
+      // (administrator-key statements, applied in log order like the rest of the registry).
+      const found = registry.lookup(claim.keyId ?? '');
+      signer = isRegistry ? (found?.participant.id === ADMIN_ID ? found.key.der : undefined) : found?.key.der;
     }
-    if (!signer) fail('SIGNER_UNKNOWN', `entry ${claim.logIndex} is signed by a key the evidence never registers`);
+    if (!signer) fail('SIGNER_UNKNOWN', `entry ${claim.logIndex} is signed by a key the evidence never registers${isRegistry ? ' as an administrator key' : ''}`);
     let entry: VerifiedEntry;
     try {
       entry = verifyLoggedBundle(bundle, log, { note, size: cp.size, root: cp.root }, signer!);
@@ -315,6 +323,14 @@ function verifyPackage(
       return fail('BUNDLE_INVALID', `entry ${claim.logIndex}: ${(e as Error).message}`);
     }
     if (REGISTRY_URIS.has(entry.statement.predicateType) !== isRegistry) fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its type is not what it claimed`);
+    // An administrator key signs the registry only until it hands over to the next one.
+    if (isRegistry) {
+      try {
+        registry.checkSigner(entry.keyId, entry.integratedTime);
+      } catch (e) {
+        fail('BUNDLE_INVALID', `entry ${claim.logIndex}: its administrator key could not sign registry statements then: ${(e as Error).message}`);
+      }
+    }
     // A certificate's signer is the identity, registered before this entry, that it matches and
     // whose trust root its chain leads to at a verified time.
     let signedAt: number | undefined;
@@ -405,7 +421,7 @@ function certificateSigner(
   // The bundle's own entries: all but the ledger's.
   const own = (b.verificationMaterial?.tlogEntries ?? []).filter((t) => {
     try {
-      return !bytesEqual(fromBase64(String((t as { logId?: { keyId?: unknown } } | null)?.logId?.keyId)), log.logId);
+      return !isLogId(log, fromBase64(String((t as { logId?: { keyId?: unknown } } | null)?.logId?.keyId)));
     } catch {
       return true;
     }

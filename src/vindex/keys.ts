@@ -15,8 +15,10 @@
  *   vex:<vulnerability id>            VEX documents with a statement on that vulnerability
  *   participant:<id>                  a registration or revocation of that participant
  *   participant:trust-root:<name>     a trust root's registration or revocation
- *   key:<hex key or identity ID>      a registration naming the key or certificate identity, a revocation of it
- *   registry                          every registration and revocation
+ *   participant:admin                 an administrator hand-over (administrator-key)
+ *   key:<hex key or identity ID>      a registration naming the key or certificate identity, a revocation
+ *                                     of it, a hand-over to it
+ *   registry                          every registration, revocation and hand-over
  *
  * An entry is filed under what it is about (its subjects) and what it targets (an advisory's
  * `affects`), never under what it merely mentions: a device's assembly record is filed under
@@ -26,7 +28,7 @@
  * printable ASCII is percent-encoded (`lookupKey`), so the key is one printable line whatever
  * the statement says. Pure, no Node APIs.
  */
-import { PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType } from '../attest/predicates.js';
+import { ADMIN_KEY_URI, PARTICIPANT_URI, REVOCATION_URI, TRUST_ROOT_URI, resolvePredicateType } from '../attest/predicates.js';
 import { identityId } from '../trust/identity.js';
 import type { Statement } from '../attest/statement.js';
 import type { DeviceGraph } from '../provenance/graph.js';
@@ -134,6 +136,17 @@ export function lookupKeys(statement: Statement): string[] {
     if (typeof p.keyId === 'string') add('key', p.keyId);
     if (typeof p.identityId === 'string') add('key', p.identityId);
     if (typeof p.trustRoot === 'string') add('participant', `trust-root:${p.trustRoot}`);
+  }
+  if (statement.predicateType === ADMIN_KEY_URI) {
+    keys.add(REGISTRY_KEY);
+    add('participant', 'admin');
+    if (typeof p.publicKey === 'string') {
+      try {
+        add('key', keyIdOfPem(p.publicKey));
+      } catch {
+        // not a key: ingestion refuses such hand-overs
+      }
+    }
   }
   return [...keys].sort();
 }
