@@ -14,6 +14,8 @@ export interface OpenedLedger {
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
   readonly devices: DeviceService;
+  /** The store's raw contents at one instant, for backups while serving (src/store/backup.ts). */
+  readonly snapshot: () => AsyncIterable<Array<[Uint8Array, Uint8Array]>>;
 }
 
 export interface OpenOptions {
@@ -54,7 +56,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
       ...clock,
       ...(options.maxDeviceEntries ? { maxDeviceEntries: options.maxDeviceEntries } : {}),
     });
-    return { dataDir, ledger, attestations, devices };
+    return { dataDir, ledger, attestations, devices, snapshot: () => store.snapshot() };
   } catch (e) {
     await store.close();
     throw e;

@@ -11,6 +11,7 @@ import { parseCosignatureVerifierKey } from '../log/cosignature.js';
 import { Cosigning } from '../witness/cosigning.js';
 import { createPublicKey } from 'node:crypto';
 import { verifierKeyString } from '../crypto/node.js';
+import { serveBackups } from '../store/backup.js';
 
 export interface ServeOptions {
   data: string;
@@ -84,7 +85,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     await initDataDir(dir);
     process.stdout.write(`Initialised a new ledger in ${dir}\n`);
   }
-  const { ledger, attestations, devices, dataDir } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
+  const { ledger, attestations, devices, dataDir, snapshot } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
   let demo: DemoSummary | undefined;
   if (opts.demo && ledger.size === 0) {
     process.stdout.write('Loading the demo supply chain (signing it live)...\n');
@@ -106,6 +107,8 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     await ledger.close();
     throw e;
   }
+  // Backups while serving: DATA/backup.sock (0600); serving goes on without them if it cannot listen.
+  const backups = await serveBackups(dir, snapshot).catch((e: Error) => void process.stderr.write(`pedigree: backups while serving are off: ${e.message}\n`));
   const base = opts.host === '0.0.0.0' || opts.host === '::' ? `http://localhost:${new URL(running.url).port}` : running.url;
   process.stdout.write(
     [
@@ -143,7 +146,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       process.off('SIGTERM', stop);
       process.stdout.write('Stopping...\n');
       cosigning?.close();
-      void running.close().then(() => ledger.close()).then(done, done);
+      void Promise.all([running.close(), backups?.close()]).then(() => ledger.close()).then(done, done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

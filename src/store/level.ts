@@ -172,6 +172,26 @@ export class LevelLogStore implements LogStore {
     this.size = batch.tree.state.size;
   }
 
+  /**
+   * Every key and value of the database (all sublevels, raw), as they are at one instant, in
+   * chunks: for `pedigree backup` (src/store/backup.ts). It reads one LevelDB snapshot, and every
+   * commit is one atomic batch, so the copy holds whole commits only (tree, entries, tiles,
+   * records, index and checkpoint agree). Closing the store ends it with an error.
+   */
+  async *snapshot(chunk = 1024): AsyncGenerator<Array<[Uint8Array, Uint8Array]>> {
+    const snapshot = this.db.snapshot();
+    try {
+      const it = this.db.iterator<Uint8Array, Uint8Array>({ snapshot, keyEncoding: 'view', valueEncoding: 'view' });
+      try {
+        for (let entries = await it.nextv(chunk); entries.length > 0; entries = await it.nextv(chunk)) yield entries;
+      } finally {
+        await it.close();
+      }
+    } finally {
+      await snapshot.close();
+    }
+  }
+
   /** When the last write failed, while the next has not yet reopened the store. */
   private failedAt: number | undefined;
 
