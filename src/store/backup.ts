@@ -138,7 +138,7 @@ export async function serveBackups(dir: string, snapshot: SnapshotSource): Promi
     if (busy) return refuse('another backup is being taken; try again when it has finished');
     busy = true;
     try {
-      await pipeline(Readable.from(frames(snapshot)), socket);
+      await pipeline(Readable.from(frames(snapshot), { highWaterMark: 2 }), socket);
     } finally {
       busy = false;
     }
@@ -309,7 +309,7 @@ export async function requestSnapshot(dir: string): Promise<{ chunks: AsyncGener
       let count = 0;
       for (;;) {
         const chunk: Array<[Uint8Array, Uint8Array]> = [];
-        for (let n = 0; n < 1024; n++) {
+        for (let bytes = 0; bytes < 1 << 20 && chunk.length < 4096; ) {
           const head = await reader.take(8);
           const kl = head.readUInt32BE(0);
           const vl = head.readUInt32BE(4);
@@ -318,7 +318,9 @@ export async function requestSnapshot(dir: string): Promise<{ chunks: AsyncGener
             if (chunk.length > 0) yield chunk;
             return;
           }
+          if (kl > 1 << 16 || vl > 1 << 28) throw new BackupError('BACKUP_INTERRUPTED', 'the ledger sent a malformed snapshot record');
           chunk.push([await reader.take(kl), await reader.take(vl)]);
+          bytes += kl + vl;
           count++;
         }
         yield chunk;
