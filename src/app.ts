@@ -15,6 +15,8 @@ export interface OpenedLedger {
   readonly ledger: Ledger;
   readonly attestations: AttestationService;
   readonly devices: DeviceService;
+  /** The store's raw contents at one instant, for backups while serving (src/store/backup.ts). */
+  readonly snapshot?: () => AsyncIterable<Array<[Uint8Array, Uint8Array]>>;
 }
 
 export interface OpenOptions {
@@ -66,7 +68,8 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
       ...clock,
       ...(options.maxDeviceEntries ? { maxDeviceEntries: options.maxDeviceEntries } : {}),
     });
-    return { dataDir, ledger, attestations, devices };
+    // A LevelDB store streams consistent snapshots for `pedigree backup`; PostgreSQL has its own tools (pg_dump).
+    return { dataDir, ledger, attestations, devices, ...(store instanceof LevelLogStore && { snapshot: () => store.snapshot() }) };
   } catch (e) {
     await store.close();
     throw e;

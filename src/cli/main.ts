@@ -58,6 +58,24 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./audit.js'), 'auditCommand'));
 
+  program
+    .command('backup')
+    .description('copy a consistent ledger into a new directory, while it serves (through DATA/backup.sock) or stopped: its database at one instant between commits, ledger.json and, unless --without-keys, the secret keys log.key and admin.key (mode 0600); prints the tree size and root (docs/backup.md)')
+    .addOption(dataOption())
+    .requiredOption('--out <dir>', 'the backup directory to create (absent or empty)')
+    .option('--without-keys', 'leave out log.key and admin.key (restoring then needs --keys)')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./backup.js'), 'backupCommand'));
+
+  program
+    .command('restore')
+    .description('restore a backup into a new data directory, audit it as `pedigree audit` does and only then put it in place; prints the tree size and root (exit 0 restored, 1 the copy is inconsistent and nothing was restored, 3 error)')
+    .requiredOption('--from <dir>', 'the backup directory (from pedigree backup)')
+    .addOption(dataOption())
+    .option('--keys <dir>', 'for a backup made with --without-keys: the directory holding log.key (and admin.key)')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./backup.js'), 'restoreCommand'));
+
   const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
 
   program

@@ -11,6 +11,7 @@ import { parseCosignatureVerifierKey } from '../log/cosignature.js';
 import { Cosigning } from '../witness/cosigning.js';
 import { createPublicKey } from 'node:crypto';
 import { verifierKeyString } from '../crypto/node.js';
+import { serveBackups } from '../store/backup.js';
 
 export interface ServeOptions {
   data: string;
@@ -122,6 +123,8 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   }
   const { attestations, dataDir } = opened;
   const running = bound;
+  // Backups while serving: DATA/backup.sock (0600); serving goes on without them if it cannot listen.
+  const backups = await (opened.snapshot ? serveBackups(dir, opened.snapshot) : Promise.resolve(undefined)).catch((e: Error) => void process.stderr.write(`pedigree: backups while serving are off: ${e.message}\n`));
   const base = opts.host === '0.0.0.0' || opts.host === '::' ? `http://localhost:${new URL(running.url).port}` : running.url;
   process.stdout.write(
     [
@@ -159,7 +162,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       process.off('SIGTERM', stop);
       process.stdout.write('Stopping...\n');
       cosigning?.close();
-      void running.close().then(() => ledger.close()).then(done, done);
+      void Promise.all([running.close(), backups?.close()]).then(() => ledger.close()).then(done, done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

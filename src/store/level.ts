@@ -172,6 +172,28 @@ export class LevelLogStore implements LogStore {
     this.size = batch.tree.state.size;
   }
 
+  /**
+   * Every key and value of the database (all sublevels, raw), as they are at one instant, in
+   * chunks: for `pedigree backup` (src/store/backup.ts). It reads one LevelDB snapshot, and every
+   * commit is one atomic batch, so the copy holds whole commits only (tree, entries, tiles,
+   * records, index and checkpoint agree). Chunks hold about `chunkBytes` (bundles may be large).
+   * Closing the store ends it with an error.
+   */
+  async *snapshot(chunkBytes = 1 << 20): AsyncGenerator<Array<[Uint8Array, Uint8Array]>> {
+    const snapshot = this.db.snapshot();
+    try {
+      // nextv stops reading once a chunk passes highWaterMarkBytes.
+      const it = this.db.iterator<Uint8Array, Uint8Array>({ snapshot, keyEncoding: 'view', valueEncoding: 'view', highWaterMarkBytes: chunkBytes });
+      try {
+        for (let chunk = await it.nextv(4096); chunk.length > 0; chunk = await it.nextv(4096)) yield chunk;
+      } finally {
+        await it.close();
+      }
+    } finally {
+      await snapshot.close();
+    }
+  }
+
   /** When the last write failed, while the next has not yet reopened the store. */
   private failedAt: number | undefined;
 
