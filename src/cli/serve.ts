@@ -26,6 +26,8 @@ export interface ServeOptions {
   requestTimeout?: string;
   rateLimit?: string;
   rateBurst?: string;
+  /** One JSON line on stdout once listening; everything else on stderr. */
+  json?: boolean;
 }
 
 /** --cors-origin: exact web origins, "scheme://host[:port]", nothing more. */
@@ -80,21 +82,23 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   const requestTimeoutMs = parsePositive('--request-timeout', opts.requestTimeout ?? '120') * 1000;
   const perSecond = opts.rateLimit === '0' ? 0 : parsePositive('--rate-limit', opts.rateLimit ?? '50');
   const rateLimit = { perSecond, burst: parsePositive('--rate-burst', opts.rateBurst ?? '200') };
+  // With --json stdout carries only the JSON line; progress goes to stderr.
+  const say = (text: string) => (opts.json ? process.stderr : process.stdout).write(text);
   if (opts.demo && !(await isInitialised(dir))) {
     await initDataDir(dir);
-    process.stdout.write(`Initialised a new ledger in ${dir}\n`);
+    say(`Initialised a new ledger in ${dir}\n`);
   }
   const { ledger, attestations, devices, dataDir } = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle) });
   let demo: DemoSummary | undefined;
   if (opts.demo && ledger.size === 0) {
-    process.stdout.write('Loading the demo supply chain (signing it live)...\n');
+    say('Loading the demo supply chain (signing it live)...\n');
     try {
-      demo = await loadDemo(attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => process.stdout.write(`  ${m}\n`));
+      demo = await loadDemo(attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => say(`  ${m}\n`));
     } catch (e) {
       await ledger.close();
       throw e;
     }
-    process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
+    say(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
   }
   const cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
   if (cosigning) devices.witnessing = cosigning;
@@ -107,7 +111,10 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     throw e;
   }
   const base = opts.host === '0.0.0.0' || opts.host === '::' ? `http://localhost:${new URL(running.url).port}` : running.url;
-  process.stdout.write(
+  if (opts.json) {
+    const logKey = verifierKeyString(ledger.origin, createPublicKey(dataDir.config.logPublicKey));
+    process.stdout.write(`${JSON.stringify({ listening: base, origin: ledger.origin, entries: ledger.size, graphql: `${base}/graphql`, checkpoint: `${base}/checkpoint`, trustedRoot: `${base}/trusted_root.json`, health: `${base}/healthz`, logKey, ...(witnessing && { witnesses: witnessing.witnesses.map((w) => w.vkey), witnessQuorum: witnessing.quorum }), ...(demo && { demo: { entries: demo.entries, keysDir: demo.keysDir } }) })}\n`);
+  } else process.stdout.write(
     [
       `Pedigree ledger ${ledger.origin} serving ${ledger.size} entries`,
       existsSync(join(WEB_DIST, 'index.html')) ? `  web page:    ${base}/` : '  web page:    not built (run "npm run build:web" once; npm start does it for you)',
@@ -141,7 +148,7 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      process.stdout.write('Stopping...\n');
+      say('Stopping...\n');
       cosigning?.close();
       void running.close().then(() => ledger.close()).then(done, done);
     };
