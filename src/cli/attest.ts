@@ -4,18 +4,23 @@ import { constants } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { signedTimeField } from '../attest/order.js';
-import { resolvePredicateType } from '../attest/predicates.js';
+import { PREDICATE_TYPES, REGISTRY_URIS, resolvePredicateType } from '../attest/predicates.js';
 import { signStatement, statement } from '../attest/sign.js';
 import type { Subject } from '../attest/statement.js';
 import { verifyBundle, BundleVerificationError, trustedRootProblem } from '../attest/verify.js';
 import { submitBundle } from '../client/graphql.js';
 import { readPrivateKey, readPublicKey } from '../keys.js';
 import { normaliseDeviceUdi } from '../udi/udi.js';
-import { CliError, PUBLIC_GOOD_ROOT, loadTrustedRoot, printJson, readJson, terminalSafe, whyUnreadable } from './util.js';
+import { CliError, PUBLIC_GOOD_ROOT, loadTrustedRoot, printJson, readJson, readKeyFor, terminalSafe, whyUnreadable } from './util.js';
+import { ed25519FromSpki, ed25519KeyHash } from '../log/index.js';
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  try {
+    for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  } catch (e) {
+    throw new CliError(`--subject-file: cannot read ${path}: ${whyUnreadable(e)} (a file to name as a subject by its SHA-256 was expected)`);
+  }
   return h.digest('hex');
 }
 
@@ -58,8 +63,10 @@ async function buildStatementAsGiven(opts: AttestOptions): Promise<unknown> {
   let type;
   try {
     type = resolvePredicateType(opts.type);
-  } catch (e) {
-    throw new CliError((e as Error).message);
+  } catch {
+    const names = PREDICATE_TYPES.filter((p) => !REGISTRY_URIS.has(p.uri)).map((p) => p.name);
+    const near = names.filter((n) => editDistance(n, opts.type!.toLowerCase()) <= 2);
+    throw new CliError(`--type ${JSON.stringify(terminalSafe(opts.type.slice(0, 100)))} is not a predicate type Pedigree accepts${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; give one of ${names.join(', ')}, or its URI`);
   }
   const subjects: Subject[] = [];
   for (const s of opts.subject) {
@@ -90,7 +97,7 @@ export async function attestCommand(opts: AttestOptions): Promise<void> {
   await access(dirname(out), constants.W_OK).catch(() => {
     throw new CliError(`cannot write --out ${out}: its folder does not exist or is not writable; nothing was sent`);
   });
-  const key = await readPrivateKey(opts.key);
+  const key = await readKeyFor('--key', 'your PEM private key, as pedigree keygen writes it (PREFIX.key)', () => readPrivateKey(opts.key));
   const stmt = await buildStatement(opts);
   const bundle = await signStatement(stmt, key);
   const r = await submitBundle(opts.server, bundle);
@@ -149,7 +156,7 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
     }
   }
   // Local files first (a private key given as --public-key is refused before anything is fetched).
-  const keys = await Promise.all(opts.publicKey.map((p) => readPublicKey(p)));
+  const keys = await Promise.all(opts.publicKey.map((p) => readKeyFor('--public-key', "the signer's PEM public key (a .pub file)", () => readPublicKey(p))));
   const bundle = await readJson(bundlePath, 'bundle');
   const roots = await Promise.all(
     opts.trustedRoot.map(async (r) => {
@@ -177,12 +184,62 @@ export async function verifyCommand(bundlePath: string, opts: VerifyOptions): Pr
       const what = st?.predicateType ? `\n  ${terminalSafe(String(st.predicateType))} (${st.subject?.length ?? 0} subject(s))` : '';
       process.stdout.write(`VALID: signed by ${terminalSafe(who)}${where}${artifact || digest ? ', over the artifact given' : ''}${what}\n`);
     }
-  } catch (e) {
-    if (!(e instanceof BundleVerificationError)) throw e;
+  } catch (caught) {
+    if (!(caught instanceof BundleVerificationError)) throw caught;
+    // verifyBundle names an untrusted log before any other check of the bundle; so does this.
+    const e = (!['BUNDLE_INVALID', 'TRUSTED_ROOT_INVALID', 'KEY_UNSUPPORTED', 'SIGNER_NOT_NAMED'].includes(caught.code) && misnamedLog(bundle, roots)) || caught;
     // What the caller gave cannot be used: a usage or input error, not a verdict on the bundle.
     if (USAGE_CODES.has(e.code)) throw new CliError(e.message);
     if (opts.json) printJson({ valid: false, code: e.code, message: e.message });
     else process.stdout.write(`INVALID: ${terminalSafe(e.message)} (${terminalSafe(String(e.code))})\n`);
     process.exitCode = 1;
   }
+}
+
+/** Levenshtein distance, for "did you mean" on short names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * When a bundle fails its log checks: whether no trusted root names its log after all. A trusted
+ * root's log is found by the log ID it states; but a log ID that its key does not make (neither
+ * the SHA-256 of the key nor, for a checkpoint-signing log like this ledger, the hash of its
+ * origin and key) names another log than the bundle's: that is UNTRUSTED_LOG, not a promise or
+ * proof that "does not verify".
+ */
+function misnamedLog(bundle: unknown, roots: readonly unknown[]): BundleVerificationError | undefined {
+  const entries = (bundle as { verificationMaterial?: { tlogEntries?: Array<{ logId?: { keyId?: unknown } }> } } | null)?.verificationMaterial?.tlogEntries;
+  if (!Array.isArray(entries) || entries.length === 0) return undefined;
+  const tlogs = roots.flatMap((r) => {
+    const t = (r as { tlogs?: unknown } | null)?.tlogs;
+    return Array.isArray(t) ? (t as Array<{ baseUrl?: unknown; publicKey?: { rawBytes?: unknown }; logId?: { keyId?: unknown } }>) : [];
+  });
+  for (const entry of entries.slice(0, 8)) {
+    const id = entry?.logId?.keyId;
+    if (typeof id !== 'string') continue;
+    const named = tlogs.filter((t) => t?.logId?.keyId === id);
+    if (named.length === 0 || named.some((t) => keyMakesLogId(t, id))) continue;
+    const origins = named.map((t) => (typeof t.baseUrl === 'string' ? t.baseUrl : '?')).join(', ');
+    return new BundleVerificationError('UNTRUSTED_LOG', `the bundle was logged by a transparency log that none of the trusted roots names: a trusted root states its log ID (${id}) for ${origins} but with another key, so it names another log`);
+  }
+  return undefined;
+}
+
+function keyMakesLogId(t: { baseUrl?: unknown; publicKey?: { rawBytes?: unknown } }, id: string): boolean {
+  if (typeof t.publicKey?.rawBytes !== 'string') return true; // nothing to check it against: not ours to judge
+  const spki = Buffer.from(t.publicKey.rawBytes, 'base64');
+  if (createHash('sha256').update(spki).digest('base64') === id) return true;
+  const raw = ed25519FromSpki(new Uint8Array(spki));
+  if (raw && typeof t.baseUrl === 'string') {
+    const origin = t.baseUrl.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    if (Buffer.from(ed25519KeyHash(origin, raw)).toString('base64') === id) return true;
+  }
+  return false;
 }

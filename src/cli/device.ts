@@ -1,5 +1,5 @@
 import { parseCosignatureVerifierKey } from '../log/cosignature.js';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { graphql } from '../client/graphql.js';
 import { parseCheckpoint, parseNote, toHex } from '../log/index.js';
@@ -13,7 +13,8 @@ import { verifyEvidence, verifyFirmwareEvidence, type CallerExpectations, type V
 import { componentQuery } from '../sbom/sbom.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { CliError, loadTrustedRoot, printJson, terminalSafe, whyUnreadable } from './util.js';
+import { CliError, EXIT_ERROR as EXIT_ERROR_CODE, loadTrustedRoot, printJson, terminalSafe, whyUnreadable } from './util.js';
+import { lookupKey } from '../vindex/keys.js';
 
 /** Exit codes of verify-device and verify-evidence; anything but 0 must stop a release. */
 export const OUTCOME_EXIT: Record<Outcome | 'NOT_VERIFIED', number> = { PASS: 0, FAIL: 1, INCOMPLETE: 2, RECALLED: 4, UNKNOWN: 5, NOT_VERIFIED: 6 };
@@ -142,8 +143,8 @@ function verifiedJson(r: VerifiedDevice | VerifiedFirmware, subject: Record<stri
   };
 }
 
-function notVerified(e: EvidenceError, json: boolean | undefined, action = 'do not deploy'): void {
-  if (json) printJson({ verified: false, outcome: 'NOT_VERIFIED', code: e.code, reason: PLAIN_WORDS[e.code], message: e.message });
+function notVerified(e: EvidenceError, json: boolean | undefined, action = 'do not deploy', extra: Record<string, unknown> = {}): void {
+  if (json) printJson({ verified: false, outcome: 'NOT_VERIFIED', code: e.code, reason: PLAIN_WORDS[e.code], message: e.message, ...extra });
   else process.stdout.write(`NOT VERIFIED — ${action}\n  ${PLAIN_WORDS[e.code]}\n  ${terminalSafe(e.message)} (${e.code})\n`);
   process.exitCode = OUTCOME_EXIT.NOT_VERIFIED;
 }
@@ -245,29 +246,54 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
 ): Promise<void> {
   const server = serverUrl(opts.server);
   const { seen, expect } = await callerExpectations(opts, '1h');
+  const source = opts.trustedRoot ?? new URL('/trusted_root.json', server).toString();
+  const root = await loadTrustedRoot(source);
+  // Trust on first use: without a pinned root the answer rests on the server's own key. Said
+  // loudly, with the key's fingerprint to check and pin; --json says it too.
+  const trust = { trustedRoot: { pinned: opts.trustedRoot !== undefined, source: opts.trustedRoot === undefined ? source : resolveSource(source), logs: rootFingerprints(root) } };
   if (!opts.trustedRoot) {
-    process.stderr.write(`pedigree: warning: no --trusted-root given; trusting the key ${new URL('/trusted_root.json', server).toString()} presents. Pin the ledger's trusted_root.json with --trusted-root.\n`);
+    const logs = trust.trustedRoot.logs.map((l) => `log ${l.origin}, key SHA256:${l.keySha256}`).join('; ') || 'it names no log';
+    process.stderr.write(`WARNING: no --trusted-root: trusting the root the server sent (${terminalSafe(logs)}); pin it with --trusted-root FILE (save ${source} once, after checking that fingerprint with the ledger's operator)\n`);
   }
-  const root = await loadTrustedRoot(opts.trustedRoot ?? new URL('/trusted_root.json', server).toString());
   const pkg = await askEvidence((f) => ask(expect.policy, f), seen?.size);
-  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json, action);
+  if (!pkg) return notVerified(new EvidenceError('EVIDENCE_INVALID', 'the server answered without an evidence package'), opts.json, action, trust);
   let result: R;
   try {
     result = verify(pkg, root, expect);
   } catch (e) {
-    if (e instanceof EvidenceError) return notVerified(e, opts.json, action);
+    if (e instanceof EvidenceError) return notVerified(e, opts.json, action, trust);
     throw e;
   }
-  // Only evidence that verified is ever written; if it cannot be, the verdict is still shown and the exit is an error.
+  // Only evidence that verified is ever written, whole (a temporary file renamed into place); if
+  // it cannot be, the verdict is still shown and the exit is an error.
   let unwritten: string | undefined;
   if (opts.evidence) {
-    await writeFile(resolve(opts.evidence), `${JSON.stringify(pkg, null, 2)}\n`).catch((e: unknown) => {
-      unwritten = `cannot write --evidence ${opts.evidence}: ${whyUnreadable(e)}`;
-    });
+    const out = resolve(opts.evidence);
+    const tmp = `${out}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(pkg, null, 2)}\n`)
+      .then(() => rename(tmp, out))
+      .catch(async (e: unknown) => {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        unwritten = `cannot write --evidence ${opts.evidence}: ${whyUnreadable(e)}`;
+      });
   }
   const written = opts.evidence !== undefined && unwritten === undefined;
-  await settle(result, opts, seen, print, (r) => ({ ...json(r), ...(written && { evidence: resolve(opts.evidence!) }) }), written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
+  await settle(result, opts, seen, print, (r) => ({ ...json(r), ...trust, ...(written && { evidence: resolve(opts.evidence!) }) }), written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
   if (unwritten) throw new CliError(unwritten);
+}
+
+/** A trusted root's source as given: a URL, or the file's absolute path. */
+const resolveSource = (source: string) => (/^https?:\/\//.test(source) ? source : resolve(source));
+
+/** The logs a trusted root names: origin and SHA-256 of the log's public key (SPKI DER), to check and pin. */
+function rootFingerprints(root: unknown): Array<{ origin: string; keySha256: string }> {
+  const tlogs = (root as { tlogs?: unknown } | null)?.tlogs;
+  if (!Array.isArray(tlogs)) return [];
+  return tlogs.slice(0, 8).flatMap((t: { baseUrl?: unknown; publicKey?: { rawBytes?: unknown } }) => {
+    if (typeof t?.publicKey?.rawBytes !== 'string') return [];
+    const origin = typeof t.baseUrl === 'string' ? t.baseUrl.replace(/^https?:\/\//, '').replace(/\/+$/, '') : '?';
+    return [{ origin: origin.slice(0, 200), keySha256: createHash('sha256').update(Buffer.from(t.publicKey.rawBytes, 'base64')).digest('hex') }];
+  });
 }
 
 /** What the caller expects besides what the evidence is about: its policy, clock, newest checkpoint seen, maximum age and witnesses. */
@@ -332,7 +358,74 @@ export async function verifyEvidenceCommand(file: string, opts: VerifyEvidenceOp
   }
 }
 
-export async function affectedCommand(opts: { server: string; lot?: string; partSerial?: string; firmwareDigest?: string; purl?: string; range?: string; json?: boolean }): Promise<void> {
+export interface AffectedOptions {
+  server: string;
+  lot?: string;
+  partSerial?: string;
+  firmwareDigest?: string;
+  purl?: string;
+  range?: string;
+  json?: boolean;
+}
+
+/** Exit code of `affected` when the ledger has no record at all of what was named (likely a typo): the gates' UNKNOWN. */
+export const EXIT_NOT_FOUND = OUTCOME_EXIT.UNKNOWN;
+
+/** Lots and part serials as the ledger files them: "<supplier>:<part>:<id>" (the server's own check). */
+const PART_KEY = /^[A-Za-z0-9._\-/]{1,64}:[A-Za-z0-9._\-/]{1,64}:[A-Za-z0-9._\-/]{1,64}$/;
+/** Lookups asked at most to suggest a key (in requests of LOOKUPS_PER_REQUEST, under the server's alias limit). */
+const MAX_CANDIDATES = 40;
+const LOOKUPS_PER_REQUEST = 20;
+
+/** How many log entries the ledger files under each key (its verifiable index), in a bounded number of requests. */
+async function entriesUnder(server: string, keys: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < keys.length; i += LOOKUPS_PER_REQUEST) {
+    const chunk = keys.slice(i, i + LOOKUPS_PER_REQUEST);
+    const query = `query (${chunk.map((_, j) => `$k${j}: String!`).join(', ')}) { ${chunk.map((_, j) => `k${j}: lookup(key: $k${j}) { indexes }`).join(' ')} }`;
+    const data = await graphql<Record<string, { indexes: number[] }>>(server, query, Object.fromEntries(chunk.map((k, j) => [`k${j}`, k])));
+    chunk.forEach((k, j) => counts.set(k, data[`k${j}`]?.indexes.length ?? 0));
+  }
+  return counts;
+}
+
+/**
+ * Keys a person likely meant by a lot or part serial the ledger does not know: the same with the
+ * supplier's namespace added (from the registered suppliers) or differing only by case (the
+ * registered participant ids; the part and id as given, in capitals or in lower case).
+ */
+function candidates(value: string, participants: ReadonlyArray<{ id: string; roles: string[] }>): string[] {
+  const parts = value.split(':');
+  const cases = (x: string) => [...new Set([x, x.toUpperCase(), x.toLowerCase()])];
+  const out: string[] = [];
+  if (parts.length === 3) {
+    const [supplier, part, id] = parts as [string, string, string];
+    const suppliers = [...new Set([supplier, ...participants.filter((p) => p.id.toLowerCase() === supplier.toLowerCase()).map((p) => p.id)])];
+    for (const s of suppliers) for (const p of cases(part)) for (const i of cases(id)) out.push(`${s}:${p}:${i}`);
+  } else if (parts.length === 2) {
+    const [part, id] = parts as [string, string];
+    const suppliers = participants.filter((p) => p.roles.includes('supplier')).map((p) => p.id);
+    // Exactly as given under each supplier first, then the case variants.
+    for (const s of suppliers) out.push(`${s}:${part}:${id}`);
+    for (const p of cases(part)) for (const i of cases(id)) for (const s of suppliers) out.push(`${s}:${p}:${i}`);
+  }
+  return [...new Set(out)].filter((c) => c !== value && PART_KEY.test(c)).slice(0, MAX_CANDIDATES);
+}
+
+/** The keys among the candidates the ledger has entries under ("did you mean"), or [] when it cannot say. */
+async function suggest(server: string, kind: 'lot' | 'partSerial', value: string): Promise<string[]> {
+  try {
+    const { participants } = await graphql<{ participants: Array<{ id: string; roles: string[] }> }>(server, '{ participants { id roles } }');
+    const tried = candidates(value, participants);
+    if (tried.length === 0) return [];
+    const counts = await entriesUnder(server, tried.map((c) => lookupKey(kind, c)));
+    return tried.filter((c) => (counts.get(lookupKey(kind, c)) ?? 0) > 0).slice(0, 5);
+  } catch {
+    return [];
+  }
+}
+
+export async function affectedCommand(opts: AffectedOptions): Promise<void> {
   serverUrl(opts.server);
   if (opts.range !== undefined && opts.purl === undefined) throw new CliError('--range goes with --purl (a package URL without a version)');
   const given = [opts.lot, opts.partSerial, opts.firmwareDigest, opts.purl].filter((v) => v !== undefined).length;
@@ -340,28 +433,64 @@ export async function affectedCommand(opts: { server: string; lot?: string; part
   // A digest as verify-firmware prints it ("sha256:…") or in capitals is the same digest.
   const firmwareDigest = opts.firmwareDigest?.trim().replace(/^sha256:/i, '').toLowerCase();
   if (firmwareDigest !== undefined && !/^[0-9a-f]{64}$/.test(firmwareDigest)) throw new CliError(`--firmware-digest must be a SHA-256: 64 hex digits, optionally after "sha256:", not ${terminalSafe(JSON.stringify(opts.firmwareDigest!.slice(0, 80)))}`);
+  let pkg: string | undefined;
   if (opts.purl !== undefined) {
     try {
-      componentQuery(opts.purl, opts.range);
+      pkg = componentQuery(opts.purl, opts.range).package;
     } catch (e) {
       throw new CliError(`${/range/.test((e as Error).message) && opts.range !== undefined ? '--range' : '--purl'}: ${(e as Error).message}`);
     }
+  }
+  // What is looked up, normalised as the ledger files it: the option, the value and the index key.
+  const lot = opts.lot?.trim();
+  const partSerial = opts.partSerial?.trim();
+  const part = lot !== undefined ? { option: '--lot', kind: 'lot' as const, what: 'lot', value: lot } : partSerial !== undefined ? { option: '--part-serial', kind: 'partSerial' as const, what: 'part serial', value: partSerial } : undefined;
+  if (part && !PART_KEY.test(part.value)) {
+    const meant = await suggest(opts.server, part.kind, part.value);
+    const shape = `<supplier>:<part>:<${part.kind === 'lot' ? 'lot' : 'serial'}>`;
+    const missing = part.value.split(':').length === 2 ? ' (the supplier is missing)' : '';
+    throw new CliError(`${part.option} ${terminalSafe(JSON.stringify(part.value.slice(0, 200)))}: a ${part.what} is ${shape}, e.g. valveco:VALVE-7:L78${missing}${meant.length ? `; did you mean ${meant.join(' or ')}?` : ''}`, EXIT_ERROR_CODE, 'INVALID_ARGUMENT', { lookedUp: lookupKey(part.kind, part.value), didYouMean: meant });
   }
   type Row = { udi: string; installations: Array<{ summary: { site?: { name?: string; department?: string } } }>; firmware: Array<{ name: string; version?: string; sha256: string; components: string[] }> };
   const data = await graphql<{ affectedDevices: Row[] }>(
     opts.server,
     'query ($l: String, $p: String, $f: String, $u: String, $r: String) { affectedDevices(lot: $l, partSerial: $p, firmwareDigest: $f, purl: $u, range: $r) { udi installations firmware } }',
-    { l: opts.lot ?? null, p: opts.partSerial ?? null, f: firmwareDigest ?? null, u: opts.purl ?? null, r: opts.range ?? null },
+    { l: lot ?? null, p: partSerial ?? null, f: firmwareDigest ?? null, u: opts.purl ?? null, r: opts.range ?? null },
   );
-  if (opts.json) return printJson(data.affectedDevices);
   const n = data.affectedDevices.length;
+  // Nothing matched: does the ledger know what was named at all? One bounded lookup (and, for a
+  // lot or part serial it does not know, the keys it likely meant). Unknown: exit 5, not "0 devices".
+  let known: string | undefined;
+  if (n === 0) {
+    const keys = part ? [lookupKey(part.kind, part.value)] : firmwareDigest !== undefined ? [lookupKey('sha256', firmwareDigest), lookupKey('fitted', firmwareDigest)] : [lookupKey('purl', pkg!)];
+    const named = part ? `${part.what} ${part.value}` : firmwareDigest !== undefined ? `firmware image sha256:${firmwareDigest}` : `package ${pkg}`;
+    let counts: Map<string, number> | undefined;
+    try {
+      counts = await entriesUnder(opts.server, keys);
+    } catch (e) {
+      process.stderr.write(`pedigree: could not check whether the ledger knows ${terminalSafe(named)}: ${terminalSafe((e as Error).message)}\n`);
+    }
+    const entries = counts ? keys.reduce((a, k) => a + (counts!.get(k) ?? 0), 0) : undefined;
+    if (entries === 0) {
+      const meant = part ? await suggest(opts.server, part.kind, part.value) : [];
+      throw new CliError(
+        `the ledger has no record of ${terminalSafe(named)} (looked up ${terminalSafe(keys.join(' and '))}), so no device is known to ${part ? 'contain' : 'run'} it${meant.length ? `; did you mean ${terminalSafe(meant.join(' or '))}?` : ''}`,
+        EXIT_NOT_FOUND,
+        'NOT_FOUND',
+        { lookedUp: keys.length === 1 ? keys[0] : keys, didYouMean: meant },
+      );
+    }
+    if (entries !== undefined) known = `(the ledger has ${entries} entr${entries === 1 ? 'y' : 'ies'} about ${named}; no device ${part ? "contains it in its latest assembly" : 'runs it now'})`;
+  }
+  if (opts.json) return printJson(data.affectedDevices);
   const asked =
     opts.purl !== undefined
       ? `run firmware with ${opts.purl}${opts.range ? ` in ${opts.range}` : ''}`
       : firmwareDigest !== undefined
         ? `run firmware sha256:${firmwareDigest}`
-        : `contain ${opts.lot ?? opts.partSerial}`;
+        : `contain ${part!.value}`;
   process.stdout.write(`${n} device(s) ${terminalSafe(asked)}\n`);
+  if (known) process.stdout.write(`${terminalSafe(known)}\n`);
   for (const d of data.affectedDevices) {
     const site = d.installations[d.installations.length - 1]?.summary.site;
     const fw = d.firmware.map((f) => `${f.name} ${f.version ?? f.sha256.slice(0, 12)}${f.components.length ? ` (${f.components.join(', ')})` : ''}`).join('; ');

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { generateKey, writePrivateKey, writePublicKey } from '../keys.js';
 import { keyIdOf } from '../trust/keys.js';
-import { CliError, printJson } from './util.js';
+import { CliError, printJson, whyUnreadable } from './util.js';
 
 export async function keygenCommand(opts: { out: string; json?: boolean }): Promise<void> {
   const { privateKey, publicKey } = generateKey('p256');
@@ -11,7 +11,7 @@ export async function keygenCommand(opts: { out: string; json?: boolean }): Prom
     await writePrivateKey(keyPath, privateKey);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CliError(`${keyPath} already exists; refusing to overwrite a key`);
-    throw e;
+    throw new CliError(`--out ${opts.out}: cannot write ${keyPath}: ${whyUnreadable(e)} (a path prefix in an existing, writable folder was expected)`);
   }
   await writePublicKey(pubPath, publicKey);
   const keyId = keyIdOf(publicKey);

@@ -3,8 +3,8 @@
  * unreachable server). Commands that verify document their own 1 and 2.
  */
 import { useNativeCrypto } from '../crypto/node.js';
-import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT_ERROR, terminalSafe } from './util.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { CliError, EXIT_ERROR, fileErrorMessage, jsonRequested, parseServerUrl, printJsonError, terminalSafe } from './util.js';
 
 /**
  * A command's action, loaded when the command runs: `pedigree --help` and light commands
@@ -49,6 +49,7 @@ export function buildProgram(): Command {
     .option('--request-timeout <seconds>', 'how long a client may take to send a whole request (headers within 30 s)', '120')
     .option('--rate-limit <n>', 'GraphQL requests per second one client address may make on average (0: no limit)', '50')
     .option('--rate-burst <n>', 'GraphQL requests one client address may make at once', '200')
+    .option('--json', 'machine-readable output: one JSON line once listening (progress on stderr)')
     .action(lazy(() => import('./serve.js'), 'serveCommand'));
 
   program
@@ -76,7 +77,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./backup.js'), 'restoreCommand'));
 
-  const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080');
+  const serverOption = () => new Option('--server <url>', 'ledger URL').env('PEDIGREE_SERVER').default('http://127.0.0.1:8080').argParser(parseServerUrl);
 
   program
     .command('rotate-log-key')
@@ -273,8 +274,17 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./monitor.js'), 'monitorCommand'));
 
   registerWitnessCommands(program);
+  // Repeatable options start from []: help says nothing of that default.
+  for (const c of commandsOf(program)) c.configureHelp({ optionDescription: describeOption });
 
   return program;
+}
+
+const commandsOf = (c: Command): Command[] => [c, ...c.commands.flatMap(commandsOf)];
+
+function describeOption(this: Help, option: Option): string {
+  const empty = Array.isArray(option.defaultValue) && option.defaultValue.length === 0;
+  return Help.prototype.optionDescription.call(this, empty ? Object.assign(Object.create(Object.getPrototypeOf(option) as object) as Option, option, { defaultValue: undefined }) : option);
 }
 
 /** `pedigree witness …`: the witness's commands, loaded like the others when one runs. */
@@ -304,6 +314,7 @@ function registerWitnessCommands(program: Command): void {
     .requiredOption('--dir <dir>', 'witness directory')
     .option('--port <n>', 'TCP port (0 picks a free one)', '8081')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--json', 'machine-readable output: one JSON line once listening')
     .action(lazy(() => import('./witness.js'), 'serveCommand'));
 }
 
@@ -353,14 +364,21 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
   });
   const program = buildProgram();
+  // With --json every error is one JSON object on stdout, those found while parsing too.
+  const json = jsonRequested(argv.slice(2));
   // Usage errors (a missing or unknown option) exit 3 from every command, never a verdict's code.
-  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
-  for (const c of all(program)) c.exitOverride();
-  // Every command reads a settings file (config.ts): flags win over the environment, which wins over the file.
-  for (const c of all(program).slice(1)) {
-    if (c.commands.length === 0) c.addOption(new Option('--config <file>', 'a settings file (JSON) giving any of these options by name; flags and environment win over it').env('PEDIGREE_CONFIG'));
+  for (const c of commandsOf(program)) {
+    c.exitOverride();
+    if (json) c.configureOutput({ outputError: () => undefined, writeErr: () => true });
+    // Every command reads a settings file (config.ts): flags win over the environment, which wins over the file.
+    if (c !== program && c.commands.length === 0) c.addOption(new Option('--config <file>', 'a settings file (JSON) giving any of these options by name; flags and environment win over it').env('PEDIGREE_CONFIG'));
   }
-
+  const fail = (code: string, message: string, exitCode: number, details: Record<string, unknown> = {}, named = true): number => {
+    // Messages may carry a server's words: printed without terminal control sequences.
+    if (json) printJsonError(code, message, details);
+    else process.stderr.write(`pedigree: ${terminalSafe(message)}${named ? ` (${terminalSafe(code)})` : ''}\n`);
+    return exitCode;
+  };
   try {
     // Set before parsing, so that required options can come from the file and the environment
     // and the command line still win (commander ranks default < config < env < cli).
@@ -372,14 +390,15 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_ERROR;
-    // Messages may carry a server's words: printed without terminal control sequences.
-    if (e instanceof CliError) {
-      process.stderr.write(`pedigree: ${terminalSafe(e.message)}\n`);
-      return e.exitCode;
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0;
+      // Commander has printed it (without --json).
+      return json ? fail('USAGE', e.message.replace(/^error: /, ''), EXIT_ERROR) : EXIT_ERROR;
     }
+    if (e instanceof CliError) return fail(e.code, e.message, e.exitCode, e.details, false);
+    const file = fileErrorMessage(e);
+    if (file) return fail('FILE_ERROR', file, EXIT_ERROR, {}, false);
     const code = (e as { code?: unknown }).code;
-    process.stderr.write(`pedigree: ${terminalSafe(String((e as Error).message ?? e))}${typeof code === 'string' ? ` (${terminalSafe(code.slice(0, 60))})` : ''}\n`);
-    return EXIT_ERROR;
+    return fail(typeof code === 'string' ? code.slice(0, 60) : 'ERROR', String((e as Error).message ?? e), EXIT_ERROR, {}, typeof code === 'string');
   }
 }

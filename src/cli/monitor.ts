@@ -14,7 +14,7 @@ import { graphql } from '../client/graphql.js';
 import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
 import { AuditError, auditIndex, type AuditState } from '../vindex/audit.js';
 import { trustedLog } from '../verify/trust.js';
-import { CliError, loadTrustedRoot, parsePositive, terminalSafe } from './util.js';
+import { CliError, EXIT_ERROR, loadTrustedRoot, parsePositive, terminalSafe } from './util.js';
 
 interface State {
   origin: string;
@@ -89,9 +89,9 @@ export async function monitorCommand(opts: MonitorOptions): Promise<void> {
 
   const once = async (): Promise<void> => {
     const res = await fetch(new URL('/checkpoint', opts.server)).catch((e: Error) => {
-      throw new CliError(`cannot reach ${opts.server}: ${e.message}`);
+      throw new CliError(`cannot reach ${opts.server}: ${e.message}`, EXIT_ERROR, 'SERVER_UNREACHABLE');
     });
-    if (!res.ok) throw new CliError(`${opts.server} serves no checkpoint (HTTP ${res.status}): ${terminalSafe((await res.text()).slice(0, 200).trim())}`);
+    if (!res.ok) throw new CliError(`${opts.server} serves no checkpoint (HTTP ${res.status}): ${terminalSafe((await res.text()).slice(0, 200).trim())}`, EXIT_ERROR, 'BAD_RESPONSE');
     const note = await res.text();
     const origin = note.split('\n', 1)[0]!;
     // Exactly the log the trusted root names, as verifiers match it (a log named by a prefix is another log).

@@ -4,7 +4,7 @@ import { graphql, submitBundle } from '../client/graphql.js';
 import { publicPem, readAdminKey, readPublicKey } from '../keys.js';
 import { keyIdOf } from '../trust/keys.js';
 import { describeIdentity, identityId, subjectProblem, type CertificateIdentity } from '../trust/identity.js';
-import { CliError, printJson, terminalSafe } from './util.js';
+import { CliError, printJson, readKeyFor, terminalSafe } from './util.js';
 
 export function slug(name: string): string {
   const s = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
@@ -55,10 +55,10 @@ export interface AddOptions {
 }
 
 export async function participantAddCommand(opts: AddOptions): Promise<void> {
-  const admin = await readAdminKey(opts.adminKey);
+  const admin = await readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(opts.adminKey));
   const id = opts.id ?? slug(opts.name);
   // Re-encoded from the parsed key, so nothing but the public key itself is ever sent.
-  const publicKeys = (await Promise.all(opts.publicKey.map((f) => readPublicKey(f)))).map((k) => publicPem(k));
+  const publicKeys = (await Promise.all(opts.publicKey.map((f) => readKeyFor('--public-key', "the participant's PEM public key (a .pub file, as pedigree keygen writes it)", () => readPublicKey(f))))).map((k) => publicPem(k));
   const identities = identitiesOf(opts);
   if (publicKeys.length === 0 && identities.length === 0) throw new CliError('give at least one --public-key FILE or --identity SUBJECT (with --trust-root)');
   for (const g of opts.product) {
@@ -111,7 +111,7 @@ export interface RevokeOptions {
 }
 
 export async function participantRevokeCommand(opts: RevokeOptions): Promise<void> {
-  const admin = await readAdminKey(opts.adminKey);
+  const admin = await readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(opts.adminKey));
   if (opts.keyId && opts.identityId) throw new CliError('give --key-id or --identity-id, not both');
   const predicate = revocationPredicate({ participantId: opts.id, ...(opts.keyId && { keyId: opts.keyId }), ...(opts.identityId && { identityId: opts.identityId }) }, opts);
   const until = predicate.effectiveUntil as string | undefined;

@@ -29,6 +29,8 @@ export interface ServeOptions {
   requestTimeout?: string;
   rateLimit?: string;
   rateBurst?: string;
+  /** One JSON line on stdout once listening; everything else on stderr. */
+  json?: boolean;
 }
 
 /** --cors-origin: exact web origins, "scheme://host[:port]", nothing more. */
@@ -83,6 +85,8 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   const requestTimeoutMs = parsePositive('--request-timeout', opts.requestTimeout ?? '120') * 1000;
   const perSecond = opts.rateLimit === '0' ? 0 : parsePositive('--rate-limit', opts.rateLimit ?? '50');
   const rateLimit = { perSecond, burst: parsePositive('--rate-burst', opts.rateBurst ?? '200') };
+  // With --json stdout carries only the JSON line; progress goes to stderr.
+  const say = (text: string) => (opts.json ? process.stderr : process.stdout).write(text);
   // The port first: a port in use is said before anything is opened or loaded, and a health
   // check waiting for this server gets 503 "starting", never another server's answer.
   let bound: BoundServer;
@@ -102,15 +106,15 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   try {
     if (opts.demo && !(await isInitialised(dir))) {
       await initDataDir(dir);
-      process.stdout.write(`Initialised a new ledger in ${dir}\n`);
+      say(`Initialised a new ledger in ${dir}\n`);
     }
     if (opts.store !== undefined && !/^postgres(ql)?:\/\//.test(opts.store)) throw new CliError('--store must be a PostgreSQL URL, postgres://user@host/database (or leave it out for the data directory\'s LevelDB)');
     opened = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle), ...(opts.store !== undefined && { store: opts.store }) });
     ledger = opened.ledger;
     if (opts.demo && ledger.size === 0) {
-      process.stdout.write('Loading the demo supply chain (signing it live)...\n');
-      demo = await loadDemo(opened.attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => process.stdout.write(`  ${m}\n`));
-      process.stdout.write(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
+      say('Loading the demo supply chain (signing it live)...\n');
+      demo = await loadDemo(opened.attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => say(`  ${m}\n`));
+      say(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
     }
     cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
     if (cosigning) opened.devices.witnessing = cosigning;
@@ -126,7 +130,10 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   // Backups while serving: DATA/backup.sock (0600); serving goes on without them if it cannot listen.
   const backups = await (opened.snapshot ? serveBackups(dir, opened.snapshot) : Promise.resolve(undefined)).catch((e: Error) => void process.stderr.write(`pedigree: backups while serving are off: ${e.message}\n`));
   const base = opts.host === '0.0.0.0' || opts.host === '::' ? `http://localhost:${new URL(running.url).port}` : running.url;
-  process.stdout.write(
+  if (opts.json) {
+    const logKey = verifierKeyString(ledger.origin, createPublicKey(dataDir.config.logPublicKey));
+    process.stdout.write(`${JSON.stringify({ listening: base, origin: ledger.origin, entries: ledger.size, graphql: `${base}/graphql`, checkpoint: `${base}/checkpoint`, trustedRoot: `${base}/trusted_root.json`, health: `${base}/healthz`, logKey, ...(witnessing && { witnesses: witnessing.witnesses.map((w) => w.vkey), witnessQuorum: witnessing.quorum }), ...(demo && { demo: { entries: demo.entries, keysDir: demo.keysDir } }) })}\n`);
+  } else process.stdout.write(
     [
       `Pedigree ledger ${ledger.origin} serving ${ledger.size} entries`,
       existsSync(join(WEB_DIST, 'index.html')) ? `  web page:    ${base}/` : '  web page:    not built (run "npm run build:web" once; npm start does it for you)',
@@ -160,9 +167,9 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      process.stdout.write('Stopping...\n');
+      say('Stopping...\n');
       cosigning?.close();
-      void Promise.all([running.close(), backups?.close()]).then(() => ledger.close()).then(done, done);
+      void Promise.all([running.close(), backups?.close()]).then(() => ledger!.close()).then(done, done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

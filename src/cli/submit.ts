@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ClientError, MAX_BATCH, submitBundles, type BatchResult } from '../client/graphql.js';
-import { CliError, parsePositive, printJson, terminalSafe, whyUnreadable } from './util.js';
+import { CliError, EXIT_ERROR, parsePositive, printJson, terminalSafe, whyUnreadable } from './util.js';
 
 export interface SubmitOptions {
   server: string;
@@ -112,7 +112,7 @@ export async function submitCommand(files: string[], opts: SubmitOptions): Promi
       answers = await sendBatch(opts.server, batch.map((b) => b.bundle), outDir !== undefined);
     } catch (e) {
       const done = sent > 0 ? ` ${sent} of ${files.length} bundles were answered before it (submitting them again is safe: those in the log come back as already there).` : '';
-      throw new CliError(`${(e as Error).message}${e instanceof ClientError ? ` (${e.code})` : ''}.${done}`);
+      throw new CliError(`${(e as Error).message}${e instanceof ClientError ? ` (${e.code})` : ''}.${done}`, EXIT_ERROR, e instanceof ClientError ? e.code : 'ERROR', { answered: sent });
     }
     for (const slot of order) {
       if (typeof slot !== 'number') {

@@ -1,17 +1,54 @@
+import { InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 3;
 
-/** An error whose message is meant for the person at the terminal. */
+/**
+ * An error whose message is meant for the person at the terminal. `code` is what `--json`
+ * prints as `error.code` (a usage or input error unless said otherwise); `details` are added to
+ * the JSON error object (never replacing code and message).
+ */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT_ERROR,
+    readonly code: string = 'INVALID_INPUT',
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** `--json` among the arguments (before a `--`): errors are then printed as JSON too, even those found while parsing. */
+export function jsonRequested(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/** The one shape of every error under `--json`, on stdout: {"error": {"code", "message", ...details}}. */
+export function printJsonError(code: string, message: string, details: Record<string, unknown> = {}): void {
+  const { code: _c, message: _m, ...rest } = details;
+  process.stdout.write(`${JSON.stringify({ error: { code, message, ...rest } })}\n`);
+}
+
+/**
+ * --server: an http(s) URL, checked where the option is parsed (commander names the option in
+ * its message), so no command ever says "Invalid URL".
+ */
+export function parseServerUrl(value: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || !u.host) {
+    const hint = /^[A-Za-z0-9.-]+(:[0-9]+)?(\/.*)?$/.test(value) ? ` (did you mean http://${value}?)` : '';
+    throw new InvalidArgumentError(`--server expects the ledger's http(s) URL, such as http://127.0.0.1:8080; got ${JSON.stringify(terminalSafe(value.slice(0, 200)))}${hint}`);
+  }
+  return value;
 }
 
 export function parsePort(text: string): number {
@@ -74,9 +111,9 @@ export async function loadTrustedRoot(source: string, timeoutMs = TRUSTED_ROOT_T
       text = await res.text();
     } catch (e) {
       const why = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e as Error).message;
-      throw new CliError(`--trusted-root: cannot fetch ${source}: ${why}`);
+      throw new CliError(`--trusted-root: cannot fetch ${source}: ${why}`, EXIT_ERROR, 'TRUSTED_ROOT_UNAVAILABLE');
     }
-    if (!res.ok) throw new CliError(`--trusted-root: ${source} answered HTTP ${res.status}`);
+    if (!res.ok) throw new CliError(`--trusted-root: ${source} answered HTTP ${res.status}`, EXIT_ERROR, 'TRUSTED_ROOT_UNAVAILABLE');
     try {
       return JSON.parse(text);
     } catch {
@@ -84,4 +121,25 @@ export async function loadTrustedRoot(source: string, timeoutMs = TRUSTED_ROOT_T
     }
   }
   return readJson(source, '--trusted-root');
+}
+
+/**
+ * A key file read for an option: a missing or unreadable key names the option, the file and what
+ * was expected there.
+ */
+export async function readKeyFor<T>(option: string, expected: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if ((e as Error | undefined)?.name === 'KeyFileError') throw new CliError(`${option}: ${(e as Error).message}; expected ${expected}`, EXIT_ERROR, 'KEY_FILE_INVALID');
+    throw e;
+  }
+}
+
+/** A Node file-system error (ENOENT, EACCES, …) in words that name the file, never the raw errno text. */
+export function fileErrorMessage(e: unknown): string | undefined {
+  const err = e as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+  if (typeof err?.code !== 'string' || !/^E[A-Z]+$/.test(err.code) || typeof err.path !== 'string') return undefined;
+  const verb: Record<string, string> = { open: 'open', read: 'read', mkdir: 'create the folder', write: 'write', rename: 'replace', stat: 'find', scandir: 'list', unlink: 'remove', copyfile: 'copy', access: 'use' };
+  return `cannot ${verb[String(err.syscall)] ?? 'use'} ${err.path}: ${whyUnreadable(e)}`;
 }

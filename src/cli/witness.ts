@@ -104,7 +104,7 @@ export async function addLogCommand(opts: { dir: string; vkey: string; origin?: 
   );
 }
 
-export async function serveCommand(opts: { dir: string; port: string; host: string }): Promise<void> {
+export async function serveCommand(opts: { dir: string; port: string; host: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.dir);
   const port = parsePort(opts.port);
   const config = await readConfig(dir);
@@ -139,13 +139,16 @@ export async function serveCommand(opts: { dir: string; port: string; host: stri
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new CliError(`cannot listen on ${opts.host}:${port} (${code})`);
     throw e;
   }
-  process.stdout.write(`witness ${config.name} listening on ${running.url}\n`);
-  process.stdout.write(`  verifier key: ${witness.vkey}\n  follows: ${witness.origins.join(', ')}\n${config.logs.filter((l) => l.audit).map((l) => `  audits the index of ${l.origin} from ${l.audit}\n`).join('')}`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ listening: running.url, name: config.name, vkey: witness.vkey, follows: witness.origins, audits: config.logs.filter((l) => l.audit).map((l) => ({ origin: l.origin, ledger: l.audit })) })}\n`);
+  else {
+    process.stdout.write(`witness ${config.name} listening on ${running.url}\n`);
+    process.stdout.write(`  verifier key: ${witness.vkey}\n  follows: ${witness.origins.join(', ')}\n${config.logs.filter((l) => l.audit).map((l) => `  audits the index of ${l.origin} from ${l.audit}\n`).join('')}`);
+  }
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      process.stdout.write('Stopping...\n');
+      (opts.json ? process.stderr : process.stdout).write('Stopping...\n');
       void running.close().then(done, done);
     };
     process.on('SIGINT', stop);

@@ -66,10 +66,22 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Origins are schema-less URLs such as "example.com/log": printable, no spaces or "+". */
+/**
+ * Origins are schema-less URLs such as "example.com/log": printable, no spaces or "+", no scheme
+ * ("https://" is added where a URL is made of it: the trusted root's baseUrl) and no trailing or
+ * doubled "/".
+ */
 export function checkOrigin(origin: string): void {
+  const shown = JSON.stringify(origin.slice(0, 120));
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(origin);
+  if (scheme) {
+    const bare = origin.slice(scheme[0].length).replace(/\/+$/, '');
+    throw new DataDirError('ORIGIN_INVALID', `origin ${shown} must be a name without a scheme (it becomes https://<origin> in the trusted root): use ${JSON.stringify(bare.slice(0, 120))}`);
+  }
+  if (origin.endsWith('/')) throw new DataDirError('ORIGIN_INVALID', `origin ${shown} must not end with "/": use ${JSON.stringify(origin.replace(/\/+$/, '').slice(0, 120))}`);
+  if (origin.includes('//')) throw new DataDirError('ORIGIN_INVALID', `origin ${shown} must not contain "//": it looks like host/path, such as example.org/log`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._~:/-]{0,254}$/.test(origin)) {
-    throw new DataDirError('ORIGIN_INVALID', `origin "${origin}" must look like host/path: letters, digits and . _ ~ : / - only`);
+    throw new DataDirError('ORIGIN_INVALID', `origin ${shown} must look like host/path, such as example.org/log: letters, digits and . _ ~ : / - only`);
   }
 }
 
