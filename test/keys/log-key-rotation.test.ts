@@ -284,7 +284,8 @@ describe('the command line after a log key rotation', () => {
   it('pedigree rotate-log-key refuses a running ledger, then rotates it once stopped; pedigree audit finds every term consistent', async () => {
     const running = await runPedigree(dir.path, ['rotate-log-key', '--data', dir.path, '--json']);
     expect(running.code).toBe(3);
-    expect(running.stderr).toMatch(/stop the ledger/);
+    // With --json the error is one object on stdout.
+    expect((JSON.parse(running.stdout) as { error: { message: string } }).error.message).toMatch(/stop the ledger/);
     await node.cleanup();
     const r = await runPedigree(dir.path, ['rotate-log-key', '--data', dir.path, '--json']);
     expect(r.code, r.stderr).toBe(0);
