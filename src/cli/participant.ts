@@ -19,6 +19,9 @@ function parseRoles(values: string[]): Role[] {
   return [...new Set(roles)] as Role[];
 }
 
+/** The administrator's key from --admin-key, a clear error naming the option when it is not one. */
+export const adminKeyOption = (file: string) => readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(file));
+
 export const REVOCATION_REASONS = ['compromise', 'superseded', 'retired', 'other'];
 
 /** A revocation predicate for `target` (a participant, key, identity or trust root) from the common options. */
@@ -55,7 +58,7 @@ export interface AddOptions {
 }
 
 export async function participantAddCommand(opts: AddOptions): Promise<void> {
-  const admin = await readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(opts.adminKey));
+  const admin = await adminKeyOption(opts.adminKey);
   const id = opts.id ?? slug(opts.name);
   // Re-encoded from the parsed key, so nothing but the public key itself is ever sent.
   const publicKeys = (await Promise.all(opts.publicKey.map((f) => readKeyFor('--public-key', "the participant's PEM public key (a .pub file, as pedigree keygen writes it)", () => readPublicKey(f))))).map((k) => publicPem(k));
@@ -111,7 +114,7 @@ export interface RevokeOptions {
 }
 
 export async function participantRevokeCommand(opts: RevokeOptions): Promise<void> {
-  const admin = await readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(opts.adminKey));
+  const admin = await adminKeyOption(opts.adminKey);
   if (opts.keyId && opts.identityId) throw new CliError('give --key-id or --identity-id, not both');
   const predicate = revocationPredicate({ participantId: opts.id, ...(opts.keyId && { keyId: opts.keyId }), ...(opts.identityId && { identityId: opts.identityId }) }, opts);
   const until = predicate.effectiveUntil as string | undefined;

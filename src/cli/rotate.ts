@@ -8,8 +8,9 @@ import { signStatement, statement } from '../attest/sign.js';
 import { submitBundle } from '../client/graphql.js';
 import { installAdminKey, rotateLogKey } from '../config/rotate.js';
 import { publicPem, readAdminKey } from '../keys.js';
+import { adminKeyOption } from './participant.js';
 import { keyIdOf } from '../trust/keys.js';
-import { CliError, printJson, terminalSafe } from './util.js';
+import { CliError, printJson, readKeyFor, terminalSafe } from './util.js';
 
 export async function rotateLogKeyCommand(opts: { data: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.data);
@@ -43,8 +44,8 @@ export interface RotateAdminOptions {
 }
 
 export async function rotateAdminKeyCommand(opts: RotateAdminOptions): Promise<void> {
-  const current = await readAdminKey(opts.adminKey);
-  const next = await readAdminKey(opts.newKey);
+  const current = await adminKeyOption(opts.adminKey);
+  const next = await readKeyFor('--new-key', 'the new administrator PEM private key (pedigree keygen writes one)', () => readAdminKey(opts.newKey));
   if (next.asymmetricKeyType !== 'ec' || next.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new CliError(`${opts.newKey} is not an ECDSA P-256 key (make one with pedigree keygen)`);
   if (publicPem(current) === publicPem(next)) throw new CliError('--new-key is the current administrator key');
   const predicate: Record<string, unknown> = { publicKey: publicPem(next), issuedAt: new Date().toISOString(), ...(opts.note !== undefined && { note: opts.note }) };

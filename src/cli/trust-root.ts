@@ -7,10 +7,9 @@ import { X509Certificate } from 'node:crypto';
 import { REVOCATION_URI, TRUST_ROOT_URI } from '../attest/predicates.js';
 import { signStatement, statement } from '../attest/sign.js';
 import { graphql, submitBundle } from '../client/graphql.js';
-import { readAdminKey } from '../keys.js';
 import { readTrustRoot, TrustRootError } from '../verify/certificate.js';
-import { CliError, PUBLIC_GOOD_ROOT, loadTrustedRoot, printJson, readKeyFor, terminalSafe, whyUnreadable } from './util.js';
-import { revocationPredicate } from './participant.js';
+import { CliError, PUBLIC_GOOD_ROOT, loadTrustedRoot, printJson, terminalSafe, whyUnreadable } from './util.js';
+import { adminKeyOption, revocationPredicate } from './participant.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -68,7 +67,7 @@ export async function trustRootAddCommand(opts: TrustRootAddOptions): Promise<vo
     if (e instanceof TrustRootError) throw new CliError(`the trusted root cannot be used: ${e.message}`);
     throw e;
   }
-  const admin = await readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(opts.adminKey));
+  const admin = await adminKeyOption(opts.adminKey);
   const predicate: Record<string, unknown> = { name: opts.name, trustedRoot: root, issuedAt: new Date().toISOString(), ...(opts.note && { note: opts.note }) };
   const subject = `trust-root:${opts.name}`;
   const bundle = await signStatement(statement([{ name: subject, digest: { participant: subject } }], TRUST_ROOT_URI, predicate), admin);
@@ -90,7 +89,7 @@ export interface TrustRootRevokeOptions {
 
 export async function trustRootRevokeCommand(opts: TrustRootRevokeOptions): Promise<void> {
   const predicate = revocationPredicate({ trustRoot: opts.name }, opts);
-  const admin = await readKeyFor('--admin-key', "the administrator's PEM private key (DATA/admin.key, written by pedigree init)", () => readAdminKey(opts.adminKey));
+  const admin = await adminKeyOption(opts.adminKey);
   const eff = predicate.effectiveTime as string | undefined;
   const until = predicate.effectiveUntil as string | undefined;
   const subject = `trust-root:${opts.name}`;
