@@ -24,7 +24,7 @@
  * those entries; a package that leaves one out is refused (EVIDENCE_INCOMPLETE).
  * Pure and synchronous: no I/O and no Node APIs.
  */
-import { bytesEqual, fromBase64, openCheckpoint, openNote, sha256, toHex, utf8, verifyConsistency } from '../log/index.js';
+import { bytesEqual, fromBase64, openCheckpoint, openNote, parseNote, sha256, toHex, utf8, verifyConsistency } from '../log/index.js';
 import { REGISTRY_URIS } from '../attest/predicates.js';
 import { selectCertificateSigner } from './certificate.js';
 import { parseCertificate, type Certificate } from './x509.js';
@@ -198,6 +198,17 @@ function verifyPackage(
   // Unverified text: only a plausible log name goes any further, and never into a message whole.
   if (!/^[\x21-\x7e]{1,200}$/.test(origin)) fail('EVIDENCE_INVALID', 'the checkpoint does not name a log');
   const log = trustedLog(trustedRoot, origin);
+  // Signed by a key the trusted root does not hold for this log (another ledger of the same
+  // name, or a key rotated since the root was pinned): say that, not that the package was altered.
+  let noteSigners: ReadonlyArray<{ name: string; keyId: Uint8Array }> = [];
+  try {
+    noteSigners = parseNote(note).signatures;
+  } catch {
+    noteSigners = [];
+  }
+  if (noteSigners.length > 0 && !noteSigners.some((sig) => sig.name === log.verifier.name && bytesEqual(sig.keyId, log.verifier.keyId))) {
+    fail('UNTRUSTED_LOG', `the evidence's checkpoint is signed by another key than the one your trusted root holds for ${JSON.stringify(origin.slice(0, 60))} (another ledger with the same name, or a key rotated since you pinned the root: fetch and check the new trusted_root.json)`);
+  }
 
   // 1. The package as a whole is what the trusted log issued.
   try {
