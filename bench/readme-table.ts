@@ -58,11 +58,12 @@ export function readmeTables(r: Record<string, any>): string {
       }
     })();
     const each = (f: (x: (typeof b)[number]) => string) => b.map(f).join(' / ');
-    rows.push(`| batch ingest in process (${pg.bundlesPerBatch} a batch, concurrency ${each((x) => String(x.concurrency))}) on PostgreSQL ${pg.serverVersion}${host} ÷ LevelDB, the same bundles in the same run | **${each((x) => String(x.ratio))}** (PostgreSQL ${each((x) => n(x.postgres.bundlesPerSec))} /s, p50 / p99 a batch ${each((x) => `${x.postgres.latencyMs.p50} / ${x.postgres.latencyMs.p99}`)} ms; LevelDB ${each((x) => n(x.levelDb.bundlesPerSec))} /s, ${each((x) => `${x.levelDb.latencyMs.p50} / ${x.levelDb.latencyMs.p99}`)} ms); best ÷ best ${pg.ratio}${pg.errors ? `, **${pg.errors} errors**` : ''} |`);
+    const lat = (x: { latencyMs: { p50: number; p99: number } }) => `${x.latencyMs.p50} / ${x.latencyMs.p99} ms`;
+    const lats = (which: 'postgres' | 'levelDb') => b.map((x) => lat(x[which])).join(', ');
+    rows.push(`| batch ingest in process (${pg.bundlesPerBatch} a batch, concurrency ${each((x) => String(x.concurrency))}) on PostgreSQL ${pg.serverVersion}${host} ÷ LevelDB, the same bundles in the same run | **${each((x) => String(x.ratio))}** (PostgreSQL ${each((x) => n(x.postgres.bundlesPerSec))} /s, p50 / p99 a batch ${lats('postgres')}; LevelDB ${each((x) => n(x.levelDb.bundlesPerSec))} /s, ${lats('levelDb')}); best ÷ best ${pg.ratio}${pg.errors ? `, **${pg.errors} errors**` : ''} |`);
     const rd = pg.reads;
     if (rd) {
-      const lat = (x: { latencyMs: { p50: number; p99: number } }) => `${x.latencyMs.p50} / ${x.latencyMs.p99}`;
-      rows.push(`| after that ingest (${n(rd.treeSize)} entries), no tile cache, one at a time: inclusion proof / entry read, p50 / p99, PostgreSQL vs LevelDB | ${lat(rd.postgres.inclusionProof)} / ${lat(rd.postgres.entry)} ms vs ${lat(rd.levelDb.inclusionProof)} / ${lat(rd.levelDb.entry)} ms (p50 PostgreSQL ÷ LevelDB ${rd.inclusionProofP50Ratio} / ${rd.entryP50Ratio}) |`);
+      rows.push(`| after that ingest (${n(rd.treeSize)} entries), no tile cache, one at a time, p50 / p99: inclusion proof; entry read | PostgreSQL ${lat(rd.postgres.inclusionProof)}; ${lat(rd.postgres.entry)} — LevelDB ${lat(rd.levelDb.inclusionProof)}; ${lat(rd.levelDb.entry)} (p50 PostgreSQL ÷ LevelDB ${rd.inclusionProofP50Ratio}; ${rd.entryP50Ratio}) |`);
     }
   }
   if (r.startup) rows.push(`| ledger start-up at ${n(r.startup.treeSize)} entries | ${r.startup.milliseconds} ms |`);
