@@ -19,8 +19,11 @@ export interface BenchNode {
   cleanup: () => Promise<void>;
 }
 
-/** A whole node through the real composition root (data dir, LevelDB, ledger, attestations, devices), without HTTP. */
-export async function openNode(options: { indexing?: boolean; maxBundleBytes?: number } = {}): Promise<BenchNode> {
+/**
+ * A whole node through the real composition root (data dir, LevelDB, ledger, attestations,
+ * devices), without HTTP; with `store` (a postgres:// URL), the log is kept in PostgreSQL instead.
+ */
+export async function openNode(options: { indexing?: boolean; maxBundleBytes?: number; store?: string } = {}): Promise<BenchNode> {
   const { initDataDir, adminKeyPath } = await import('../src/config/datadir.js');
   const { openLedger } = await import('../src/app.js');
   const { readPrivateKey } = await import('../src/keys.js');
@@ -29,6 +32,7 @@ export async function openNode(options: { indexing?: boolean; maxBundleBytes?: n
   const opened = await openLedger(dir.path, {
     ...(options.indexing === false && { indexing: false as const }),
     ...(options.maxBundleBytes && { maxBundleBytes: options.maxBundleBytes }),
+    ...(options.store !== undefined && { store: options.store }),
   });
   let closed = false;
   const close = async () => {

@@ -29,6 +29,7 @@ export function readmeTables(r: Record<string, any>): string {
     const line = (what: string, row: Row) => `| ${what} | ${row.concurrency} | ${n(row.bundlesPerSec)} | ${row.ratioToVerifyTimesCores ?? '–'} | ${row.latencyMs.p50} / ${row.latencyMs.p99} ms | ${row.ratioToBare !== undefined ? `${row.ratioToBare} (bare ${n(row.bare?.requestsPerSec)}/s)` : ''} |`;
     for (const row of ing.inProcess.single as Row[]) out.push(line('in process, single', row));
     for (const row of ing.inProcess.batch as Row[]) out.push(line('in process, batches of 100', row));
+    for (const b of (r.postgres?.batch ?? []) as Array<{ postgres: Row }>) out.push(line('in process, batches of 100, on PostgreSQL', b.postgres));
     for (const row of ing.http.single as Row[]) out.push(line('HTTP, single', row));
     for (const row of ing.http.batch as Row[]) out.push(line('HTTP, batches of 100', row));
     out.push('');
@@ -43,6 +44,27 @@ export function readmeTables(r: Record<string, any>): string {
     rows.push(`| inclusion proof, no tile cache, at ${sizes(u)} entries | ${Object.values(u).map((x) => n(x.proofsPerSec)).join(' / ')} /s; ${Object.values(u).map((x) => x.tileReadsPerProof).join(' / ')} tile reads each (O(log n)) |`);
     const c = r.inclusionProofs.cachedAtSize as Record<string, { proofsPerSec: number }>;
     rows.push(`| inclusion proof, tile cache on | ${Object.values(c).map((x) => n(x.proofsPerSec)).join(' / ')} /s |`);
+  }
+  const pg = r.postgres;
+  if (pg?.skipped) rows.push(`| batch ingest on PostgreSQL ÷ LevelDB | skipped: ${pg.skipped} |`);
+  else if (pg?.error) rows.push(`| batch ingest on PostgreSQL ÷ LevelDB | **failed**: ${pg.error} |`);
+  else if (pg?.batch) {
+    const b = pg.batch as Array<{ concurrency: number; ratio: number; postgres: Row; levelDb: Row }>;
+    const host = (() => {
+      try {
+        return ` at ${new URL(pg.database).hostname}`;
+      } catch {
+        return '';
+      }
+    })();
+    const each = (f: (x: (typeof b)[number]) => string) => b.map(f).join(' / ');
+    const lat = (x: { latencyMs: { p50: number; p99: number } }) => `${x.latencyMs.p50} / ${x.latencyMs.p99} ms`;
+    const lats = (which: 'postgres' | 'levelDb') => b.map((x) => lat(x[which])).join(', ');
+    rows.push(`| batch ingest in process (${pg.bundlesPerBatch} a batch, concurrency ${each((x) => String(x.concurrency))}) on PostgreSQL ${pg.serverVersion}${host} ÷ LevelDB, the same bundles in the same run | **${each((x) => String(x.ratio))}** (PostgreSQL ${each((x) => n(x.postgres.bundlesPerSec))} /s, p50 / p99 a batch ${lats('postgres')}; LevelDB ${each((x) => n(x.levelDb.bundlesPerSec))} /s, ${lats('levelDb')}); best ÷ best ${pg.ratio}${pg.errors ? `, **${pg.errors} errors**` : ''} |`);
+    const rd = pg.reads;
+    if (rd) {
+      rows.push(`| after that ingest (${n(rd.treeSize)} entries), no tile cache, one at a time, p50 / p99: inclusion proof; entry read | PostgreSQL ${lat(rd.postgres.inclusionProof)}; ${lat(rd.postgres.entry)} — LevelDB ${lat(rd.levelDb.inclusionProof)}; ${lat(rd.levelDb.entry)} (p50 PostgreSQL ÷ LevelDB ${rd.inclusionProofP50Ratio}; ${rd.entryP50Ratio}) |`);
+    }
   }
   if (r.startup) rows.push(`| ledger start-up at ${n(r.startup.treeSize)} entries | ${r.startup.milliseconds} ms |`);
   const ix = r.ingest?.index;

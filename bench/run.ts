@@ -9,6 +9,12 @@
  * 10^4 and 10^5 (not 10^6), fewer requests per concurrency, 5,000 attestations for the footprint
  * (not 100,000), a 10^4 index and 1,000-component SBOMs.
  *
+ * PostgreSQL (postgres.ts): with PEDIGREE_BENCH_PG (or PEDIGREE_TEST_PG) set to a PostgreSQL URL,
+ * in-process batch ingest on PostgreSQL is measured beside LevelDB with the same bundles, in a
+ * schema of its own dropped at the end (`postgres` in the results); without it that part is
+ * skipped, and the output and `postgres.skipped` say so. A URL that cannot be reached stops the
+ * bench at the start, before the long work.
+ *
  * Environment: BENCH_MAX_SIZE bounds the largest tree built; BENCH_INDEX_MAX the largest index
  * (default 10^5; 10^6 takes about half an hour); BENCH_SBOM_COMPONENTS, BENCH_FOOTPRINT and
  * BENCH_PORT (two ports from it, default 18610) as named.
@@ -27,14 +33,15 @@ import type { LogStore } from '../src/store/store.js';
 import { tempDir } from '../test/helpers.js';
 import { benchSupplier, log, openNode, round, signComponents } from './common.js';
 import { ingestBatch, ingestSingle, p256VerifyRate, registerSupplier, type RateLatency } from './ingest.js';
+import { benchPostgresPart, benchPostgresUrl, postgresServerVersion, type PostgresBenchOutcome } from './postgres.js';
 import { targets } from './targets.js';
 
 const QUICK = process.argv.includes('--quick');
 const CONCURRENCIES = [1, 16, 64, 200];
 const BATCH_CONCURRENCIES = [1, 4];
 const settings = QUICK
-  ? { verifyN: 3000, sizes: [10_000, 100_000], proofsPerSize: 500, singleRequests: (c: number) => Math.max(200, 4 * c), batches: 8, seconds: 2, indexIngest: 1000, indexMax: 10_000, sbom: 1000, deviceRuns: 5, footprint: 5000, cliRuns: 3 }
-  : { verifyN: 10_000, sizes: [10_000, 100_000, 1_000_000], proofsPerSize: 2000, singleRequests: (c: number) => Math.max(2000, 20 * c), batches: 30, seconds: 5, indexIngest: 4000, indexMax: 100_000, sbom: 10_000, deviceRuns: 20, footprint: 100_000, cliRuns: 7 };
+  ? { verifyN: 3000, sizes: [10_000, 100_000], proofsPerSize: 500, singleRequests: (c: number) => Math.max(200, 4 * c), batches: 8, seconds: 2, indexIngest: 1000, indexMax: 10_000, sbom: 1000, deviceRuns: 5, footprint: 5000, cliRuns: 3, postgresReads: 200 }
+  : { verifyN: 10_000, sizes: [10_000, 100_000, 1_000_000], proofsPerSize: 2000, singleRequests: (c: number) => Math.max(2000, 20 * c), batches: 30, seconds: 5, indexIngest: 4000, indexMax: 100_000, sbom: 10_000, deviceRuns: 20, footprint: 100_000, cliRuns: 7, postgresReads: 1000 };
 const MAX = Number(process.env.BENCH_MAX_SIZE ?? Infinity);
 const PORT = Number(process.env.BENCH_PORT ?? 18610);
 const started = performance.now();
@@ -53,6 +60,17 @@ const results: Record<string, any> = {
 };
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+
+// PostgreSQL, if configured: reachable now, or the bench stops before its long work.
+const postgresUrl = benchPostgresUrl();
+if (postgresUrl) {
+  try {
+    log(`PostgreSQL ${await postgresServerVersion(postgresUrl)}: ingest will be measured on it beside LevelDB`);
+  } catch (e) {
+    log(`PEDIGREE_BENCH_PG / PEDIGREE_TEST_PG is set, but the database cannot be reached: ${(e as Error).message}`);
+    process.exit(2);
+  }
+} else log('PostgreSQL: not configured (PEDIGREE_BENCH_PG unset); its ingest will be skipped');
 
 // Baseline: raw ECDSA P-256 signature verification, one core; the machine's is that × cores.
 const verify1 = p256VerifyRate(settings.verifyN);
@@ -143,10 +161,12 @@ try {
   const withRatio = <T extends { bundlesPerSec: number }>(row: T) => ({ ...row, ratioToVerifyTimesCores: round(row.bundlesPerSec / verifyTimesCores, 3) });
   const single: RateLatency[] = [];
   const batch: RateLatency[] = [];
+  let postgres: PostgresBenchOutcome;
   {
     // Signed before the clock starts; one node for every concurrency, each with its own bundles.
     const singles = await Promise.all(CONCURRENCIES.map((c) => pool(settings.singleRequests(c), `in-c${c}`)));
     const batches = await Promise.all(BATCH_CONCURRENCIES.map((c) => pool(settings.batches * 100, `in-batch-c${c}`)));
+    const postgresWarm = postgresUrl ? await pool(200, 'pg-warm') : [];
     const node = await openNode();
     try {
       await registerSupplier(node, supplier);
@@ -162,6 +182,9 @@ try {
     } finally {
       await node.cleanup();
     }
+    // The same batches on PostgreSQL beside a fresh LevelDB node (or skipped, saying so).
+    postgres = await benchPostgresPart(process.env, { concurrencies: BATCH_CONCURRENCIES, bundles: batches, warm: postgresWarm, reads: settings.postgresReads }, supplier, log);
+    if ('batch' in postgres) for (const row of postgres.batch) Object.assign(row, { postgres: withRatio(row.postgres), levelDb: withRatio(row.levelDb) });
   }
   const { benchHttp } = await import('./http.js');
   const http = await benchHttp(
@@ -191,6 +214,7 @@ try {
     errors: [...single, ...batch, ...http.single, ...http.batch].reduce((a, r) => a + r.errors, 0),
   };
   results.http = { inclusionProof: http.inclusionProof };
+  results.postgres = postgres;
   log(`batch ingest: HTTP ${httpBatch}/s = ${results.ingest.batchRatioToVerifyTimesCores} × verify × cores; in process ${inBatch}/s = ${results.ingest.inProcessBatchRatioToVerifyTimesCores} ×`);
 }
 
@@ -250,6 +274,7 @@ try {
 results.machine.loadAverageAtEnd = round(loadavg()[0]!, 1);
 results.targets = targets(results);
 results.seconds = round((performance.now() - started) / 1000, 1);
+log(results.postgres.skipped ? `PostgreSQL ingest: skipped — ${results.postgres.skipped}` : results.postgres.error ? `PostgreSQL ingest: FAILED — ${results.postgres.error}` : `PostgreSQL ingest: ${results.postgres.postgresBatchPerSec}/s, LevelDB ${results.postgres.levelDbBatchPerSec}/s in the same run (PostgreSQL ÷ LevelDB ${results.postgres.ratio})`);
 for (const t of results.targets) log(`target ${t.id}: ${t.measured} ${t.unit} (${t.op} ${t.threshold}) ${t.met ? 'met' : 'NOT met'}${t.note ? ` — ${t.note}` : ''}`);
 const out = join(import.meta.dirname, QUICK ? 'results-quick.json' : 'results.json');
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,4 +1,5 @@
 /** The targets the bench checks, read from its results; and the README's table of them. */
+import type { PostgresBenchOutcome } from './postgres.js';
 
 export interface Target {
   id: string;
@@ -29,6 +30,13 @@ export interface BenchResults {
   footprint?: { diskRatio?: number; rssMegabytes?: number; attestations: number };
   cli?: { helpRatio?: number; verifyEvidenceRatio?: number; verifyEvidenceExit?: number };
   startup?: { treeSize: number; milliseconds?: number };
+  /**
+   * In-process batch ingest on PostgreSQL beside LevelDB, same bundles, same run (postgres.ts):
+   * rows per concurrency, the best rate on each and PostgreSQL ÷ LevelDB, reads with no tile
+   * cache; or `{ skipped }` when PEDIGREE_BENCH_PG (or PEDIGREE_TEST_PG) is unset, or `{ error }`.
+   * Reported, not a target.
+   */
+  postgres?: PostgresBenchOutcome;
 }
 
 const SPECS: Spec[] = [

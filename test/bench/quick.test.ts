@@ -1,6 +1,8 @@
 /**
  * The bench's pieces at tiny sizes, so `npm run bench` keeps working: nothing here is timed
- * against a threshold; it checks that each piece runs and measures real outcomes.
+ * against a threshold; it checks that each piece runs and measures real outcomes. The PostgreSQL
+ * piece runs when PEDIGREE_TEST_PG names a database; without one, the bench must report that
+ * piece as skipped (checked always).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { benchDevice } from '../../bench/device.js';
 import { benchFootprint } from '../../bench/footprint.js';
 import { benchHttp } from '../../bench/http.js';
 import { ingestBatch, ingestSingle, p256VerifyRate, registerSupplier } from '../../bench/ingest.js';
+import { benchPostgres, benchPostgresPart, benchPostgresUrl, POSTGRES_SKIPPED, schemaExists } from '../../bench/postgres.js';
 import { readmeTables, replaceInReadme } from '../../bench/readme-table.js';
 import { targets } from '../../bench/targets.js';
 
@@ -90,4 +93,73 @@ describe('bench pieces, tiny', () => {
     expect(tables).toContain('| target | threshold | measured | |');
     expect(replaceInReadme('a\n<!-- bench:begin -->\nold\n<!-- bench:end -->\nb', tables)).toBe(`a\n<!-- bench:begin -->\n${tables.trimEnd()}\n<!-- bench:end -->\nb`);
   }, 120_000);
+});
+
+const PG = process.env.PEDIGREE_TEST_PG;
+
+describe('bench PostgreSQL piece', () => {
+  const supplier = benchSupplier();
+  const pool = (n: number, tag: string) => signComponents(supplier, n, tag);
+
+  it('is skipped, saying so in its output, its result and the README tables, when no PostgreSQL is configured; an unreachable one is an error', async () => {
+    expect(benchPostgresUrl({})).toBeUndefined();
+    expect(benchPostgresUrl({ PEDIGREE_TEST_PG: 'postgres://t@h/db' })).toBe('postgres://t@h/db');
+    expect(benchPostgresUrl({ PEDIGREE_BENCH_PG: 'postgres://b@h/db', PEDIGREE_TEST_PG: 'postgres://t@h/db' })).toBe('postgres://b@h/db');
+    const said: string[] = [];
+    const skipped = await benchPostgresPart({}, { concurrencies: [1], bundles: [[]], warm: [], reads: 1 }, supplier, (m) => said.push(m));
+    expect(skipped).toEqual({ skipped: POSTGRES_SKIPPED });
+    expect(POSTGRES_SKIPPED).toMatch(/^set PEDIGREE_BENCH_PG \(or PEDIGREE_TEST_PG\)/);
+    expect(said).toEqual([`PostgreSQL ingest: skipped — ${POSTGRES_SKIPPED}`]);
+    expect(readmeTables({ mode: 'quick', targets: [], postgres: skipped })).toContain(`| batch ingest on PostgreSQL ÷ LevelDB | skipped: ${POSTGRES_SKIPPED} |`);
+    // Nothing listens on port 1: the piece fails, says so, and hides the password.
+    const failed = await benchPostgresPart({ PEDIGREE_BENCH_PG: 'postgres://u:secret@127.0.0.1:1/db' }, { concurrencies: [1], bundles: [[]], warm: [], reads: 1 }, supplier);
+    expect(failed).toMatchObject({ error: expect.any(String), database: expect.not.stringContaining('secret') });
+    expect(readmeTables({ mode: 'quick', targets: [], postgres: failed })).toContain('| batch ingest on PostgreSQL ÷ LevelDB | **failed**: ');
+  });
+
+  describe.skipIf(!PG)('on PostgreSQL', () => {
+    it('ingests the same batches on PostgreSQL and LevelDB, reads from both with no tile cache, and drops its schema', async () => {
+      const bundles = [await pool(150, 't-pg-c1'), await pool(200, 't-pg-c2')];
+      let schema = '';
+      const said: string[] = [];
+      const r = await benchPostgres(PG!, { concurrencies: [1, 2], bundles, warm: await pool(20, 't-pg-warm'), reads: 10 }, supplier, (m) => said.push(m), (s) => (schema = s));
+      expect(schema).toMatch(/^bench_[0-9a-f]{12}$/);
+      expect(r.batch.map((b) => b.concurrency)).toEqual([1, 2]);
+      expect(r.batch.map((b) => b.postgres.requests)).toEqual([2, 2]);
+      for (const b of r.batch) {
+        for (const row of [b.postgres, b.levelDb]) {
+          expect(row.errors).toBe(0);
+          expect(row.bundlesPerSec).toBeGreaterThan(0);
+          expect(row.latencyMs.p99).toBeGreaterThanOrEqual(row.latencyMs.p50);
+        }
+        expect(b.levelDb.requests).toBe(b.postgres.requests);
+        expect(b.ratio).toBeCloseTo(b.postgres.bundlesPerSec / b.levelDb.bundlesPerSec, 2);
+      }
+      expect(r.errors).toBe(0);
+      expect(r.postgresBatchPerSec).toBe(Math.max(...r.batch.map((b) => b.postgres.bundlesPerSec)));
+      expect(r.ratio).toBeCloseTo(r.postgresBatchPerSec / r.levelDbBatchPerSec, 2);
+      expect(r.serverVersion).toMatch(/^\d+/);
+      const password = new URL(PG!).password;
+      if (password) expect(r.database).not.toContain(`:${password}@`);
+      // Registration, the warm-up and every bundle: the same tree on both.
+      expect(r.reads.treeSize).toBe(1 + 20 + 150 + 200);
+      for (const reads of [r.reads.postgres, r.reads.levelDb]) {
+        for (const row of [reads.inclusionProof, reads.entry]) {
+          expect(row.count).toBe(10);
+          expect(row.latencyMs.p50).toBeGreaterThan(0);
+          expect(row.latencyMs.p99).toBeGreaterThanOrEqual(row.latencyMs.p50);
+        }
+      }
+      expect(said.filter((m) => m.includes('PostgreSQL ÷ LevelDB'))).toHaveLength(2);
+      expect(await schemaExists(PG!, schema)).toBe(false);
+      const tables = readmeTables({ mode: 'quick', targets: [], ingest: { inProcess: { single: [], batch: [] }, http: { single: [], batch: [] } }, postgres: r });
+      expect(tables.match(/\| in process, batches of 100, on PostgreSQL \|/g)).toHaveLength(2);
+      expect(tables).toContain(`| batch ingest in process (100 a batch, concurrency 1 / 2) on PostgreSQL ${r.serverVersion}`);
+      expect(tables).toContain(`**${r.batch[0]!.ratio} / ${r.batch[1]!.ratio}**`);
+    }, 120_000);
+  });
+
+  describe.skipIf(!!PG)('on PostgreSQL', () => {
+    it.skip('skipped: set PEDIGREE_TEST_PG to a PostgreSQL URL to run the bench\'s PostgreSQL piece at tiny sizes', () => undefined);
+  });
 });
