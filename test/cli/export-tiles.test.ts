@@ -9,7 +9,7 @@
  * (nothing changed).
  */
 import { createReadStream } from 'node:fs';
-import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { cp as copyDir, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +216,25 @@ describe('pedigree export-tiles', () => {
     const monitor = await runPedigree(work.path, ['monitor', '--once', '--audit', '--server', staticUrl, '--trusted-root', join(out, 'trusted_root.json'), '--state', 'audit-new.json']);
     expect(monitor.code, monitor.stderr + monitor.stdout).toBe(0);
     expect(monitor.stdout).toMatch(/551 entries \(first checkpoint recorded\); index audited: 551 new entries read/);
+    // The monitors that saw size 300 follow to 551: the consistency proof from the static tiles
+    // (no GraphQL there), the audit resuming where it stopped.
+    for (const [state, audit] of [['plain.json', []], ['audit.json', ['--audit']]] as const) {
+      const m = await runPedigree(work.path, ['monitor', '--once', ...audit, '--server', staticUrl, '--trusted-root', join(out, 'trusted_root.json'), '--state', state]);
+      expect(m.code, m.stderr + m.stdout).toBe(0);
+      expect(m.stdout).toMatch(`OK ${ORIGIN}: 300 -> 551 entries, consistent${audit.length ? '; index audited: 251 new entries read' : '\n'}`);
+    }
+    // A static copy whose tiles were rewritten under the same checkpoint is caught.
+    const forged = join(work.path, 'forged');
+    await copyDir(out, forged, { recursive: true });
+    const tile = join(forged, 'tile/0/001');
+    const bytes = await readFile(tile);
+    bytes[0]! ^= 1;
+    await writeFile(tile, bytes);
+    const forgedUrl = await serveFolder(forged);
+    await writeFile(join(work.path, 'at300.json'), JSON.stringify({ origin: ORIGIN, size: oldCp.size, root: Buffer.from(oldCp.root).toString('base64'), checkpoint: before.get('checkpoint')!.bytes.toString() }));
+    const alarm = await runPedigree(work.path, ['monitor', '--once', '--server', forgedUrl, '--trusted-root', join(out, 'trusted_root.json'), '--state', 'at300.json']);
+    expect(alarm.code, alarm.stderr + alarm.stdout).toBe(1);
+    expect(alarm.stdout).toMatch(/ALERT size 551 is not consistent with size 300/);
 
     // Again with nothing new: nothing is written.
     const again = await exportTiles(node.dir, out, '--incremental');
@@ -248,7 +267,7 @@ describe('pedigree export-tiles', () => {
         ['forked', { ...cur, size: 400, root: new Uint8Array(32).fill(7) }, /root is not this ledger's root at that size/],
       ] as const) {
         const dir = join(work.path, name);
-        await cp(out, dir, { recursive: true });
+        await copyDir(out, dir, { recursive: true });
         await writeFile(join(dir, 'checkpoint'), signCheckpoint(c, ed25519NoteSigner(ORIGIN, key)));
         refusals.push([dir, ['--incremental'], 'EXPORT_INCONSISTENT', why]);
       }
