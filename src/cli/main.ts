@@ -60,6 +60,15 @@ export function buildProgram(): Command {
     .action(lazy(() => import('./audit.js'), 'auditCommand'));
 
   program
+    .command('export-tiles')
+    .description('write a stopped ledger out as static files for a CDN or object store, laid out as `pedigree serve` answers them: checkpoint, tile/<L>/<N>[.p/<W>], tile/entries/…, vindex/payloads/… and trusted_root.json (docs/static-tiles.md)')
+    .addOption(dataOption())
+    .requiredOption('--out <dir>', 'the directory to write (absent or empty, or with --incremental an earlier export of this log)')
+    .option('--incremental', 'update an export of this log in --out: write only new tiles, then the checkpoint last; refuses another log\'s export or a checkpoint this log is not consistent with')
+    .option('--json', 'machine-readable output')
+    .action(lazy(() => import('./export.js'), 'exportTilesCommand'));
+
+  program
     .command('backup')
     .description('copy a consistent ledger into a new directory, while it serves (through DATA/backup.sock) or stopped: its database at one instant between commits, ledger.json and, unless --without-keys, the secret keys log.key and admin.key (mode 0600); prints the tree size and root (docs/backup.md)')
     .addOption(dataOption())

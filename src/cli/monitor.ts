@@ -10,8 +10,8 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { graphql } from '../client/graphql.js';
-import { openCheckpoint, verifyConsistency, type Checkpoint } from '../log/index.js';
+import { ClientError, CLIENT_TIMEOUT_MS, graphql } from '../client/graphql.js';
+import { HASH_SIZE, TILE_WIDTH, consistencyRanges, openCheckpoint, rangeHash, tilePath, tileWidth, verifyConsistency, type Checkpoint } from '../log/index.js';
 import { AuditError, auditIndex, type AuditState } from '../vindex/audit.js';
 import { trustedLog } from '../verify/trust.js';
 import { CliError, EXIT_ERROR, loadTrustedRoot, parsePositive, terminalSafe } from './util.js';
@@ -68,6 +68,31 @@ async function audit(server: string, cp: Checkpoint, prev: AuditState | undefine
   return { ...r.state, read: r.read };
 }
 
+/**
+ * The consistency proof from `from` to `to` built from the log's hash tiles (C2SP tlog-tiles),
+ * for a log served as static files (pedigree export-tiles), which answers no GraphQL. Each tile
+ * is read at the width a tree of `to` has it, and no more than that many bytes.
+ */
+async function consistencyFromTiles(server: string, from: number, to: number): Promise<Uint8Array[]> {
+  const read = async (level: number, index: number): Promise<Uint8Array> => {
+    const width = tileWidth(to, level, index);
+    const path = tilePath(width === TILE_WIDTH ? { level, index } : { level, index, width });
+    const res = await fetch(new URL(`/${path}`, server), { signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) }).catch((e: Error) => {
+      throw new CliError(`cannot reach ${server}: ${e.message}`, EXIT_ERROR, 'SERVER_UNREACHABLE');
+    });
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > width * HASH_SIZE) break;
+      parts.push(chunk);
+    }
+    if (!res.ok || size !== width * HASH_SIZE) throw new CliError(`${server} serves no ${path} of ${width} hashes (HTTP ${res.status}), so the consistency proof cannot be built`, EXIT_ERROR, 'BAD_RESPONSE');
+    return new Uint8Array(Buffer.concat(parts));
+  };
+  return Promise.all(consistencyRanges(from, to).map((r) => rangeHash(r, read)));
+}
+
 async function readState(path: string): Promise<State | undefined> {
   const text = await readFile(path, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
@@ -113,9 +138,16 @@ export async function monitorCommand(opts: MonitorOptions): Promise<void> {
     if (prev && prev.size > cp.size) throw new Inconsistent(`the log shrank from ${prev.size} to ${cp.size} entries`);
     if (prev && prev.size === cp.size && prev.root !== root64) throw new Inconsistent(`fork: two different roots for size ${cp.size}`);
     if (prev && prev.size > 0 && prev.size < cp.size) {
-      const { consistencyProof } = await graphql<{ consistencyProof: { hashes: string[] } }>(opts.server, 'query ($f: Int!, $t: Int!) { consistencyProof(fromSize: $f, toSize: $t) { hashes } }', { f: prev.size, t: cp.size });
+      // The ledger's GraphQL proof; a log served as static files answers none: built from its tiles.
+      const hashes = await graphql<{ consistencyProof: { hashes: string[] } }>(opts.server, 'query ($f: Int!, $t: Int!) { consistencyProof(fromSize: $f, toSize: $t) { hashes } }', { f: prev.size, t: cp.size }).then(
+        (d) => d.consistencyProof.hashes.map((h) => new Uint8Array(Buffer.from(h, 'base64'))),
+        (e: unknown) => {
+          if (e instanceof ClientError && e.code === 'BAD_RESPONSE') return consistencyFromTiles(opts.server, prev.size, cp.size);
+          throw e;
+        },
+      );
       try {
-        verifyConsistency(prev.size, cp.size, consistencyProof.hashes.map((h) => new Uint8Array(Buffer.from(h, 'base64'))), new Uint8Array(Buffer.from(prev.root, 'base64')), cp.root);
+        verifyConsistency(prev.size, cp.size, hashes, new Uint8Array(Buffer.from(prev.root, 'base64')), cp.root);
       } catch (e) {
         throw new Inconsistent(`size ${cp.size} is not consistent with size ${prev.size}: ${(e as Error).message}`);
       }
