@@ -32,6 +32,18 @@ export interface OpenOptions {
   readonly clock?: () => number;
   /** A PostgreSQL URL (postgres://…) to keep the log in instead of the data directory's LevelDB. */
   readonly store?: string;
+  /** A store already open (a PostgreSQL one holding the writer lock, or following the writer). */
+  readonly logStore?: LogStore;
+}
+
+/**
+ * A PostgreSQL store for this data directory's ledger: bound to it by its origin and first log
+ * key (which a key rotation does not change), as the writer (`writer`, or a connection already
+ * holding the lock) or as a follower that writes nothing (`readOnly`). Loaded only when used.
+ */
+export async function openPostgresStore(dataDir: DataDir, url: string, mode: { writer?: boolean; writerClient?: import('pg').Client; readOnly?: boolean }): Promise<import('./store/postgres.js').PostgresLogStore> {
+  const { PostgresLogStore } = await import('./store/postgres.js');
+  return PostgresLogStore.open(url, { ...mode, ledger: { origin: dataDir.config.origin, logPublicKey: logKeyHistory(dataDir.config)[0]!.publicKey } });
 }
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
@@ -39,13 +51,10 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
   const dataDir = await loadDataDir(dir);
   // PostgreSQL when a store URL is given (loaded only then); else the data directory's LevelDB.
   const store: LogStore =
-    options.store !== undefined && /^postgres(ql)?:\/\//.test(options.store)
-      ? await (await import('./store/postgres.js')).PostgresLogStore.open(options.store, {
-          writer: true,
-          // Bound by the ledger's first log key, which a key rotation does not change.
-          ledger: { origin: dataDir.config.origin, logPublicKey: logKeyHistory(dataDir.config)[0]!.publicKey },
-        })
-      : await LevelLogStore.open(dataDir.dbPath);
+    options.logStore ??
+    (options.store !== undefined && /^postgres(ql)?:\/\//.test(options.store)
+      ? await openPostgresStore(dataDir, options.store, { writer: true })
+      : await LevelLogStore.open(dataDir.dbPath));
   try {
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
     const clock = options.clock ? { clock: options.clock } : {};
@@ -71,7 +80,8 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
     // A LevelDB store streams consistent snapshots for `pedigree backup`; PostgreSQL has its own tools (pg_dump).
     return { dataDir, ledger, attestations, devices, ...(store instanceof LevelLogStore && { snapshot: () => store.snapshot() }) };
   } catch (e) {
-    await store.close();
+    // A store handed in stays open: its owner closes it.
+    if (!options.logStore) await store.close();
     throw e;
   }
 }

@@ -37,6 +37,7 @@ export function buildProgram(): Command {
     .description('run the ledger: GraphQL at /graphql, C2SP checkpoint and tiles at /checkpoint and /tile/, statements for index monitors at /vindex/payloads/, health at /healthz')
     .addOption(dataOption())
     .addOption(new Option('--port <n>', 'TCP port').env('PORT').default('8080'))
+    .option('--advertise-url <url>', 'with --store: where the other servers on the same database reach this one when it writes (default: the address it listens on)')
     .addOption(new Option('--store <url>', 'keep the log in PostgreSQL (postgres://user@host/database[?schema=name]; the password from PGPASSWORD or ~/.pgpass) instead of DATA/db').env('PEDIGREE_STORE'))
     .option('--host <addr>', 'address to listen on (0.0.0.0 to serve the local network)', '127.0.0.1')
     .option('--demo', 'initialise the data directory if needed and load the demo supply chain into an empty log')

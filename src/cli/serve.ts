@@ -15,6 +15,8 @@ import { serveBackups } from '../store/backup.js';
 
 export interface ServeOptions {
   data: string;
+  /** Where the other servers on the same PostgreSQL database reach this one (default: the address it listens on). */
+  advertiseUrl?: string;
   /** A PostgreSQL URL: the log lives there instead of in DATA/db. */
   store?: string;
   port: string;
@@ -103,26 +105,42 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
   let cosigning: Cosigning | undefined;
   let opened: Awaited<ReturnType<typeof openLedger>>;
   let demo: DemoSummary | undefined;
+  let shared: import('../server/shared.js').SharedLedger | undefined;
   try {
     if (opts.demo && !(await isInitialised(dir))) {
       await initDataDir(dir);
       say(`Initialised a new ledger in ${dir}\n`);
     }
     if (opts.store !== undefined && !/^postgres(ql)?:\/\//.test(opts.store)) throw new CliError('--store must be a PostgreSQL URL, postgres://user@host/database (or leave it out for the data directory\'s LevelDB)');
-    opened = await openLedger(dir, { maxBundleBytes: parsePositive('--max-bundle', opts.maxBundle), ...(opts.store !== undefined && { store: opts.store }) });
+    const maxBundleBytes = parsePositive('--max-bundle', opts.maxBundle);
+    const limits = { maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs, rateLimit };
+    if (opts.store !== undefined) {
+      // On PostgreSQL, several servers may share the database: one writes, the others follow (server/shared.ts).
+      if (witnessing) throw new CliError('--witness with --store: witnesses are not yet supported for a ledger on PostgreSQL');
+      shared = await (await import('../server/shared.js')).openShared(dir, opts.store, {
+        maxBundleBytes,
+        serve: (o, forwardWrites) => bound.serve({ ledger: o.ledger, attestations: o.attestations, devices: o.devices, ...limits, ...(forwardWrites && { forwardWrites }) }),
+        advertise: () => opts.advertiseUrl ?? bound.url,
+        say,
+      });
+      opened = shared.current();
+    } else {
+      opened = await openLedger(dir, { maxBundleBytes });
+    }
     ledger = opened.ledger;
-    if (opts.demo && ledger.size === 0) {
+    if (opts.demo && ledger.size === 0 && shared?.role() !== 'follower') {
       say('Loading the demo supply chain (signing it live)...\n');
       demo = await loadDemo(opened.attestations, await readPrivateKey(adminKeyPath(dir)), dir, (m) => say(`  ${m}\n`));
       say(`Loaded ${demo.entries} demo attestations; demo participant keys are in ${demo.keysDir}\n`);
     }
     cosigning = witnessing && new Cosigning(ledger, { ...witnessing, onShortfall: (m) => process.stderr.write(`pedigree: witnesses: ${m}\n`) });
     if (cosigning) opened.devices.witnessing = cosigning;
-    bound.serve({ ledger, attestations: opened.attestations, devices: opened.devices, maxBodyBytes, corsOrigins: cors, maxConnections, requestTimeoutMs, rateLimit });
+    if (!shared) bound.serve({ ledger, attestations: opened.attestations, devices: opened.devices, ...limits });
   } catch (e) {
     cosigning?.close();
     await bound.close();
-    await ledger?.close().catch(() => undefined);
+    if (shared) await shared.stop().catch(() => undefined);
+    else await ledger?.close().catch(() => undefined);
     throw e;
   }
   const { attestations, dataDir } = opened;
@@ -169,7 +187,9 @@ export async function serveCommand(opts: ServeOptions): Promise<void> {
       process.off('SIGTERM', stop);
       say('Stopping...\n');
       cosigning?.close();
-      void Promise.all([running.close(), backups?.close()]).then(() => ledger!.close()).then(done, done);
+      void Promise.all([running.close(), backups?.close()])
+        .then(() => (shared ? shared.stop() : ledger!.close()))
+        .then(done, done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

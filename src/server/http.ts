@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { requests, serverLogger } from './request.js';
 import { RateLimiter } from './rate.js';
 import { createYoga } from 'graphql-yoga';
+import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { LogError, parseTilePath } from '../log/index.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -58,6 +59,11 @@ export interface ServerOptions {
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** How long a client may take to send a whole request, and its headers (ms). */
   readonly requestTimeoutMs?: number;
+  /**
+   * A server that follows the writer (several servers on one PostgreSQL database) hands each
+   * GraphQL mutation to it: the request's body as it came, the writer's answer as it is.
+   */
+  readonly forwardWrites?: (body: Buffer) => Promise<{ status: number; contentType: string; text: string }>;
   readonly headersTimeoutMs?: number;
 }
 
@@ -99,6 +105,19 @@ function closedSignal(res: ServerResponse): AbortSignal {
     });
   }
   return abort.signal;
+}
+
+/** Whether a GraphQL request body (JSON) runs a mutation: the operation it names, or its only one. */
+function isMutation(body: Buffer): boolean {
+  try {
+    const { query, operationName } = JSON.parse(body.toString('utf8')) as { query?: unknown; operationName?: unknown };
+    if (typeof query !== 'string') return false;
+    const ops = parse(query, { maxTokens: MAX_TOKENS }).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const op = typeof operationName === 'string' ? ops.find((o) => o.name?.value === operationName) : ops.length === 1 ? ops[0] : undefined;
+    return op?.operation === 'mutation';
+  } catch {
+    return false; // Yoga answers what cannot be read
+  }
 }
 
 export function createHandler(options: ServerOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -185,6 +204,16 @@ export function createHandler(options: ServerOptions): (req: IncomingMessage, re
       }
     }
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBody);
+    if (body !== undefined && options.forwardWrites && isMutation(body)) {
+      let answer;
+      try {
+        answer = await options.forwardWrites(body);
+      } catch (e) {
+        // Retryable: the writer is changing hands, or unreachable for now.
+        return sendJson(res, 503, { errors: [{ message: `the ledger's writer cannot be reached just now (${(e as Error).message}); retry`, extensions: { code: 'LEADER_UNAVAILABLE' } }] }, { 'Retry-After': '1' });
+      }
+      return send(res, answer.status, answer.contentType, answer.text);
+    }
     // Yoga gets a lean Request built once from what is already read: the Node headers as they
     // are, the body as one buffer, and no AbortSignal (the context makes one only when a
     // subscription asks for it).

@@ -37,6 +37,10 @@ export interface PostgresStoreOptions {
    * refused while the first runs; a crashed one's lock goes with its connection).
    */
   readonly writer?: boolean;
+  /** A connection already holding the writer lock (tryWriterLock): the store writes through the lock it holds. */
+  readonly writerClient?: pg.Client;
+  /** Refuse every commit: a server that follows the writer and serves reads. */
+  readonly readOnly?: boolean;
   /** The ledger this database must hold (its origin and log key): a database is bound to the first ledger that writes it. */
   readonly ledger?: { readonly origin: string; readonly logPublicKey: string };
 }
@@ -60,6 +64,7 @@ export class PostgresLogStore implements LogStore {
   private size = 0;
 
   private writerClient: pg.Client | undefined;
+  private readOnly = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -89,7 +94,9 @@ export class PostgresLogStore implements LogStore {
     try {
       await store.migrate();
       if (options.ledger) await store.bind(options.ledger);
-      if (options.writer) await store.lockWriter(url);
+      if (options.writerClient) store.writerClient = options.writerClient;
+      else if (options.writer) await store.lockWriter(url);
+      store.readOnly = options.readOnly === true;
       store.size = asNumber((await pool.query<{ size: string }>('SELECT size FROM pedigree_tree WHERE id = 1')).rows[0]!.size);
     } catch (e) {
       await store.writerClient?.end().catch(() => undefined);
@@ -133,6 +140,40 @@ export class PostgresLogStore implements LogStore {
       const origin = (JSON.parse(have) as { origin?: string }).origin;
       throw new StoreError('STORE_CONFLICT', `this database (schema ${this.schema}) holds the ledger ${JSON.stringify(origin)} with another log key, not this data directory's ${JSON.stringify(ledger.origin)}; give each ledger its own database or schema`);
     }
+  }
+
+  /**
+   * Takes the writer lock if it is free, on a connection of its own that then holds it (give it
+   * to open as `writerClient`); undefined when another process holds it.
+   */
+  static async tryWriterLock(url: string): Promise<pg.Client | undefined> {
+    const u = new URL(url);
+    u.searchParams.delete('schema');
+    const client = new pg.Client({ connectionString: u.toString() });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      if ((await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK.toString()])).rows[0]!.ok) return client;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw unavailable('the ledger database did not answer', e);
+    }
+    await client.end().catch(() => undefined);
+    return undefined;
+  }
+
+  /** The tree size the database holds now (another process may be writing it). */
+  async storedSize(): Promise<number> {
+    return asNumber((await this.query<{ size: string }>('SELECT size FROM pedigree_tree WHERE id = 1')).rows[0]!.size);
+  }
+
+  /** Where the writer serves (for the servers that hand it submissions). */
+  async setLeader(url: string): Promise<void> {
+    await this.query("INSERT INTO pedigree_meta (key, value) VALUES ('leader', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [url]);
+  }
+
+  async leader(): Promise<string | undefined> {
+    return (await this.query<{ value: string }>("SELECT value FROM pedigree_meta WHERE key = 'leader'")).rows[0]?.value;
   }
 
   /** Holds the writer lock on a connection of its own for as long as the store is open. */
@@ -222,6 +263,7 @@ export class PostgresLogStore implements LogStore {
   }
 
   async commit(batch: IntegrationBatch): Promise<void> {
+    if (this.readOnly) throw new StoreError('STORE_UNAVAILABLE', 'this server follows the writer and writes nothing');
     for (const r of batch.records) this.checkSpace(r.space);
     // One row per record key: the last write of a key in a batch wins, as in LevelDB.
     const records = new Map<string, { space: string; key: Buffer; value: Buffer }>();
