@@ -93,6 +93,7 @@ export function buildProgram(): Command {
     .command('rotate-log-key')
     .description("replace a STOPPED ledger's log key: a new Ed25519 log.key (the old one kept as log.key.retired-<time>), the key history in ledger.json, the current checkpoint signed by both keys; old entries keep their timestamps and log ID, the trusted root lists both keys (docs/keys.md)")
     .addOption(dataOption())
+    .addOption(new Option('--store <url>', 'the ledger is on PostgreSQL (as for serve): stop every server on it first, and give each the new data directory').env('PEDIGREE_STORE'))
     .option('--json', 'machine-readable output')
     .action(lazy(() => import('./rotate.js'), 'rotateLogKeyCommand'));
 

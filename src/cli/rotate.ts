@@ -12,9 +12,10 @@ import { adminKeyOption } from './participant.js';
 import { keyIdOf } from '../trust/keys.js';
 import { CliError, printJson, readKeyFor, terminalSafe } from './util.js';
 
-export async function rotateLogKeyCommand(opts: { data: string; json?: boolean }): Promise<void> {
+export async function rotateLogKeyCommand(opts: { data: string; store?: string; json?: boolean }): Promise<void> {
   const dir = resolve(opts.data);
-  const r = await rotateLogKey(dir);
+  if (opts.store !== undefined && !/^postgres(ql)?:\/\//.test(opts.store)) throw new CliError('--store must be a PostgreSQL URL, postgres://user@host/database');
+  const r = await rotateLogKey(dir, opts.store !== undefined ? { store: opts.store } : {});
   if (opts.json) {
     printJson({ dataDir: r.dataDir, rotatedAt: r.rotatedAt, treeSize: r.treeSize, oldLogId: r.oldLogId, newLogId: r.newLogId, logVerifierKey: r.verifierKey, retiredKeyFile: r.retiredKeyFile, keys: r.keys.map((k) => ({ validFrom: k.validFrom, validUntil: k.validUntil ?? null, firstIndex: k.firstIndex })) });
     return;

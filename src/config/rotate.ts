@@ -19,6 +19,7 @@ import { ed25519NoteSigner, ed25519Raw, useNativeCrypto, verifierKeyString } fro
 import { generateKey, publicPem, writeNewFile, writePrivateKey, writePublicKey } from '../keys.js';
 import { ed25519KeyHash, parseCheckpoint, parseNote, signNote } from '../log/index.js';
 import { LevelLogStore } from '../store/level.js';
+import type { LogStore } from '../store/store.js';
 import { adminKeyPath, adminPubPath, configPath, DataDirError, loadDataDir, logKeyHistory, logKeyPath, type LedgerConfig, type LogKeyPeriod } from './datadir.js';
 
 export interface LogKeyRotation {
@@ -48,12 +49,15 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  * Rotates the log key of the stopped ledger in `dir`. Opening the database also proves the
  * ledger is stopped (LevelDB allows one process at a time). `clock` (ms) is for tests.
  */
-export async function rotateLogKey(dir: string, options: { clock?: () => number } = {}): Promise<LogKeyRotation> {
+export async function rotateLogKey(dir: string, options: { clock?: () => number; store?: string } = {}): Promise<LogKeyRotation> {
   useNativeCrypto();
   const d = await loadDataDir(dir);
   const history = logKeyHistory(d.config);
-  const store = await LevelLogStore.open(d.dbPath).catch((e: unknown) => {
-    throw new DataDirError('LEDGER_INVALID', `${(e as Error).message}: stop the ledger (pedigree serve) before rotating its log key`);
+  // A PostgreSQL store is held by its writer lock as LevelDB is by its own (app.ts).
+  const opening: Promise<LogStore> =
+    options.store !== undefined ? import('../app.js').then((app) => app.openPostgresStore(d, options.store!, { writer: true })) : LevelLogStore.open(d.dbPath);
+  const store = await opening.catch((e: unknown) => {
+    throw new DataDirError('LEDGER_INVALID', `${(e as Error).message}: stop the ledger (every pedigree serve on it) before rotating its log key`);
   });
   const origin = d.config.origin;
   const oldSigner = ed25519NoteSigner(origin, d.logKey);

@@ -54,7 +54,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
-  it('loads the demo into the database, verifies a device, and serves the same tree after a restart', async () => {
+  it('loads the demo into the database, verifies a device, serves the same tree after a restart, and rotates its log key once no server holds it', async () => {
     const dir = await tempDir();
     const schema = `pedigree_t${randomBytes(6).toString('hex')}`;
     const store = `${URL}${URL!.includes('?') ? '&' : '?'}schema=${schema}`;
@@ -78,8 +78,25 @@ describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
         try {
           const url2 = await again.url;
           expect(await (await fetch(`${url2}/checkpoint`)).text()).toBe(checkpoint);
+          // The log key rotates on PostgreSQL too, only once no server holds the database.
+          const busy = await runPedigree(dir.path, ['rotate-log-key', '--data', join(dir.path, 'data'), '--store', store]);
+          expect(busy.code).toBe(3);
+          expect(busy.stderr).toMatch(/stop the ledger/);
         } finally {
           await stop(again.child);
+        }
+        const rotated = await runPedigree(dir.path, ['rotate-log-key', '--data', join(dir.path, 'data'), '--store', store, '--json']);
+        expect(rotated.code, rotated.stderr).toBe(0);
+        const third = serve(join(dir.path, 'data'), store);
+        try {
+          const url3 = await third.url;
+          const root3 = (await (await fetch(`${url3}/trusted_root.json`)).json()) as { tlogs: unknown[] };
+          expect(root3.tlogs).toHaveLength(2);
+          // Evidence issued after the rotation verifies with the new root, the device's old entries included.
+          const pkg3 = (await graphql<{ device: { evidence: EvidencePackage } }>(url3, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: passing })).device.evidence;
+          expect(verifyEvidence(pkg3, root3, { udi: passing, policy: defaultPolicy(), now: Math.floor(Date.now() / 1000) }).outcome).toBe('PASS');
+        } finally {
+          await stop(third.child);
         }
       } finally {
         await stop(first.child);
