@@ -7,7 +7,7 @@ import { LevelLogStore } from './store/level.js';
 import type { LogStore } from './store/store.js';
 import { loadDataDir, logKeyHistory, type DataDir } from './config/datadir.js';
 import type { SequencerOptions } from './ledger/sequencer.js';
-import { AttestationService } from './attest/service.js';
+import { AttestationService, type AttestationServiceOptions } from './attest/service.js';
 import { DeviceService } from './provenance/device.js';
 
 export interface OpenedLedger {
@@ -36,6 +36,11 @@ export interface OpenOptions {
   readonly logStore?: LogStore;
 }
 
+/** The attestation service over `ledger`, with this data directory's keys and their history. */
+export function openAttestations(ledger: Ledger, dataDir: DataDir, extra: Partial<AttestationServiceOptions> = {}): Promise<AttestationService> {
+  return AttestationService.open({ ledger, logKey: dataDir.logKey, logKeys: logKeyHistory(dataDir.config), adminPublicKeyPem: dataDir.config.adminPublicKey, createdAt: dataDir.config.createdAt, ...extra });
+}
+
 /**
  * A PostgreSQL store for this data directory's ledger: bound to it by its origin and first log
  * key (which a key rotation does not change), as the writer (`writer`, or a connection already
@@ -59,12 +64,7 @@ export async function openLedger(dir: string, options: OpenOptions = {}): Promis
     const signer = ed25519NoteSigner(dataDir.config.origin, dataDir.logKey);
     const clock = options.clock ? { clock: options.clock } : {};
     const ledger = await Ledger.open({ store, signer, ...clock, ...(options.sequencer ? { sequencer: options.sequencer } : {}), ...(options.indexing === false && { indexing: false }) });
-    const attestations = await AttestationService.open({
-      ledger,
-      logKey: dataDir.logKey,
-      logKeys: logKeyHistory(dataDir.config),
-      adminPublicKeyPem: dataDir.config.adminPublicKey,
-      createdAt: dataDir.config.createdAt,
+    const attestations = await openAttestations(ledger, dataDir, {
       ...clock,
       ...(options.maxBundleBytes ? { maxBundleBytes: options.maxBundleBytes } : {}),
       ...(options.maxPerSubject ? { maxPerSubject: options.maxPerSubject } : {}),

@@ -69,14 +69,15 @@ export interface TestNode {
 }
 
 /** A whole node through the real composition root: data dir, LevelDB, ledger, attestations, HTTP. */
-export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes?: number; maxDeviceEntries?: number; maxPerSubject?: number; sequencer?: LedgerOptions['sequencer']; indexing?: boolean; clock?: () => number } = {}): Promise<TestNode> {
+export async function startNode(options: { maxBodyBytes?: number; maxBundleBytes?: number; maxDeviceEntries?: number; maxPerSubject?: number; sequencer?: LedgerOptions['sequencer']; indexing?: boolean; clock?: () => number; dir?: string } = {}): Promise<TestNode> {
   const { initDataDir, adminKeyPath } = await import('../src/config/datadir.js');
   const { openLedger } = await import('../src/app.js');
   const { startServer } = await import('../src/server/http.js');
   const { readPrivateKey } = await import('../src/keys.js');
   const { createPublicKey } = await import('node:crypto');
-  const dir = await tempDir();
-  await initDataDir(dir.path, ORIGIN);
+  // On an existing data directory (`dir`): opened as it is, and kept when the node stops.
+  const dir = options.dir !== undefined ? { path: options.dir, remove: async () => undefined } : await tempDir();
+  if (options.dir === undefined) await initDataDir(dir.path, ORIGIN);
   const opened = await openLedger(dir.path, {
     ...(options.sequencer && { sequencer: options.sequencer }),
     ...(options.maxBundleBytes && { maxBundleBytes: options.maxBundleBytes }),
@@ -120,5 +121,15 @@ export function outcomeCode(f: () => unknown, only?: abstract new (...args: neve
   } catch (e) {
     if (only && !(e instanceof only)) throw e;
     return (e as { code: string }).code;
+  }
+}
+
+/** The message of what `f` throws ('' when it returns). */
+export function messageOf(f: () => unknown): string {
+  try {
+    f();
+    return '';
+  } catch (e) {
+    return (e as Error).message;
   }
 }

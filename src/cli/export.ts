@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadDataDir, logKeyHistory } from '../config/datadir.js';
 import { ed25519NoteSigner, ed25519NoteVerifier, useNativeCrypto } from '../crypto/node.js';
 import { Ledger } from '../ledger/ledger.js';
-import { AttestationService } from '../attest/service.js';
+import { openAttestations } from '../app.js';
 import { LevelLogStore } from '../store/level.js';
 import { StoreError } from '../store/store.js';
 import { TILE_WIDTH, bytesEqual, nodesAtLevel, openCheckpoint, parseCheckpoint, parseNote, tilePath, type Checkpoint, type TileId } from '../log/index.js';
@@ -159,13 +159,7 @@ export async function exportTiles(opts: { data: string; out: string; incremental
     if ((await store.readTree()) === undefined) throw new CliError(`the ledger in ${dir} has never been started, so it has no checkpoint to export yet`, undefined, 'EXPORT_REFUSED');
     // No tile cache: every tile is read, written and let go (memory stays bounded for any size).
     const log = (ledger = await Ledger.open({ store, signer: ed25519NoteSigner(origin, dataDir.logKey), tileCacheSize: 0, indexCacheSize: 0 }));
-    const attestations = await AttestationService.open({
-      ledger,
-      logKey: dataDir.logKey,
-      logKeys: logKeyHistory(dataDir.config),
-      adminPublicKeyPem: dataDir.config.adminPublicKey,
-      createdAt: dataDir.config.createdAt,
-    });
+    const attestations = await openAttestations(ledger, dataDir);
     const note = ledger.checkpoint;
     const current = parseCheckpoint(parseNote(note).text);
     const previousSize = previous?.size ?? 0;

@@ -20,32 +20,16 @@ import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { TrustRegistry } from '../../src/trust/registry.js';
 import { keyIdOf, spkiPem } from '../../src/trust/keys.js';
 import { verifyEvidence } from '../../src/verify/evidence.js';
-import { ORIGIN, startNode, type TestNode } from '../helpers.js';
+import { ORIGIN, messageOf, outcomeCode, startNode, type TestNode } from '../helpers.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { party, registration } from '../attest/fixtures.js';
 import { runPedigree } from '../cli/run.js';
-import { openNode } from './node.js';
 
 const handover = (publicKey: KeyObject) =>
   statement([{ name: 'participant:admin', digest: { participant: 'admin' } }], ADMIN_KEY_URI, { publicKey: spkiPem(publicKey), issuedAt: new Date().toISOString() });
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const now = () => Math.floor(Date.now() / 1000);
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'VALID';
-};
-const messageOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '';
-};
+const code = (f: () => unknown) => outcomeCode(f);
 const refusal = async (p: Promise<unknown>) => p.then(() => 'accepted', (e: { code?: string }) => e.code);
 const predicateOf = (b: any) => JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).predicateType as string;
 const logIndexOf = (b: any) => Number(b.verificationMaterial.tlogEntries[0].logIndex);
@@ -125,7 +109,7 @@ describe('the administrator hand-over', () => {
     const audit = await runPedigree(dir, ['audit', '--data', dir, '--json']);
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout)).toMatchObject({ consistent: true });
-    const reopened = await openNode(dir);
+    const reopened = await startNode({ dir: dir });
     node = { ...reopened, cleanup: () => reopened.cleanup().then(() => rm(dir, { recursive: true, force: true })) };
     const again = party('after-restart');
     expect(await refusal(submit(registration(again, ['qa']), oldAdmin))).toBe('SIGNER_REVOKED');

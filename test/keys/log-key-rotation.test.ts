@@ -22,30 +22,14 @@ import { ed25519KeyHash, openCheckpoint, parseCheckpoint, parseNote } from '../.
 import { signEvidence, type EvidencePackage } from '../../src/provenance/evidence.js';
 import { defaultPolicy } from '../../src/provenance/policy-io.js';
 import { verifyEvidence } from '../../src/verify/evidence.js';
-import { ORIGIN, tempDir, type TestNode } from '../helpers.js';
-import { openNode } from './node.js';
+import { ORIGIN, messageOf, outcomeCode, startNode, tempDir, type TestNode } from '../helpers.js';
 import { buildScenario, type Scenario } from '../provenance/scenario.js';
 import { runPedigree } from '../cli/run.js';
 
 const t = (name: string) => resolvePredicateType(name).uri;
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-const code = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'VALID';
-};
-const messageOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '';
-};
+const code = (f: () => unknown) => outcomeCode(f);
 const expectFor = () => ({ udi: s.udi, policy: defaultPolicy(), now: now() });
 const tlogOf = (b: any) => b.verificationMaterial.tlogEntries[0];
 const predicateOf = (b: any) => JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString()).predicateType as string;
@@ -71,7 +55,7 @@ const fetchRoot = async () => (await fetch(`${node.url}/trusted_root.json`)).jso
 beforeAll(async () => {
   dir = await tempDir('pedigree-rotate-');
   await initDataDir(dir.path, ORIGIN);
-  node = await openNode(dir.path);
+  node = await startNode({ dir: dir.path });
   s = await buildScenario(node, { skip: ['custody', 'installation'] });
   const device = [{ digest: { udi: s.udi } }];
   // A receipt handed to a customer before the rotation.
@@ -90,7 +74,7 @@ beforeAll(async () => {
 
   await node.cleanup();
   rotation = await rotateLogKey(dir.path);
-  node = await openNode(dir.path);
+  node = await startNode({ dir: dir.path });
   handoverServed = await (await fetch(`${node.url}/checkpoint`)).text();
   newLogKey = await readPrivateKey(logKeyPath(dir.path));
   oldLogId = Buffer.from(ed25519KeyHash(ORIGIN, ed25519Raw(oldLogKey)));
@@ -298,7 +282,7 @@ describe('the command line after a log key rotation', () => {
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout)).toMatchObject({ consistent: true, entries: rotation.treeSize + 2 });
     // Three keys, three logs in the trusted root; the first receipt still verifies.
-    node = await openNode(dir.path);
+    node = await startNode({ dir: dir.path });
     const root2 = await fetchRoot();
     expect(root2.tlogs).toHaveLength(3);
     expect(code(() => verifyBundle(receipt, [root2], { publicKeys: [s.parties.maker!.publicKey] }))).toBe('VALID');

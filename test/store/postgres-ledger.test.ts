@@ -6,11 +6,10 @@
  * skipped, and says so, without it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { TEST_PG, dropSchema, freshSchema, withSchema } from './pg.js';
 import { graphql } from '../../src/client/graphql.js';
 import type { EvidencePackage } from '../../src/provenance/evidence.js';
 import { defaultPolicy } from '../../src/provenance/policy-io.js';
@@ -28,7 +27,7 @@ import { appendToFrontier, leafHash, openCheckpoint, rootOfFrontier } from '../.
 import { PostgresLogStore } from '../../src/store/postgres.js';
 import { componentStatement, party, register } from '../attest/fixtures.js';
 
-const URL = process.env.PEDIGREE_TEST_PG;
+const URL = TEST_PG;
 
 function serve(dir: string, store: string, extra: string[] = []): { child: ChildProcess; url: Promise<string>; output: () => string } {
   const child = spawn(process.execPath, [BIN, 'serve', '--data', dir, '--port', '0', '--rate-limit', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEDIGREE_STORE: store } });
@@ -56,8 +55,8 @@ async function stop(child: ChildProcess): Promise<void> {
 describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
   it('loads the demo into the database, verifies a device, serves the same tree after a restart, and rotates its log key once no server holds it', async () => {
     const dir = await tempDir();
-    const schema = `pedigree_t${randomBytes(6).toString('hex')}`;
-    const store = `${URL}${URL!.includes('?') ? '&' : '?'}schema=${schema}`;
+    const schema = freshSchema();
+    const store = withSchema(URL!, schema);
     try {
       const first = serve(join(dir.path, 'data'), store, ['--demo']);
       let url: string;
@@ -102,10 +101,7 @@ describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
         await stop(first.child);
       }
     } finally {
-      const c = new pg.Client({ connectionString: URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
+      await dropSchema(URL!, schema);
       await dir.remove();
     }
   }, 120_000);
@@ -114,8 +110,8 @@ describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
 describe.skipIf(!URL)('two servers on one PostgreSQL database', () => {
   it('one writes and one follows; the writer killed under concurrent submitters: no index twice, no acknowledged entry lost, one consistent tree', async () => {
     const dir = await tempDir();
-    const schema = `pedigree_t${randomBytes(6).toString('hex')}`;
-    const store = `${URL}${URL!.includes('?') ? '&' : '?'}schema=${schema}`;
+    const schema = freshSchema();
+    const store = withSchema(URL!, schema);
     const data = join(dir.path, 'data');
     expect((await runPedigree(dir.path, ['init', '--data', data])).code).toBe(0);
     const a = serve(data, store);
@@ -191,10 +187,7 @@ describe.skipIf(!URL)('two servers on one PostgreSQL database', () => {
       expect(retried).toBeLessThan(60);
     } finally {
       for (const c of servers) await stop(c);
-      const c = new pg.Client({ connectionString: URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
+      await dropSchema(URL!, schema);
       await dir.remove();
     }
   }, 120_000);

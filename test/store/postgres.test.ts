@@ -3,26 +3,16 @@
  * migrations, and two writers that cannot interleave. Runs when PEDIGREE_TEST_PG names a
  * database (`.ci/run` sets one up); without it these tests are skipped, and say so.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { EMPTY_TREE, integrate, leafHash, signCheckpoint } from '../../src/log/index.js';
 import { MIGRATIONS, PostgresLogStore, redactUrl } from '../../src/store/postgres.js';
 import { entry, logKeys } from '../helpers.js';
 import { logStoreContract } from './contract.js';
+import { TEST_PG, dropSchema as dropSchemaIn, freshSchema } from './pg.js';
 
-const URL = process.env.PEDIGREE_TEST_PG;
-const freshSchema = () => `pedigree_t${randomBytes(6).toString('hex')}`;
-
-async function dropSchema(schema: string): Promise<void> {
-  const c = new pg.Client({ connectionString: URL });
-  await c.connect();
-  try {
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await c.end();
-  }
-}
+const URL = TEST_PG;
+const dropSchema = (schema: string) => dropSchemaIn(URL!, schema);
 
 if (!URL) {
   describe('PostgreSQL store', () => {
