@@ -24,8 +24,25 @@ export const MIGRATIONS: readonly string[] = [
 
 /** The advisory lock key migrations serialise on ("pedigree" as a 64-bit number). */
 const MIGRATION_LOCK = 0x7065646967726565n;
-/** The advisory lock the one writer (the sequencing server) holds for as long as it runs. */
-const WRITER_LOCK = 0x7065646967726577n;
+/**
+ * The advisory lock the one writer (the sequencing server) holds for as long as it runs: one per
+ * schema, so ledgers in other schemas of the same database never wait on each other. Its two
+ * keys are a fixed namespace ("pedg") and the schema name's hash.
+ */
+const WRITER_LOCK_SQL = 'SELECT pg_try_advisory_lock(1885693031, hashtext($1)) AS ok';
+
+/** A store URL without its ?schema= parameter, and the schema it names (default "pedigree"). */
+export function splitStoreUrl(url: string): { url: string; schema: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new StoreError('STORE_UNAVAILABLE', 'the store URL is not a URL such as postgres://user@host/database');
+  }
+  const schema = u.searchParams.get('schema') ?? 'pedigree';
+  u.searchParams.delete('schema');
+  return { url: u.toString(), schema };
+}
 
 export interface PostgresStoreOptions {
   /** The schema the tables live in (created if missing); default "pedigree". */
@@ -74,18 +91,9 @@ export class PostgresLogStore implements LogStore {
   /** Connects, creates the schema if needed and applies missing migrations. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresLogStore> {
     // A URL may name the schema (?schema=name), so one database can hold several ledgers.
-    let schemaParam: string | null = null;
-    try {
-      const u = new URL(url);
-      schemaParam = u.searchParams.get('schema');
-      if (schemaParam !== null) {
-        u.searchParams.delete('schema');
-        url = u.toString();
-      }
-    } catch {
-      throw new StoreError('STORE_UNAVAILABLE', 'the store URL is not a URL such as postgres://user@host/database');
-    }
-    const schema = options.schema ?? schemaParam ?? 'pedigree';
+    const split = splitStoreUrl(url);
+    url = split.url;
+    const schema = options.schema ?? split.schema;
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new StoreError('STORE_UNAVAILABLE', `the schema name ${JSON.stringify(schema.slice(0, 70))} is not a plain lowercase identifier`);
     const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 8, options: `-c search_path=${schema}` });
     // An idle connection that fails (the server restarted) must not crash the process.
@@ -146,14 +154,13 @@ export class PostgresLogStore implements LogStore {
    * Takes the writer lock if it is free, on a connection of its own that then holds it (give it
    * to open as `writerClient`); undefined when another process holds it.
    */
-  static async tryWriterLock(url: string): Promise<pg.Client | undefined> {
-    const u = new URL(url);
-    u.searchParams.delete('schema');
-    const client = new pg.Client({ connectionString: u.toString() });
+  static async tryWriterLock(storeUrl: string): Promise<pg.Client | undefined> {
+    const { url, schema } = splitStoreUrl(storeUrl);
+    const client = new pg.Client({ connectionString: url });
     client.on('error', () => undefined);
     try {
       await client.connect();
-      if ((await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK.toString()])).rows[0]!.ok) return client;
+      if ((await client.query<{ ok: boolean }>(WRITER_LOCK_SQL, [schema])).rows[0]!.ok) return client;
     } catch (e) {
       await client.end().catch(() => undefined);
       throw unavailable('the ledger database did not answer', e);
@@ -181,7 +188,7 @@ export class PostgresLogStore implements LogStore {
     const client = new pg.Client({ connectionString: url });
     client.on('error', () => undefined);
     await client.connect();
-    const got = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [WRITER_LOCK.toString()])).rows[0]!.ok;
+    const got = (await client.query<{ ok: boolean }>(WRITER_LOCK_SQL, [this.schema])).rows[0]!.ok;
     if (!got) {
       await client.end().catch(() => undefined);
       throw new StoreError('STORE_UNAVAILABLE', `another pedigree process is writing to this database (it holds the writer lock); run one ledger server per database`);

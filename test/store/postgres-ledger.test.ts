@@ -156,7 +156,13 @@ describe.skipIf(!URL)('two servers on one PostgreSQL database', () => {
           }
         }
       };
-      await Promise.all([0, 1, 2].map(worker));
+      // A watchdog, not a wait: if the hand-over never comes, fail saying what the follower said.
+      let watchdog: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([0, 1, 2].map(worker)),
+        new Promise((_, reject) => (watchdog = setTimeout(() => reject(new Error(`no hand-over after 90 s (${acks.size} acknowledged, ${retried} retries); the follower said:\n${b.output().slice(-2000)}`)), 90_000))),
+      ]);
+      clearTimeout(watchdog);
       await tookOver;
       expect(acks.size).toBe(60);
       // No index twice: 60 statements, 60 indexes, after the registration.

@@ -47,6 +47,14 @@ if (!URL) {
         // A reader may open it; another ledger may not.
         await (await PostgresLogStore.open(URL, { schema, ledger })).close();
         await expect(PostgresLogStore.open(URL, { schema, ledger: { origin: 'b.example/log', logPublicKey: 'KEY-B' } })).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+        // The lock is this schema's: a ledger in another schema of the same database has its own writer.
+        const elsewhere = freshSchema();
+        try {
+          await (await PostgresLogStore.open(URL, { schema: elsewhere, writer: true, ledger: { origin: 'c.example/log', logPublicKey: 'KEY-C' } })).close();
+          expect(await PostgresLogStore.tryWriterLock(`${URL}${URL.includes('?') ? '&' : '?'}schema=${schema}`)).toBeUndefined();
+        } finally {
+          await dropSchema(elsewhere);
+        }
         await first.close();
         // The lock goes with the writer: the next one may write.
         await (await PostgresLogStore.open(URL, { schema, writer: true, ledger })).close();
