@@ -277,18 +277,28 @@ describe('nginx', () => {
         });
         ledger!.once('exit', (code) => reject(new Error(`pedigree serve exited (${code}): ${out}`)));
       });
-      const conf = await nginxConfig(join(dir.path), ports);
-      ca = await readFile(join(dir.path, 'fullchain.pem'), 'utf8');
-      nginx = spawn(NGINX!, ['-p', dir.path, '-e', join(dir.path, 'error.log'), '-c', conf, '-g', 'daemon off; master_process on;'], { stdio: ['ignore', 'inherit', 'inherit'] });
-      // Up once the TLS port answers.
-      for (let i = 0; ; i++) {
-        try {
-          await fetchVia('https', '/healthz');
-          break;
-        } catch (e) {
-          if (i > 100) throw e;
-          await new Promise((r) => setTimeout(r, 100));
+      // nginx says nothing when it is up: it is up once the TLS port answers. A port another
+      // process took between freePort and nginx's bind makes nginx exit: then it starts again on
+      // other ports (at most three times); any other exit fails with nginx's own error log.
+      for (let start = 0; ; start++) {
+        const conf = await nginxConfig(join(dir.path), ports);
+        ca = await readFile(join(dir.path, 'fullchain.pem'), 'utf8');
+        const proc = spawn(NGINX!, ['-p', dir.path, '-e', join(dir.path, 'error.log'), '-c', conf, '-g', 'daemon off; master_process on;'], { stdio: ['ignore', 'inherit', 'inherit'] });
+        nginx = proc;
+        let exited = false;
+        proc.once('exit', () => (exited = true));
+        let up = false;
+        for (let i = 0; i < 300 && !exited && !up; i++) {
+          up = await fetchVia('https', '/healthz').then(
+            () => true,
+            () => new Promise<boolean>((r) => setTimeout(() => r(false), 100)),
+          );
         }
+        if (up) break;
+        const log = await readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
+        if (!exited) throw new Error(`nginx did not answer on its TLS port within 30 s:\n${log.slice(-2000)}`);
+        if (start >= 2 || !/Address already in use/.test(log)) throw new Error(`nginx exited:\n${log.slice(-2000)}`);
+        ports = { ...ports, http: await freePort(), https: await freePort() };
       }
     });
 
