@@ -21,14 +21,16 @@ import { dirname, join, resolve } from 'node:path';
 import { loadDataDir, logKeyHistory } from '../config/datadir.js';
 import { ed25519NoteSigner, ed25519NoteVerifier, useNativeCrypto } from '../crypto/node.js';
 import { Ledger } from '../ledger/ledger.js';
-import { openAttestations } from '../app.js';
+import { openAttestations, openPostgresStore } from '../app.js';
 import { LevelLogStore } from '../store/level.js';
-import { StoreError } from '../store/store.js';
+import { StoreError, type LogStore } from '../store/store.js';
 import { TILE_WIDTH, bytesEqual, nodesAtLevel, openCheckpoint, parseCheckpoint, parseNote, tilePath, type Checkpoint, type TileId } from '../log/index.js';
 import { CliError, printJson, terminalSafe } from './util.js';
 
 export interface ExportOptions {
   data: string;
+  /** A PostgreSQL store URL: the log is read from there, while its servers run. */
+  store?: string;
   out: string;
   incremental?: boolean;
   json?: boolean;
@@ -113,7 +115,7 @@ async function inspectOut(out: string): Promise<{ empty: boolean; checkpoint?: s
   return { empty: false, ...(checkpoint !== undefined && { checkpoint }) };
 }
 
-export async function exportTiles(opts: { data: string; out: string; incremental?: boolean }): Promise<ExportSummary> {
+export async function exportTiles(opts: { data: string; store?: string; out: string; incremental?: boolean }): Promise<ExportSummary> {
   useNativeCrypto();
   const dir = resolve(opts.data);
   const out = resolve(opts.out);
@@ -144,10 +146,12 @@ export async function exportTiles(opts: { data: string; out: string; incremental
     if (!previous) throw new CliError(`--out ${out} holds a checkpoint for ${origin} that this ledger's log key did not sign: an export of another log of the same name; nothing was written`, undefined, 'EXPORT_REFUSED');
   }
 
-  let store: LevelLogStore;
+  let store: LogStore;
   try {
-    store = await LevelLogStore.open(dataDir.dbPath);
+    // On PostgreSQL the export reads beside the running servers (it writes nothing: read-only).
+    store = opts.store !== undefined ? await openPostgresStore(dataDir, opts.store, { readOnly: true }) : await LevelLogStore.open(dataDir.dbPath);
   } catch (e) {
+    if (opts.store !== undefined) throw e;
     if (e instanceof StoreError && e.code === 'STORE_UNAVAILABLE') {
       throw new CliError(`${e.message}: the ledger is running; stop it first, or export a copy of ${dir} (pedigree backup, then pedigree restore)`, undefined, 'STORE_LOCKED');
     }

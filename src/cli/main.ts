@@ -62,8 +62,9 @@ export function buildProgram(): Command {
 
   program
     .command('export-tiles')
-    .description('write a stopped ledger out as static files for a CDN or object store, laid out as `pedigree serve` answers them: checkpoint, tile/<L>/<N>[.p/<W>], tile/entries/…, vindex/payloads/… and trusted_root.json (docs/static-tiles.md)')
+    .description('write a stopped ledger (or one on PostgreSQL, while it serves) out as static files for a CDN or object store, laid out as `pedigree serve` answers them: checkpoint, tile/<L>/<N>[.p/<W>], tile/entries/…, vindex/payloads/… and trusted_root.json (docs/static-tiles.md)')
     .addOption(dataOption())
+    .addOption(new Option('--store <url>', 'read the log from PostgreSQL (as serve --store), beside its running servers').env('PEDIGREE_STORE'))
     .requiredOption('--out <dir>', 'the directory to write (absent or empty, or with --incremental an earlier export of this log)')
     .option('--incremental', 'update an export of this log in --out: write only new tiles, then the checkpoint last; refuses another log\'s export or a checkpoint this log is not consistent with')
     .option('--json', 'machine-readable output')

@@ -53,7 +53,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
-  it('loads the demo into the database, verifies a device, serves the same tree after a restart, and rotates its log key once no server holds it', async () => {
+  it('loads the demo into the database, exports its tiles while it serves, verifies a device, serves the same tree after a restart, and rotates its log key once no server holds it', async () => {
     const dir = await tempDir();
     const schema = freshSchema();
     const store = withSchema(URL!, schema);
@@ -64,6 +64,11 @@ describe.skipIf(!URL)('a ledger on PostgreSQL (pedigree serve --store)', () => {
         url = await first.url;
         const health = (await (await fetch(`${url}/healthz`)).json()) as { treeSize: number };
         expect(health.treeSize).toBeGreaterThan(50);
+        // Static tiles straight from the database, while it serves: the same checkpoint it serves.
+        const exported = await runPedigree(dir.path, ['export-tiles', '--data', join(dir.path, 'data'), '--store', store, '--out', join(dir.path, 'static'), '--json']);
+        expect(exported.code, exported.stderr).toBe(0);
+        expect((JSON.parse(exported.stdout) as { treeSize: number }).treeSize).toBe(health.treeSize);
+        expect(readFileSync(join(dir.path, 'static', 'checkpoint'), 'utf8')).toBe(await (await fetch(`${url}/checkpoint`)).text());
         const passing = /passes:\s+(\S+)/.exec(first.output())![1]!;
         const pkg = (await graphql<{ device: { evidence: EvidencePackage } }>(url, 'query ($u: String!) { device(udi: $u) { evidence } }', { u: passing })).device.evidence;
         const root = await (await fetch(`${url}/trusted_root.json`)).json();
