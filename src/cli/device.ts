@@ -278,8 +278,14 @@ async function runGate<R extends VerifiedDevice | VerifiedFirmware>(
       });
   }
   const written = opts.evidence !== undefined && unwritten === undefined;
-  await settle(result, opts, seen, print, (r) => ({ ...json(r), ...trust, ...(written && { evidence: resolve(opts.evidence!) }) }), written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
-  if (unwritten) throw new CliError(unwritten);
+  // With --json, an evidence file that could not be written is said in the one verdict object
+  // (stdout carries one JSON object); the exit is the error's either way.
+  const failedWrite = unwritten !== undefined && opts.json ? { error: { code: 'EVIDENCE_NOT_WRITTEN', message: unwritten } } : {};
+  await settle(result, opts, seen, print, (r) => ({ ...json(r), ...trust, ...(written && { evidence: resolve(opts.evidence!) }), ...failedWrite }), written ? [`  evidence package written to ${resolve(opts.evidence!)}`] : []);
+  if (unwritten) {
+    if (!opts.json) throw new CliError(unwritten);
+    process.exitCode = EXIT_ERROR_CODE;
+  }
 }
 
 /** A trusted root's source as given: a URL, or the file's absolute path. */

@@ -72,6 +72,14 @@ describe('1. the gates write evidence only once it verified, and say when the ro
     expect(files().filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('verified evidence that cannot be written: the verdict and the error in one JSON object, exit 3', async () => {
+    const r = await run(['verify-device', '--server', node.url, '--udi', DEVICE, '--trusted-root', 'root.json', '--evidence', join('no-such-folder', 'e.json'), '--json']);
+    expect(r.code).toBe(3);
+    const out = JSON.parse(r.stdout) as { outcome: string; error: { code: string; message: string } };
+    expect(out).toMatchObject({ outcome: 'PASS', error: { code: 'EVIDENCE_NOT_WRITTEN', message: expect.stringMatching(/cannot write --evidence no-such-folder\/e\.json/) } });
+    expect(existsSync(join(node.dir, 'no-such-folder'))).toBe(false);
+  });
+
   it('without --trusted-root: a loud warning with the key fingerprint on stderr, and "pinned": false in --json', async () => {
     const fingerprint = createHash('sha256').update(rootSpki).digest('hex');
     const r = await run(['verify-device', '--server', node.url, '--udi', DEVICE, '--json']);
