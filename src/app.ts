@@ -34,6 +34,8 @@ export interface OpenOptions {
   readonly store?: string;
   /** A store already open (a PostgreSQL one holding the writer lock, or following the writer). */
   readonly logStore?: LogStore;
+  /** The data directory already loaded (a follower reopens its view often). */
+  readonly dataDir?: DataDir;
 }
 
 /** The attestation service over `ledger`, with this data directory's keys and their history. */
@@ -53,7 +55,7 @@ export async function openPostgresStore(dataDir: DataDir, url: string, mode: { w
 
 export async function openLedger(dir: string, options: OpenOptions = {}): Promise<OpenedLedger> {
   useNativeCrypto();
-  const dataDir = await loadDataDir(dir);
+  const dataDir = options.dataDir ?? (await loadDataDir(dir));
   // PostgreSQL when a store URL is given (loaded only then); else the data directory's LevelDB.
   const store: LogStore =
     options.logStore ??

@@ -38,7 +38,7 @@ export async function openShared(dir: string, url: string, o: SharedOptions): Pr
   const lock = await PostgresLogStore.tryWriterLock(url);
   if (lock) {
     const store = await openPostgresStore(dataDir, url, { writerClient: lock });
-    const opened = await openLedger(dir, { logStore: store, maxBundleBytes: o.maxBundleBytes });
+    const opened = await openLedger(dir, { logStore: store, dataDir, maxBundleBytes: o.maxBundleBytes });
     o.serve(opened);
     await store.setLeader(o.advertise());
     return { role: () => 'writer', current: () => opened, stop: () => opened.ledger.close() };
@@ -54,7 +54,7 @@ export async function openShared(dir: string, url: string, o: SharedOptions): Pr
     await reader.close();
     throw e;
   }
-  let current = await openLedger(dir, { logStore: reader, maxBundleBytes: o.maxBundleBytes });
+  let current = await openLedger(dir, { logStore: reader, dataDir, maxBundleBytes: o.maxBundleBytes });
   const forwardWrites = async (body: Buffer) => {
     const leader = await reader.leader();
     if (leader === undefined) throw new Error('no writer has announced itself');
@@ -73,7 +73,7 @@ export async function openShared(dir: string, url: string, o: SharedOptions): Pr
       if (lockNow) {
         // Take over: the ledger opened as the writer, from what the database holds.
         const store = await openPostgresStore(dataDir, url, { writerClient: lockNow });
-        const opened = await openLedger(dir, { logStore: store, maxBundleBytes: o.maxBundleBytes });
+        const opened = await openLedger(dir, { logStore: store, dataDir, maxBundleBytes: o.maxBundleBytes });
         o.serve(opened);
         await store.setLeader(o.advertise());
         current = opened;
@@ -84,7 +84,7 @@ export async function openShared(dir: string, url: string, o: SharedOptions): Pr
         return;
       }
       if ((await reader.storedSize()) !== current.ledger.size) {
-        current = await openLedger(dir, { logStore: reader, maxBundleBytes: o.maxBundleBytes });
+        current = await openLedger(dir, { logStore: reader, dataDir, maxBundleBytes: o.maxBundleBytes });
         o.serve(current, forwardWrites);
       }
     } catch {

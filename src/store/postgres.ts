@@ -321,11 +321,6 @@ export class PostgresLogStore implements LogStore {
     this.size = batch.tree.state.size;
   }
 
-  /** The tree size this store last committed or read (another writer may have moved it since). */
-  get knownSize(): number {
-    return this.size;
-  }
-
   async close(): Promise<void> {
     await this.writerClient?.end().catch(() => undefined);
     this.writerClient = undefined;

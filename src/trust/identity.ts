@@ -72,7 +72,7 @@ export function identitySubjectPattern(subject: string): string | RegExp {
 
 /** Whether a certificate's names and recorded issuer are this identity's. */
 export function identityMatches(i: CertificateIdentity, cert: { readonly subjectAlternativeNames: readonly string[]; readonly oidcIssuer: string | undefined }): boolean {
-  if ((i.issuer ?? undefined) !== cert.oidcIssuer) return false;
+  if (i.issuer !== cert.oidcIssuer) return false;
   return cert.subjectAlternativeNames.some((san) => subjectMatches(i.subject, san));
 }
 

@@ -296,14 +296,6 @@ export class TrustRegistry {
     return f && 'key' in f ? f : undefined;
   }
 
-  /** The participant, identity and trust root behind an identity ID, revoked or not. */
-  lookupIdentity(id: string): IdentityCheck | undefined {
-    const f = this.signers.get(id);
-    if (!f || !('identity' in f)) return undefined;
-    const root = this.roots.get(f.identity.trustRoot);
-    return root && { participant: f.participant, identity: f.identity, root };
-  }
-
   /**
    * The registered identities a certificate's names and issuer match, in the order to try them:
    * those not revoked at `at` (seconds), which must be one participant's (a certificate that two

@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { LyingServer } from '../lying-server.js';
 import { WEB_DIST } from '../../src/server/static.js';
 
 function chromiumPath(): string {
@@ -27,4 +28,15 @@ export async function launchBrowser(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+}
+
+/** Opens the page as `liar` serves it, told to be honest, in a fresh browser profile; a page error fails the test. */
+export async function openPageVia(browser: Browser, liar: LyingServer, width = 1366, height = 1024, path = '/'): Promise<Page> {
+  liar.lie = { kind: 'honest' };
+  const page = await (await browser.newContext({ viewport: { width, height } })).newPage();
+  page.on('pageerror', (e) => {
+    throw e;
+  });
+  await page.goto(`${liar.url}${path}`);
+  return page;
 }

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from './browser.js';
+import { launchBrowser, openPageVia } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARTICIPANT_URI, TRUST_ROOT_URI, resolvePredicateType } from '../../src/attest/predicates.js';
 import { signStatement, statement } from '../../src/attest/sign.js';
@@ -55,15 +55,7 @@ afterAll(async () => {
 });
 
 /** Opens the page as served by `liar` (honest unless told to lie), in a fresh browser profile. */
-async function openPage(): Promise<Page> {
-  liar.lie = { kind: 'honest' };
-  const page = await (await browser.newContext({ viewport: { width: 1366, height: 1024 } })).newPage();
-  page.on('pageerror', (e) => {
-    throw e;
-  });
-  await page.goto(liar.url);
-  return page;
-}
+const openPage = (): Promise<Page> => openPageVia(browser, liar);
 
 async function checkDevice(page: Page, udi: string): Promise<string> {
   await page.evaluate(() => document.querySelector('#result')?.replaceChildren());

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { graphql } from '../../src/client/graphql.js';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from './browser.js';
+import { launchBrowser, openPageVia } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStatement, statement } from '../../src/attest/sign.js';
 import { resolvePredicateType } from '../../src/attest/predicates.js';
@@ -43,16 +43,7 @@ afterAll(async () => {
 });
 
 /** Opens the page as served by `liar` (honest unless told to lie), in a fresh browser profile. */
-async function openPage(width = 1366, height = 1024, path = '/'): Promise<Page> {
-  liar.lie = { kind: 'honest' };
-  const ctx = await browser.newContext({ viewport: { width, height } });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => {
-    throw e;
-  });
-  await page.goto(`${liar.url}${path}`);
-  return page;
-}
+const openPage = (width?: number, height?: number, path?: string): Promise<Page> => openPageVia(browser, liar, width, height, path);
 
 async function checkDevice(page: Page, udi: string): Promise<string> {
   await page.fill('#udi', udi);
